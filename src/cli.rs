@@ -1,0 +1,587 @@
+//! The command line: parses arguments, runs one command, and says what
+//! happened with an exit status (0 success, 1 a check that failed, 2 bad
+//! input or usage).
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::chain::{Derivative, Equation, Form, Gradient};
+use crate::diagnostic::{Diagnostic, Source};
+use crate::expr::{ExprId, FamilyId};
+use crate::model::{FamilyKind, Model};
+use crate::numeric;
+use crate::render::{Format, Lhs, Printer};
+use crate::{Network, differentiate, simplify, syntax};
+
+/// Largest input file read, in bytes.
+pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
+
+/// chainrule: symbolic backpropagation, derived step by step.
+#[derive(Parser, Debug)]
+#[command(name = "chainrule", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Prints the derivative asked by QUERY, such as 'dE/da[j]'
+    Derive {
+        /// The network file (`-` for standard input)
+        file: String,
+        /// The query, such as 'dE/dw1[j,i]'
+        query: String,
+        /// Backprop form (in terms of deltas) or expanded form
+        #[arg(long, value_enum, default_value_t = FormArg::Backprop)]
+        form: FormArg,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+    },
+    /// Prints the derivative of the objective with respect to every parameter
+    Grad {
+        /// The network file (`-` for standard input)
+        file: String,
+        /// The objective (default: the one scalar definition nothing uses)
+        #[arg(long)]
+        objective: Option<String>,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
+    },
+    /// Checks every derived result against finite differences
+    Verify {
+        /// The network file (`-` for standard input)
+        file: String,
+        /// How many random points to compare at
+        #[arg(long, default_value_t = 3)]
+        points: usize,
+        /// The seed of the random points
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Differentiates an expression without a file: diff 'tanh(w*x + b)' w
+    Diff {
+        /// The expression, in the language's syntax
+        expression: String,
+        /// The variable to differentiate with respect to
+        variable: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = FormatArg::Dsl)]
+        format: FormatArg,
+    },
+    /// Prints the dependency graph
+    Graph {
+        /// The network file (`-` for standard input)
+        file: String,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormArg {
+    Backprop,
+    Expanded,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    Text,
+    Latex,
+    Dsl,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum GraphFormat {
+    Dot,
+}
+
+/// What a command ends with.
+enum Outcome {
+    /// Everything asked was done and held.
+    Success(String),
+    /// A check ran and failed; the text says how.
+    Failed(String),
+}
+
+/// Runs the command line given by `args` and returns the exit status.
+pub fn run(args: Vec<String>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match execute(cli.command) {
+        Ok(Outcome::Success(text)) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::Failed(text)) => {
+            print!("{text}");
+            ExitCode::from(1)
+        }
+        Err(diagnostic) => {
+            eprintln!("{diagnostic}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn execute(command: Command) -> Result<Outcome, Diagnostic> {
+    match command {
+        Command::Derive {
+            file,
+            query,
+            form,
+            format,
+        } => {
+            let mut network = load(&file)?;
+            let query = network.query(&query)?;
+            let derivative = network.engine().derive(&query)?;
+            let form = match form {
+                FormArg::Backprop => Form::Backprop,
+                FormArg::Expanded => Form::Expanded,
+            };
+            Ok(Outcome::Success(derive_output(
+                &network.model,
+                &derivative,
+                form,
+                format,
+            )))
+        }
+        Command::Grad {
+            file,
+            objective,
+            format,
+        } => {
+            let mut network = load(&file)?;
+            let objective = choose_objective(&network, objective.as_deref())?;
+            let gradient = network.engine().gradient(objective)?;
+            Ok(Outcome::Success(grad_output(
+                &network.model,
+                &gradient,
+                format,
+            )))
+        }
+        Command::Verify { file, points, seed } => verify(&file, points.max(1), seed),
+        Command::Diff {
+            expression,
+            variable,
+            format,
+        } => diff(&expression, &variable, format).map(Outcome::Success),
+        Command::Graph {
+            file,
+            format: GraphFormat::Dot,
+        } => {
+            let network = load(&file)?;
+            Ok(Outcome::Success(dot(&network)))
+        }
+    }
+}
+
+/// Reads a network file (or standard input for `-`) and loads it.
+pub fn load(path: &str) -> Result<Network, Diagnostic> {
+    let (name, bytes) = if path == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Diagnostic::unlocated(format!("cannot read standard input: {e}")))?;
+        ("<stdin>".to_string(), bytes)
+    } else {
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{path}`: {e}")))?;
+        if metadata.len() > MAX_INPUT_BYTES as u64 {
+            return Err(too_big(path));
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{path}`: {e}")))?;
+        (path.to_string(), bytes)
+    };
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(too_big(&name));
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let valid = error.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&error.as_bytes()[..valid]).into_owned();
+            let source = Source::new(name, prefix.clone());
+            return Err(source.error(
+                crate::diagnostic::Span::new(valid, valid),
+                "found a byte that is not UTF-8 text, expected a UTF-8 encoded file",
+            ));
+        }
+    };
+    Network::load(Source::new(name, text))
+}
+
+fn too_big(name: &str) -> Diagnostic {
+    Diagnostic::unlocated(format!(
+        "`{name}` is larger than {} MiB, the most chainrule reads",
+        MAX_INPUT_BYTES / (1024 * 1024)
+    ))
+}
+
+fn choose_objective(network: &Network, named: Option<&str>) -> Result<FamilyId, Diagnostic> {
+    let model = &network.model;
+    if let Some(name) = named {
+        let family = model
+            .family_named(name)
+            .ok_or_else(|| Diagnostic::unlocated(format!("unknown objective `{name}`")))?;
+        let info = model.family(family);
+        if info.kind != FamilyKind::Defined || !info.ranges.is_empty() {
+            return Err(Diagnostic::unlocated(format!(
+                "the objective `{name}` must be a scalar definition"
+            )));
+        }
+        return Ok(family);
+    }
+    let candidates = network.graph.objectives(model);
+    match candidates.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Diagnostic::unlocated(
+            "the file has no scalar definition that nothing else uses, so it has no objective",
+        )
+        .with_help(
+            "define one, such as `E = 1/2 * sum(k, (y[k] - t[k])^2)`, or name one with --objective",
+        )),
+        many => {
+            let names: Vec<String> = many
+                .iter()
+                .map(|f| format!("`{}`", model.family(*f).name))
+                .collect();
+            Err(Diagnostic::unlocated(format!(
+                "the file has several possible objectives: {}",
+                names.join(", ")
+            ))
+            .with_help("choose one with --objective NAME"))
+        }
+    }
+}
+
+/// The left side of a derive result: the delta when the denominator has one
+/// and the numerator is scalar, else the derivative itself.
+fn main_lhs(model: &Model, derivative: &Derivative, form: Form) -> Lhs {
+    let query = &derivative.query;
+    let use_delta = form == Form::Backprop
+        && query.numerator_indices.is_empty()
+        && model.family(query.denominator).delta_latex.is_some()
+        && !derivative.equations.is_empty();
+    if use_delta {
+        Lhs::Delta(query.denominator, query.denominator_indices.clone())
+    } else {
+        Lhs::Derivative {
+            numerator: query.numerator,
+            numerator_indices: query.numerator_indices.clone(),
+            denominator: query.denominator,
+            denominator_indices: query.denominator_indices.clone(),
+        }
+    }
+}
+
+/// The equations of a result, main first.
+fn system(model: &Model, derivative: &Derivative, form: Form) -> Vec<(Lhs, ExprId)> {
+    let mut lines = Vec::new();
+    match form {
+        Form::Expanded => lines.push((main_lhs(model, derivative, form), derivative.expanded)),
+        Form::Backprop => {
+            lines.push((main_lhs(model, derivative, form), derivative.backprop));
+            for equation in &derivative.equations {
+                lines.push(equation_line(equation));
+            }
+        }
+    }
+    lines
+}
+
+fn equation_line(equation: &Equation) -> (Lhs, ExprId) {
+    (
+        Lhs::Delta(equation.family, equation.indices.clone()),
+        equation.rhs,
+    )
+}
+
+fn render_format(format: FormatArg) -> Format {
+    match format {
+        FormatArg::Text | FormatArg::Json => Format::Text,
+        FormatArg::Latex => Format::Latex,
+        FormatArg::Dsl => Format::Dsl,
+    }
+}
+
+fn derive_output(model: &Model, derivative: &Derivative, form: Form, format: FormatArg) -> String {
+    if format == FormatArg::Json {
+        return format!(
+            "{}\n",
+            serde_json::to_string_pretty(&derive_json(model, derivative))
+                .expect("JSON values print")
+        );
+    }
+    let lines = system(model, derivative, form);
+    let mut out = String::new();
+    if format == FormatArg::Dsl && lines.len() == 1 {
+        out.push_str(&Printer::new(model, Format::Dsl).expr(lines[0].1));
+        out.push('\n');
+        return out;
+    }
+    out.push_str(&equations_text(model, &lines, render_format(format)));
+    if let (Some(note), FormatArg::Text) = (&derivative.note, format) {
+        out.push_str(&format!("note: {note}\n"));
+    }
+    out
+}
+
+/// Equations one a line; in LaTeX, aligned on their equals signs.
+fn equations_text(model: &Model, lines: &[(Lhs, ExprId)], format: Format) -> String {
+    let mut printer = Printer::new(model, format);
+    let printed: Vec<String> = lines
+        .iter()
+        .map(|(lhs, rhs)| printer.equation(lhs, *rhs))
+        .collect();
+    match format {
+        Format::Latex if printed.len() > 1 => {
+            let body: Vec<String> = printed
+                .iter()
+                .map(|line| line.replacen(" = ", " &= ", 1))
+                .collect();
+            format!(
+                "\\begin{{aligned}}\n{}\n\\end{{aligned}}\n",
+                body.join(" \\\\\n")
+            )
+        }
+        _ => printed.iter().map(|line| format!("{line}\n")).collect(),
+    }
+}
+
+/// An expression in every format.
+fn all_formats(model: &Model, expr: ExprId) -> Value {
+    json!({
+        "text": Printer::new(model, Format::Text).expr(expr),
+        "latex": Printer::new(model, Format::Latex).expr(expr),
+        "dsl": Printer::new(model, Format::Dsl).expr(expr),
+    })
+}
+
+fn lhs_formats(model: &Model, lhs: &Lhs) -> Value {
+    json!({
+        "text": Printer::new(model, Format::Text).lhs(lhs),
+        "latex": Printer::new(model, Format::Latex).lhs(lhs),
+        "dsl": Printer::new(model, Format::Dsl).lhs(lhs),
+    })
+}
+
+fn equation_json(model: &Model, equation: &Equation) -> Value {
+    let (lhs, rhs) = equation_line(equation);
+    json!({
+        "delta_of": model.family(equation.family).name,
+        "indices": equation.indices.iter().map(|v| model.store.var(*v).name.clone()).collect::<Vec<_>>(),
+        "lhs": lhs_formats(model, &lhs),
+        "rhs": all_formats(model, rhs),
+    })
+}
+
+fn derive_json(model: &Model, derivative: &Derivative) -> Value {
+    let query = &derivative.query;
+    let mut free: Vec<String> = Vec::new();
+    for var in query
+        .numerator_indices
+        .iter()
+        .chain(&query.denominator_indices)
+    {
+        let name = model.store.var(*var).name.clone();
+        if !free.contains(&name) {
+            free.push(name);
+        }
+    }
+    json!({
+        "query": query.text,
+        "numerator": model.family(query.numerator).name,
+        "denominator": model.family(query.denominator).name,
+        "free_indices": free,
+        "expanded": {
+            "lhs": lhs_formats(model, &main_lhs(model, derivative, Form::Expanded)),
+            "rhs": all_formats(model, derivative.expanded),
+        },
+        "backprop": {
+            "lhs": lhs_formats(model, &main_lhs(model, derivative, Form::Backprop)),
+            "rhs": all_formats(model, derivative.backprop),
+            "equations": derivative.equations.iter().map(|e| equation_json(model, e)).collect::<Vec<_>>(),
+        },
+        "note": derivative.note,
+    })
+}
+
+fn grad_lines(model: &Model, gradient: &Gradient) -> Vec<(Lhs, ExprId)> {
+    let mut lines: Vec<(Lhs, ExprId)> = gradient.equations.iter().map(equation_line).collect();
+    for (parameter, expr) in &gradient.parameters {
+        let slots = model.family(*parameter).slots.clone();
+        lines.push((
+            Lhs::Derivative {
+                numerator: gradient.objective,
+                numerator_indices: Vec::new(),
+                denominator: *parameter,
+                denominator_indices: slots,
+            },
+            *expr,
+        ));
+    }
+    lines
+}
+
+fn grad_output(model: &Model, gradient: &Gradient, format: FormatArg) -> String {
+    if format == FormatArg::Json {
+        let parameters: Vec<Value> = gradient
+            .parameters
+            .iter()
+            .map(|(parameter, expr)| {
+                json!({
+                    "parameter": model.family(*parameter).name,
+                    "indices": model.family(*parameter).slots.iter().map(|v| model.store.var(*v).name.clone()).collect::<Vec<_>>(),
+                    "rhs": all_formats(model, *expr),
+                })
+            })
+            .collect();
+        let value = json!({
+            "objective": model.family(gradient.objective).name,
+            "equations": gradient.equations.iter().map(|e| equation_json(model, e)).collect::<Vec<_>>(),
+            "parameters": parameters,
+        });
+        return format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).expect("JSON values print")
+        );
+    }
+    equations_text(model, &grad_lines(model, gradient), render_format(format))
+}
+
+fn verify(file: &str, points: usize, seed: u64) -> Result<Outcome, Diagnostic> {
+    let mut network = load(file)?;
+    let mut queries = network.model.queries.clone();
+    if queries.is_empty() {
+        // Without derive lines, check the whole gradient.
+        if let Ok(objective) = choose_objective(&network, None) {
+            let name = network.model.family(objective).name.clone();
+            for parameter in network.model.family_ids().collect::<Vec<_>>() {
+                let info = network.model.family(parameter);
+                if info.kind == FamilyKind::Leaf(crate::syntax::ast::LeafKind::Param) {
+                    let indices: Vec<String> = info
+                        .slots
+                        .iter()
+                        .map(|v| network.model.store.var(*v).name.clone())
+                        .collect();
+                    let text = if indices.is_empty() {
+                        format!("d{name}/d{}", info.name)
+                    } else {
+                        format!("d{name}/d{}[{}]", info.name, indices.join(","))
+                    };
+                    queries.push(network.query(&text)?);
+                }
+            }
+        }
+    }
+    if queries.is_empty() {
+        return Err(Diagnostic::unlocated(format!(
+            "`{file}` has no derive lines and no objective to check"
+        )));
+    }
+    let mut report = String::new();
+    let mut all_passed = true;
+    for query in &queries {
+        let derivative = network.engine().derive(query)?;
+        let verdict = numeric::verify(&network.model, &network.graph, &derivative, points, seed);
+        let passed = verdict.passed();
+        all_passed &= passed;
+        let status = if passed { "PASS" } else { "FAIL" };
+        match &verdict.problem {
+            Some(problem) => report.push_str(&format!("{status}  {}  {problem}\n", query.text)),
+            None => report.push_str(&format!(
+                "{status}  {}  largest relative error: expanded {:.1e}, backprop {:.1e} ({} comparisons{})\n",
+                query.text,
+                verdict.expanded_error,
+                verdict.backprop_error,
+                verdict.comparisons,
+                if verdict.skipped > 0 { format!(", {} skipped at kinks or undefined points", verdict.skipped) } else { String::new() }
+            )),
+        }
+    }
+    Ok(if all_passed {
+        Outcome::Success(report)
+    } else {
+        Outcome::Failed(report)
+    })
+}
+
+fn diff(expression: &str, variable: &str, format: FormatArg) -> Result<String, Diagnostic> {
+    let source = Source::new("<expression>", expression);
+    let parsed = syntax::parse_expression(&source)?;
+    let (mut model, lowered) = Model::for_expression(source, &parsed)?;
+    let Some(family) = model.family_named(variable) else {
+        if model.is_taken(variable) || !is_identifier(variable) {
+            return Err(Diagnostic::unlocated(format!(
+                "`{variable}` is not a variable of the expression"
+            )));
+        }
+        return Ok(match format {
+            FormatArg::Json => format!(
+                "{}\n",
+                json!({"derivative": {"text": "0", "latex": "0", "dsl": "0"}, "note": format!("the expression does not mention `{variable}`")})
+            ),
+            _ => "0\n".to_string(),
+        });
+    };
+    let raw = differentiate::derivative(&mut model.store, lowered, family, &[]);
+    let mut simplifier = simplify::Simplifier::new(simplify::Facts::none());
+    let result = simplifier.simplify(&mut model.store, raw);
+    Ok(match format {
+        FormatArg::Json => format!(
+            "{}\n",
+            json!({"expression": expression, "variable": variable, "derivative": all_formats(&model, result)})
+        ),
+        other => format!(
+            "{}\n",
+            Printer::new(&model, render_format(other)).expr(result)
+        ),
+    })
+}
+
+fn is_identifier(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The dependency graph in Graphviz's DOT language: leaves as boxes,
+/// computed families as ellipses, arrows in the direction of computation.
+fn dot(network: &Network) -> String {
+    let model = &network.model;
+    let mut out = String::from("digraph network {\n  rankdir=LR;\n");
+    for family in model.family_ids() {
+        let info = model.family(family);
+        let shape = match info.kind {
+            FamilyKind::Leaf(_) => "box",
+            FamilyKind::Defined => "ellipse",
+        };
+        out.push_str(&format!("  \"{}\" [shape={shape}];\n", info.name));
+    }
+    for (from, to) in network.graph.edges() {
+        out.push_str(&format!(
+            "  \"{}\" -> \"{}\";\n",
+            model.family(from).name,
+            model.family(to).name
+        ));
+    }
+    out.push_str("}\n");
+    out
+}

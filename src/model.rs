@@ -1,0 +1,790 @@
+//! The model of a network: ranges, index names, families, definitions,
+//! notation, assumptions and queries, checked and lowered into the
+//! expression store.
+//!
+//! Invariant: every reference in the store has its family's arity, every
+//! index sits in a position of its own range, and a definition's free
+//! indices are among its left-hand indices. Later stages rely on this and
+//! never report a name or range error themselves.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::diagnostic::{Diagnostic, Source, Span, closest};
+use crate::differentiate::nth_builtin_derivative;
+use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, OpaqueId, RangeId, Store};
+use crate::syntax::ast::{self, BinaryOp, Declared, Ident, LeafKind, Statement};
+
+/// Words the language keeps for itself.
+pub const KEYWORDS: [&str; 13] = [
+    "range", "index", "in", "input", "target", "param", "const", "function", "assume", "latex",
+    "delta", "derive", "sum",
+];
+
+/// What a family is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FamilyKind {
+    /// A leaf declared with `input`, `target`, `param` or `const`.
+    Leaf(LeafKind),
+    /// A family defined by an expression.
+    Defined,
+}
+
+/// A family of quantities: `w1[j,i]`, `a[j]`, `E`.
+#[derive(Clone, Debug)]
+pub struct Family {
+    /// Its name in the file.
+    pub name: String,
+    /// Leaf or defined.
+    pub kind: FamilyKind,
+    /// The range of each index position.
+    pub ranges: Vec<RangeId>,
+    /// The index names of its declaration or left-hand side, one a position.
+    pub slots: Vec<IndexVar>,
+    /// The defining expression, in terms of `slots`, for defined families.
+    pub definition: Option<ExprId>,
+    /// Where it is declared or defined.
+    pub span: Span,
+    /// Its `latex` notation, if the file gives one.
+    pub latex: Option<String>,
+    /// Its `delta` notation, if the file gives one.
+    pub delta_latex: Option<String>,
+}
+
+/// A range of index values.
+#[derive(Clone, Debug)]
+pub struct RangeInfo {
+    /// Its name (for an index declared without `in`, the index's name).
+    pub name: String,
+    /// Its size, when the file gives one.
+    pub size: Option<u64>,
+}
+
+/// A fact the simplifier may use: `lhs = rhs`.
+#[derive(Clone, Debug)]
+pub struct Assumption {
+    /// The left side.
+    pub lhs: ExprId,
+    /// The right side.
+    pub rhs: ExprId,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// A resolved derivative query: d numerator[...] / d denominator[...].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Query {
+    /// What is differentiated.
+    pub numerator: FamilyId,
+    /// Its index variables.
+    pub numerator_indices: Vec<IndexVar>,
+    /// With respect to what.
+    pub denominator: FamilyId,
+    /// Its index variables.
+    pub denominator_indices: Vec<IndexVar>,
+    /// The query as written.
+    pub text: String,
+}
+
+/// A network, checked and lowered.
+pub struct Model {
+    /// The source it came from.
+    pub source: Source,
+    /// Every expression of the model and of what is derived from it.
+    pub store: Store,
+    /// The ranges.
+    pub ranges: Vec<RangeInfo>,
+    /// The families in order of declaration.
+    pub families: Vec<Family>,
+    /// The opaque functions' names.
+    pub functions: Vec<String>,
+    /// Declared index names.
+    pub indices: HashMap<String, IndexVar>,
+    /// Declared index names in order of declaration.
+    pub index_order: Vec<IndexVar>,
+    /// Facts from `assume` lines.
+    pub assumptions: Vec<Assumption>,
+    /// The `derive` lines.
+    pub queries: Vec<Query>,
+    family_names: HashMap<String, FamilyId>,
+    claimed: HashMap<String, (Span, &'static str)>,
+}
+
+impl Model {
+    /// Checks and lowers a parsed file.
+    pub fn lower(source: Source, file: &ast::File) -> Result<Model, Diagnostic> {
+        let mut model = Model {
+            source,
+            store: Store::new(),
+            ranges: Vec::new(),
+            families: Vec::new(),
+            functions: Vec::new(),
+            indices: HashMap::new(),
+            index_order: Vec::new(),
+            assumptions: Vec::new(),
+            queries: Vec::new(),
+            family_names: HashMap::new(),
+            claimed: HashMap::new(),
+        };
+        model.declare(file)?;
+        model.define(file)?;
+        Ok(model)
+    }
+
+    /// A model of scalar inputs named in one expression, for `chainrule diff`:
+    /// every name that is not a function becomes an input.
+    pub fn for_expression(source: Source, expr: &ast::Expr) -> Result<(Model, ExprId), Diagnostic> {
+        let mut file = ast::File::default();
+        let mut names = Vec::new();
+        let mut functions = Vec::new();
+        collect_names(expr, &mut names, &mut functions);
+        let mut seen = HashSet::new();
+        for name in names {
+            if seen.insert(name.text.clone()) {
+                file.statements.push(Statement::Leaf {
+                    kind: LeafKind::Input,
+                    families: vec![Declared {
+                        name,
+                        indices: Vec::new(),
+                    }],
+                });
+            }
+        }
+        let mut seen_functions = HashSet::new();
+        let functions: Vec<Ident> = functions
+            .into_iter()
+            .filter(|f| {
+                Builtin::from_name(&f.text).is_none() && seen_functions.insert(f.text.clone())
+            })
+            .collect();
+        if !functions.is_empty() {
+            file.statements
+                .push(Statement::Function { names: functions });
+        }
+        let mut model = Model::lower(source, &file)?;
+        let lowered = model.lower_expr(expr, &mut Scope::default())?;
+        if let Some(var) = model.store.free_vars(lowered).first() {
+            let name = model.store.var(*var).name.clone();
+            return Err(Diagnostic::unlocated(format!(
+                "index `{name}` is free in the expression"
+            )));
+        }
+        Ok((model, lowered))
+    }
+
+    /// The family of that name.
+    pub fn family_named(&self, name: &str) -> Option<FamilyId> {
+        self.family_names.get(name).copied()
+    }
+
+    /// The family behind an id.
+    pub fn family(&self, id: FamilyId) -> &Family {
+        &self.families[id.0 as usize]
+    }
+
+    /// Every family id, in order of declaration.
+    pub fn family_ids(&self) -> impl Iterator<Item = FamilyId> + use<> {
+        (0..self.families.len() as u32).map(FamilyId)
+    }
+
+    /// Every name a user may write in an expression or a query.
+    pub fn is_taken(&self, name: &str) -> bool {
+        KEYWORDS.contains(&name)
+            || Builtin::from_name(name).is_some()
+            || self.family_names.contains_key(name)
+            || self.indices.contains_key(name)
+            || self.functions.iter().any(|f| f == name)
+    }
+
+    /// Resolves a parsed query against the model; errors are located in `source`.
+    pub fn resolve_query(&self, source: &Source, query: &ast::Query) -> Result<Query, Diagnostic> {
+        let side = |declared: &Declared| -> Result<(FamilyId, Vec<IndexVar>), Diagnostic> {
+            let family = self.family_named(&declared.name.text).ok_or_else(|| {
+                let error = source.error(
+                    declared.name.span,
+                    format!("unknown family `{}` in the query", declared.name.text),
+                );
+                self.suggest_family(error, &declared.name.text)
+            })?;
+            let info = self.family(family);
+            if declared.indices.len() != info.ranges.len() {
+                return Err(source.error(
+                    declared.name.span,
+                    format!(
+                        "`{}` takes {} but the query gives {}",
+                        info.name,
+                        count(info.ranges.len(), "index", "indices"),
+                        declared.indices.len()
+                    ),
+                ));
+            }
+            let mut vars = Vec::new();
+            for (position, index) in declared.indices.iter().enumerate() {
+                let var = *self.indices.get(&index.text).ok_or_else(|| {
+                    source
+                        .error(
+                            index.span,
+                            format!("undeclared index `{}` in the query", index.text),
+                        )
+                        .with_help("declare it with `index NAME in RANGE`")
+                })?;
+                self.check_range(source, index, var, family, position)?;
+                vars.push(var);
+            }
+            Ok((family, vars))
+        };
+        let (numerator, numerator_indices) = side(&query.numerator)?;
+        let (denominator, denominator_indices) = side(&query.denominator)?;
+        let text = source.text[query.span.start..query.span.end]
+            .trim()
+            .to_string();
+        Ok(Query {
+            numerator,
+            numerator_indices,
+            denominator,
+            denominator_indices,
+            text,
+        })
+    }
+
+    fn suggest_family(&self, error: Diagnostic, wanted: &str) -> Diagnostic {
+        match closest(wanted, self.families.iter().map(|f| f.name.as_str())) {
+            Some(near) => error.with_help(format!("did you mean `{near}`?")),
+            None => error,
+        }
+    }
+
+    fn check_range(
+        &self,
+        source: &Source,
+        index: &Ident,
+        var: IndexVar,
+        family: FamilyId,
+        position: usize,
+    ) -> Result<(), Diagnostic> {
+        let info = self.family(family);
+        let wanted = info.ranges[position];
+        let found = self.store.var(var).range;
+        if wanted == found {
+            return Ok(());
+        }
+        Err(source.error(
+            index.span,
+            format!(
+                "index `{}` ranges over {} but position {} of `{}` ranges over {}",
+                index.text,
+                self.ranges[found.0 as usize].name,
+                position + 1,
+                info.name,
+                self.ranges[wanted.0 as usize].name
+            ),
+        ))
+    }
+
+    fn range_named(&mut self, name: &str) -> RangeId {
+        if let Some(at) = self.ranges.iter().position(|r| r.name == name) {
+            return RangeId(at as u32);
+        }
+        self.ranges.push(RangeInfo {
+            name: name.to_string(),
+            size: None,
+        });
+        RangeId(self.ranges.len() as u32 - 1)
+    }
+
+    /// Refuses reserved words and names already in use.
+    fn claim_name(&mut self, name: &Ident, what: &'static str) -> Result<(), Diagnostic> {
+        if KEYWORDS.contains(&name.text.as_str()) || Builtin::from_name(&name.text).is_some() {
+            return Err(self.source.error(
+                name.span,
+                format!("`{}` is a reserved word and cannot name {what}", name.text),
+            ));
+        }
+        if let Some((span, earlier_what)) = self.claimed.get(&name.text) {
+            let line = self.source.error(*span, "").location.map_or(0, |l| l.line);
+            return Err(self.source.error(
+                name.span,
+                format!(
+                    "`{}` is already declared as {earlier_what} on line {line}; each name is declared once",
+                    name.text
+                ),
+            ));
+        }
+        self.claimed.insert(name.text.clone(), (name.span, what));
+        Ok(())
+    }
+
+    /// First pass: ranges, index names, leaves, functions and the heads of
+    /// definitions, so that definitions may come in any order.
+    fn declare(&mut self, file: &ast::File) -> Result<(), Diagnostic> {
+        for statement in &file.statements {
+            match statement {
+                Statement::Range { name, size } => {
+                    let range = self.range_named(&name.text);
+                    self.ranges[range.0 as usize].size = Some(*size);
+                    if *size == 0 {
+                        return Err(self
+                            .source
+                            .error(name.span, "a range must have at least one element"));
+                    }
+                }
+                Statement::Index { names, range } => {
+                    for name in names {
+                        self.claim_name(name, "an index")?;
+                        let range = match range {
+                            Some(range) => self.range_named(&range.text),
+                            None => self.range_named(&name.text),
+                        };
+                        let var = self.store.new_var(name.text.clone(), range);
+                        self.indices.insert(name.text.clone(), var);
+                        self.index_order.push(var);
+                    }
+                }
+                Statement::Function { names } => {
+                    for name in names {
+                        self.claim_name(name, "a function")?;
+                        self.functions.push(name.text.clone());
+                    }
+                }
+                Statement::Leaf { kind, families } => {
+                    for declared in families {
+                        self.add_family(declared, FamilyKind::Leaf(*kind))?;
+                    }
+                }
+                Statement::Definition { target, .. } => {
+                    self.add_family(target, FamilyKind::Defined)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn add_family(&mut self, declared: &Declared, kind: FamilyKind) -> Result<(), Diagnostic> {
+        let name = &declared.name;
+        if let Some(existing) = self.family_names.get(&name.text) {
+            let earlier = self
+                .source
+                .error(self.family(*existing).span, "")
+                .location
+                .map_or(0, |l| l.line);
+            let message = if kind == FamilyKind::Defined
+                && self.family(*existing).kind == FamilyKind::Defined
+            {
+                format!(
+                    "`{}` is defined twice (first on line {earlier}); each name is defined once",
+                    name.text
+                )
+            } else {
+                format!(
+                    "`{}` is already declared (line {earlier}); each name is declared once",
+                    name.text
+                )
+            };
+            return Err(self.source.error(name.span, message));
+        }
+        self.claim_name(name, "a family")?;
+        let mut slots = Vec::new();
+        let mut ranges = Vec::new();
+        for index in &declared.indices {
+            let var = self.declared_index(index)?;
+            if slots.contains(&var) {
+                return Err(self.source.error(
+                    index.span,
+                    format!(
+                        "index `{}` appears twice on the left; use two names over one range",
+                        index.text
+                    ),
+                ));
+            }
+            slots.push(var);
+            ranges.push(self.store.var(var).range);
+        }
+        let id = FamilyId(self.families.len() as u32);
+        self.families.push(Family {
+            name: name.text.clone(),
+            kind,
+            ranges,
+            slots,
+            definition: None,
+            span: name.span,
+            latex: None,
+            delta_latex: None,
+        });
+        self.family_names.insert(name.text.clone(), id);
+        Ok(())
+    }
+
+    fn declared_index(&self, index: &Ident) -> Result<IndexVar, Diagnostic> {
+        self.indices.get(&index.text).copied().ok_or_else(|| {
+            let error = self
+                .source
+                .error(index.span, format!("undeclared index `{}`", index.text));
+            match closest(&index.text, self.indices.keys().map(String::as_str)) {
+                Some(near) => error.with_help(format!(
+                    "did you mean `{near}`? Otherwise declare it with `index {} in RANGE`",
+                    index.text
+                )),
+                None => error.with_help(format!("declare it with `index {} in RANGE`", index.text)),
+            }
+        })
+    }
+
+    /// Second pass: bodies, assumptions, notation and queries.
+    fn define(&mut self, file: &ast::File) -> Result<(), Diagnostic> {
+        for statement in &file.statements {
+            match statement {
+                Statement::Definition { target, body } => {
+                    let family = self
+                        .family_named(&target.name.text)
+                        .expect("declared in the first pass");
+                    let mut scope = Scope {
+                        free_names: target.indices.iter().map(|i| i.text.clone()).collect(),
+                        ..Scope::default()
+                    };
+                    let lowered = self.lower_expr(body, &mut scope)?;
+                    let slots = self.family(family).slots.clone();
+                    if let Some(stray) = self
+                        .store
+                        .free_vars(lowered)
+                        .iter()
+                        .find(|v| !slots.contains(v))
+                    {
+                        let name = self.store.var(*stray).name.clone();
+                        let span = find_index_span(body, &name).unwrap_or(body.span());
+                        return Err(self.source.error(
+                            span,
+                            format!("index `{name}` is free on the right but not on the left of `{}`", target.name.text),
+                        ).with_help(format!("add `{name}` to the left-hand side, or sum over it with `sum({name}, ...)`")));
+                    }
+                    self.families[family.0 as usize].definition = Some(lowered);
+                }
+                Statement::Assume { lhs, rhs } => {
+                    let mut scope = Scope::default();
+                    let lhs_id = self.lower_expr(lhs, &mut scope)?;
+                    let rhs_id = self.lower_expr(rhs, &mut scope)?;
+                    self.assumptions.push(Assumption {
+                        lhs: lhs_id,
+                        rhs: rhs_id,
+                        span: lhs.span().join(rhs.span()),
+                    });
+                }
+                Statement::Latex { name, tex } | Statement::DeltaNotation { name, tex } => {
+                    let family = self.family_named(&name.text).ok_or_else(|| {
+                        let error = self
+                            .source
+                            .error(name.span, format!("unknown family `{}`", name.text));
+                        self.suggest_family(error, &name.text)
+                    })?;
+                    let slot = &mut self.families[family.0 as usize];
+                    if matches!(statement, Statement::Latex { .. }) {
+                        slot.latex = Some(tex.text.clone());
+                    } else {
+                        slot.delta_latex = Some(tex.text.clone());
+                    }
+                }
+                Statement::Derive(query) => {
+                    let source = self.source.clone();
+                    let resolved = self.resolve_query(&source, query)?;
+                    self.queries.push(resolved);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Lowers an expression: names resolved, indices checked, subtraction,
+    /// division and negation turned into sums, products and powers.
+    fn lower_expr(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Result<ExprId, Diagnostic> {
+        Ok(match expr {
+            ast::Expr::Number(value, _) => self.store.number(value.clone()),
+            ast::Expr::Reference(declared) => self.lower_reference(declared, scope)?,
+            ast::Expr::Kronecker(a, b, _) => {
+                let first = self.index_in_scope(a, scope)?;
+                let second = self.index_in_scope(b, scope)?;
+                let (range_a, range_b) =
+                    (self.store.var(first).range, self.store.var(second).range);
+                if range_a != range_b {
+                    return Err(self.source.error(
+                        b.span,
+                        format!(
+                            "`delta({}, {})` joins indices over different ranges ({} and {})",
+                            a.text,
+                            b.text,
+                            self.ranges[range_a.0 as usize].name,
+                            self.ranges[range_b.0 as usize].name
+                        ),
+                    ));
+                }
+                self.store.delta(first, second)
+            }
+            ast::Expr::Negate(inner, _) => {
+                let inner = self.lower_expr(inner, scope)?;
+                self.store.negate(inner)
+            }
+            ast::Expr::Binary { op, lhs, rhs, .. } => {
+                let left = self.lower_expr(lhs, scope)?;
+                let right = self.lower_expr(rhs, scope)?;
+                match op {
+                    BinaryOp::Add => self.store.add(vec![left, right]),
+                    BinaryOp::Subtract => {
+                        let minus = self.store.negate(right);
+                        self.store.add(vec![left, minus])
+                    }
+                    BinaryOp::Multiply => self.store.mul(vec![left, right]),
+                    BinaryOp::Divide => {
+                        let inverse = self.store.powi(right, -1);
+                        self.store.mul(vec![left, inverse])
+                    }
+                    BinaryOp::Power => self.store.pow(left, right),
+                }
+            }
+            ast::Expr::Call {
+                function,
+                order,
+                argument,
+                ..
+            } => {
+                let argument_id = self.lower_expr(argument, scope)?;
+                if let Some(builtin) = Builtin::from_name(&function.text) {
+                    if *order == 0 {
+                        self.store.builtin(builtin, argument_id)
+                    } else {
+                        nth_builtin_derivative(&mut self.store, builtin, *order, argument_id)
+                    }
+                } else if let Some(at) = self.functions.iter().position(|f| *f == function.text) {
+                    self.store
+                        .call(Function::Opaque(OpaqueId(at as u32)), *order, argument_id)
+                } else {
+                    let error = self.source.error(
+                        function.span,
+                        format!("unknown function `{}`", function.text),
+                    );
+                    let known: Vec<&str> = Builtin::ALL
+                        .iter()
+                        .map(|b| b.name())
+                        .chain(self.functions.iter().map(String::as_str))
+                        .collect();
+                    return Err(match closest(&function.text, known) {
+                        Some(near) => error.with_help(format!(
+                            "did you mean `{near}`? Otherwise declare it with `function {}`",
+                            function.text
+                        )),
+                        None => {
+                            error.with_help(format!("declare it with `function {}`", function.text))
+                        }
+                    });
+                }
+            }
+            ast::Expr::Sum { indices, body, .. } => {
+                let mut bound = Vec::new();
+                for index in indices {
+                    if scope.lookup(&index.text).is_some() {
+                        return Err(self.source.error(
+                            index.span,
+                            format!(
+                                "summed index `{}` is already bound by an enclosing sum",
+                                index.text
+                            ),
+                        ));
+                    }
+                    if scope.free_names.contains(&index.text) {
+                        return Err(self.source.error(
+                            index.span,
+                            format!("summed index `{}` is free where the sum stands", index.text),
+                        ));
+                    }
+                    if self.family_named(&index.text).is_some() {
+                        return Err(self.source.error(
+                            index.span,
+                            format!("`{}` is a family, not an index", index.text),
+                        ));
+                    }
+                    let var = match self.indices.get(&index.text) {
+                        Some(declared) => *declared,
+                        None => {
+                            // A fresh name: its range is inferred where it is used.
+                            let range = self.infer_range(&index.text, body).ok_or_else(|| {
+                                self.source.error(
+                                    index.span,
+                                    format!("cannot tell the range of summed index `{}`: it indexes nothing", index.text),
+                                )
+                            })?;
+                            self.store.new_var(index.text.clone(), range)
+                        }
+                    };
+                    bound.push((index.text.clone(), var));
+                }
+                scope.bound.extend(bound.iter().cloned());
+                let lowered = self.lower_expr(body, scope);
+                scope.bound.truncate(scope.bound.len() - bound.len());
+                let mut result = lowered?;
+                for (_, var) in bound.iter().rev() {
+                    result = self.store.sum(*var, result);
+                }
+                result
+            }
+        })
+    }
+
+    fn lower_reference(
+        &mut self,
+        declared: &Declared,
+        scope: &mut Scope,
+    ) -> Result<ExprId, Diagnostic> {
+        let name = &declared.name;
+        let Some(family) = self.family_named(&name.text) else {
+            let message =
+                if self.indices.contains_key(&name.text) || scope.lookup(&name.text).is_some() {
+                    format!("`{}` is an index, not a quantity", name.text)
+                } else if self.functions.contains(&name.text)
+                    || Builtin::from_name(&name.text).is_some()
+                {
+                    format!("function `{}` is used without an argument", name.text)
+                } else if KEYWORDS.contains(&name.text.as_str()) {
+                    format!("`{}` is a reserved word", name.text)
+                } else {
+                    let error = self
+                        .source
+                        .error(name.span, format!("unknown name `{}`", name.text));
+                    return Err(self.suggest_family(error, &name.text));
+                };
+            return Err(self.source.error(name.span, message));
+        };
+        let arity = self.family(family).ranges.len();
+        if declared.indices.len() != arity {
+            let span = declared
+                .indices
+                .iter()
+                .fold(name.span, |s, i| s.join(i.span));
+            return Err(self.source.error(
+                span,
+                format!(
+                    "`{}` takes {} but {} given",
+                    name.text,
+                    count(arity, "index", "indices"),
+                    if declared.indices.len() == 1 {
+                        "1 is".to_string()
+                    } else {
+                        format!("{} are", declared.indices.len())
+                    }
+                ),
+            ));
+        }
+        let mut vars = Vec::new();
+        for (position, index) in declared.indices.iter().enumerate() {
+            let var = self.index_in_scope(index, scope)?;
+            let source = self.source.clone();
+            self.check_range(&source, index, var, family, position)?;
+            vars.push(var);
+        }
+        Ok(self.store.reference(family, &vars))
+    }
+
+    fn index_in_scope(&self, index: &Ident, scope: &Scope) -> Result<IndexVar, Diagnostic> {
+        if let Some(var) = scope.lookup(&index.text) {
+            return Ok(var);
+        }
+        if self.family_named(&index.text).is_some() {
+            return Err(self.source.error(
+                index.span,
+                format!(
+                    "`{}` is a family; an index position takes an index name",
+                    index.text
+                ),
+            ));
+        }
+        self.declared_index(index)
+    }
+
+    /// The range of a fresh summed name, from the positions it indexes.
+    fn infer_range(&self, name: &str, body: &ast::Expr) -> Option<RangeId> {
+        let mut found = None;
+        visit_references(body, &mut |declared| {
+            if found.is_some() {
+                return;
+            }
+            if let Some(family) = self.family_named(&declared.name.text) {
+                let info = self.family(family);
+                for (position, index) in declared.indices.iter().enumerate() {
+                    if index.text == name && position < info.ranges.len() {
+                        found = Some(info.ranges[position]);
+                    }
+                }
+            }
+        });
+        found
+    }
+}
+
+/// The bound names in force while lowering an expression.
+#[derive(Default)]
+struct Scope {
+    bound: Vec<(String, IndexVar)>,
+    free_names: HashSet<String>,
+}
+
+impl Scope {
+    fn lookup(&self, name: &str) -> Option<IndexVar> {
+        self.bound
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn visit_references(expr: &ast::Expr, visit: &mut dyn FnMut(&Declared)) {
+    match expr {
+        ast::Expr::Number(..) | ast::Expr::Kronecker(..) => {}
+        ast::Expr::Reference(declared) => visit(declared),
+        ast::Expr::Call { argument, .. } => visit_references(argument, visit),
+        ast::Expr::Sum { body, .. } => visit_references(body, visit),
+        ast::Expr::Negate(inner, _) => visit_references(inner, visit),
+        ast::Expr::Binary { lhs, rhs, .. } => {
+            visit_references(lhs, visit);
+            visit_references(rhs, visit);
+        }
+    }
+}
+
+fn find_index_span(expr: &ast::Expr, name: &str) -> Option<Span> {
+    let mut found = None;
+    visit_references(expr, &mut |declared| {
+        if found.is_none() {
+            found = declared
+                .indices
+                .iter()
+                .find(|i| i.text == name)
+                .map(|i| i.span);
+        }
+    });
+    found
+}
+
+fn collect_names(expr: &ast::Expr, names: &mut Vec<Ident>, functions: &mut Vec<Ident>) {
+    match expr {
+        ast::Expr::Number(..) | ast::Expr::Kronecker(..) => {}
+        ast::Expr::Reference(declared) => names.push(declared.name.clone()),
+        ast::Expr::Call {
+            function, argument, ..
+        } => {
+            functions.push(function.clone());
+            collect_names(argument, names, functions);
+        }
+        ast::Expr::Sum { body, .. } => collect_names(body, names, functions),
+        ast::Expr::Negate(inner, _) => collect_names(inner, names, functions),
+        ast::Expr::Binary { lhs, rhs, .. } => {
+            collect_names(lhs, names, functions);
+            collect_names(rhs, names, functions);
+        }
+    }
+}

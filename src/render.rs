@@ -1,0 +1,1077 @@
+//! Printing expressions and equations as Unicode text, LaTeX or the
+//! language's own syntax.
+//!
+//! One printer serves every format: the format is data, and parentheses come
+//! from one precedence table. The printer never rewrites an expression; it
+//! only chooses how to show it (order of factors, fractions, minus signs,
+//! names for bound indices).
+
+use std::collections::HashMap;
+
+use num_rational::BigRational;
+use num_traits::{One, Signed};
+
+use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, Store};
+use crate::model::{FamilyKind, Model};
+use crate::syntax::ast::LeafKind;
+
+/// The output formats of a formula.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Unicode for a terminal.
+    Text,
+    /// LaTeX math, in the file's notation.
+    Latex,
+    /// The language's own syntax; parses back.
+    Dsl,
+}
+
+/// How tightly a printed piece binds, lowest to highest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Precedence {
+    Sum,
+    Product,
+    Negation,
+    Power,
+    Atom,
+}
+
+/// A printed piece and how tightly it binds.
+struct Piece {
+    text: String,
+    precedence: Precedence,
+    /// True when the piece opens with a summation sign, which reaches over
+    /// everything after it in a product.
+    open_sum: bool,
+}
+
+impl Piece {
+    fn atom(text: String) -> Piece {
+        Piece {
+            text,
+            precedence: Precedence::Atom,
+            open_sum: false,
+        }
+    }
+}
+
+/// The left side of an equation.
+#[derive(Clone, Debug)]
+pub enum Lhs {
+    /// `d numerator[...] / d denominator[...]`.
+    Derivative {
+        /// What is differentiated.
+        numerator: FamilyId,
+        /// Its indices.
+        numerator_indices: Vec<IndexVar>,
+        /// With respect to what.
+        denominator: FamilyId,
+        /// Its indices.
+        denominator_indices: Vec<IndexVar>,
+    },
+    /// The delta of a family: `δ_j`.
+    Delta(FamilyId, Vec<IndexVar>),
+}
+
+/// Prints formulas of one model in one format.
+pub struct Printer<'a> {
+    model: &'a Model,
+    format: Format,
+    names: HashMap<IndexVar, String>,
+    taken: Vec<String>,
+}
+
+impl<'a> Printer<'a> {
+    /// A printer for `model` in `format`.
+    pub fn new(model: &'a Model, format: Format) -> Printer<'a> {
+        Printer {
+            model,
+            format,
+            names: HashMap::new(),
+            taken: Vec::new(),
+        }
+    }
+
+    fn store(&self) -> &'a Store {
+        &self.model.store
+    }
+
+    /// An expression on its own.
+    pub fn expr(&mut self, expr: ExprId) -> String {
+        self.with_free_names(&[expr], &[], |printer| printer.piece(expr).text)
+    }
+
+    /// `lhs = rhs`.
+    pub fn equation(&mut self, lhs: &Lhs, rhs: ExprId) -> String {
+        let lhs_vars = match lhs {
+            Lhs::Derivative {
+                numerator_indices,
+                denominator_indices,
+                ..
+            } => numerator_indices
+                .iter()
+                .chain(denominator_indices)
+                .copied()
+                .collect(),
+            Lhs::Delta(_, indices) => indices.clone(),
+        };
+        self.with_free_names(&[rhs], &lhs_vars, |printer| {
+            let left = printer.lhs(lhs);
+            let right = printer.piece(rhs).text;
+            format!("{left} = {right}")
+        })
+    }
+
+    /// The left side alone.
+    pub fn lhs(&mut self, lhs: &Lhs) -> String {
+        match lhs {
+            Lhs::Derivative {
+                numerator,
+                numerator_indices,
+                denominator,
+                denominator_indices,
+            } => self.derivative_symbol(
+                *numerator,
+                numerator_indices,
+                *denominator,
+                denominator_indices,
+            ),
+            Lhs::Delta(family, indices) => self.delta_symbol(*family, indices),
+        }
+    }
+
+    fn with_free_names<T>(
+        &mut self,
+        exprs: &[ExprId],
+        extra: &[IndexVar],
+        body: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        let saved = (self.names.clone(), self.taken.clone());
+        let mut free: Vec<IndexVar> = extra.to_vec();
+        for expr in exprs {
+            free.extend(self.store().free_vars(*expr));
+        }
+        for var in free {
+            let name = self.store().var(var).name.clone();
+            self.taken.push(name.clone());
+            self.names.insert(var, name);
+        }
+        let result = body(self);
+        (self.names, self.taken) = saved;
+        result
+    }
+
+    fn var_name(&self, var: IndexVar) -> String {
+        self.names
+            .get(&var)
+            .cloned()
+            .unwrap_or_else(|| self.store().var(var).name.clone())
+    }
+
+    /// Chooses a readable name for a bound index: its own hint if free,
+    /// else another declared index over the same range, else a numbered one.
+    fn bind_name(&mut self, var: IndexVar) -> String {
+        let info = self.store().var(var).clone();
+        let same_range_declared: Vec<String> = self
+            .model
+            .index_order
+            .iter()
+            .filter(|v| self.store().var(**v).range == info.range)
+            .map(|v| self.store().var(*v).name.clone())
+            .collect();
+        let hint_is_usable =
+            same_range_declared.contains(&info.name) || !self.model.is_taken(&info.name);
+        let mut candidates: Vec<String> = Vec::new();
+        if hint_is_usable {
+            candidates.push(info.name.clone());
+        }
+        candidates.extend(same_range_declared);
+        let base = info
+            .name
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .to_string();
+        let base = if base.is_empty() {
+            "i".to_string()
+        } else {
+            base
+        };
+        for n in 2.. {
+            let candidate = candidates.iter().find(|c| !self.taken.contains(c)).cloned();
+            if let Some(name) = candidate {
+                return name;
+            }
+            let numbered = format!("{base}{n}");
+            if !self.model.is_taken(&numbered) {
+                candidates.push(numbered);
+            }
+        }
+        unreachable!("some numbered name is always free")
+    }
+
+    fn piece(&mut self, expr: ExprId) -> Piece {
+        match self.store().node(expr).clone() {
+            Node::Number(value) => self.number(&value),
+            Node::Ref(family, indices) => Piece::atom(self.reference(family, &indices)),
+            Node::Adjoint(family, indices) => Piece::atom(self.delta_symbol(family, &indices)),
+            Node::Delta(a, b) => Piece::atom(self.kronecker(a, b)),
+            Node::Add(terms) => self.add(&terms),
+            Node::Mul(_) | Node::Pow(..) => self.product(expr),
+            Node::Call(function, order, argument) => self.call(function, order, argument, None),
+            Node::Sum(..) => self.sum(expr),
+        }
+    }
+
+    fn number(&self, value: &BigRational) -> Piece {
+        let magnitude = value.abs();
+        let text = if magnitude.is_integer() {
+            magnitude.numer().to_string()
+        } else {
+            match self.format {
+                Format::Latex => {
+                    format!("\\frac{{{}}}{{{}}}", magnitude.numer(), magnitude.denom())
+                }
+                _ => format!("{}/{}", magnitude.numer(), magnitude.denom()),
+            }
+        };
+        let precedence = if magnitude.is_integer() || self.format == Format::Latex {
+            Precedence::Atom
+        } else {
+            Precedence::Product
+        };
+        let piece = Piece {
+            text,
+            precedence,
+            open_sum: false,
+        };
+        if value.is_negative() {
+            self.negated(piece)
+        } else {
+            piece
+        }
+    }
+
+    fn negated(&self, inner: Piece) -> Piece {
+        let inner_text = if inner.precedence <= Precedence::Negation && !inner.open_sum {
+            self.parens(&inner.text)
+        } else {
+            inner.text
+        };
+        Piece {
+            text: format!("{}{inner_text}", self.minus()),
+            precedence: Precedence::Negation,
+            open_sum: inner.open_sum,
+        }
+    }
+
+    fn minus(&self) -> &'static str {
+        match self.format {
+            Format::Text => "−",
+            _ => "-",
+        }
+    }
+
+    fn parens(&self, text: &str) -> String {
+        if self.format == Format::Latex && (text.contains("\\frac") || text.contains("\\sum")) {
+            format!("\\left({text}\\right)")
+        } else {
+            format!("({text})")
+        }
+    }
+
+    fn add(&mut self, terms: &[ExprId]) -> Piece {
+        let mut ordered: Vec<(bool, ExprId)> = terms
+            .iter()
+            .map(|t| (self.is_negative_term(*t), *t))
+            .collect();
+        ordered.sort_by_key(|(negative, id)| (*negative, *id));
+        let mut text = String::new();
+        for (position, (negative, term)) in ordered.into_iter().enumerate() {
+            let shown = if negative {
+                let positive = self.negate_term(term);
+                self.piece_owned(positive)
+            } else {
+                self.piece(term)
+            };
+            let shown_text = if shown.precedence <= Precedence::Sum {
+                self.parens(&shown.text)
+            } else {
+                shown.text
+            };
+            match (position, negative) {
+                (0, false) => text.push_str(&shown_text),
+                (0, true) => {
+                    text.push_str(self.minus());
+                    text.push_str(&shown_text);
+                }
+                (_, false) => {
+                    text.push_str(" + ");
+                    text.push_str(&shown_text);
+                }
+                (_, true) => {
+                    text.push(' ');
+                    text.push_str(self.minus());
+                    text.push(' ');
+                    text.push_str(&shown_text);
+                }
+            }
+        }
+        Piece {
+            text,
+            precedence: Precedence::Sum,
+            open_sum: false,
+        }
+    }
+
+    /// Prints a term that is not in the store (the positive form of a
+    /// negative term), built from its factors.
+    fn piece_owned(&mut self, term: OwnedTerm) -> Piece {
+        match term {
+            OwnedTerm::Expr(expr) => self.piece(expr),
+            OwnedTerm::Product {
+                coefficient,
+                factors,
+            } => self.product_of(coefficient, &factors),
+        }
+    }
+
+    fn is_negative_term(&self, term: ExprId) -> bool {
+        match self.store().node(term) {
+            Node::Number(value) => value.is_negative(),
+            Node::Mul(factors) => factors
+                .iter()
+                .any(|f| self.store().as_number(*f).is_some_and(|v| v.is_negative())),
+            _ => false,
+        }
+    }
+
+    fn negate_term(&self, term: ExprId) -> OwnedTerm {
+        match self.store().node(term) {
+            Node::Number(value) => OwnedTerm::Product {
+                coefficient: -value.clone(),
+                factors: Vec::new(),
+            },
+            Node::Mul(factors) => {
+                let mut coefficient = BigRational::one();
+                let mut rest = Vec::new();
+                for factor in factors.iter() {
+                    match self.store().as_number(*factor) {
+                        Some(value) => coefficient *= value,
+                        None => rest.push(*factor),
+                    }
+                }
+                OwnedTerm::Product {
+                    coefficient: -coefficient,
+                    factors: rest,
+                }
+            }
+            _ => OwnedTerm::Expr(term),
+        }
+    }
+
+    fn product(&mut self, expr: ExprId) -> Piece {
+        let factors = match self.store().node(expr) {
+            Node::Mul(factors) => factors.to_vec(),
+            _ => vec![expr],
+        };
+        let mut coefficient = BigRational::one();
+        let mut rest = Vec::new();
+        for factor in factors {
+            match self.store().as_number(factor) {
+                Some(value) => coefficient *= value,
+                None => rest.push(factor),
+            }
+        }
+        self.product_of(coefficient, &rest)
+    }
+
+    /// A product shown as numerator over denominator, factors in a
+    /// textbook's order, the sum sign last.
+    fn product_of(&mut self, coefficient: BigRational, factors: &[ExprId]) -> Piece {
+        let mut over: Vec<(u8, ExprId, Exponent)> = Vec::new();
+        let mut under: Vec<(u8, ExprId, Exponent)> = Vec::new();
+        for factor in factors {
+            match self.store().node(*factor) {
+                Node::Pow(base, exponent) => match self.store().as_number(*exponent) {
+                    Some(value) if value.is_negative() => {
+                        under.push((
+                            self.factor_class(*factor),
+                            *base,
+                            Exponent::Number(-value.clone()),
+                        ));
+                    }
+                    Some(value) => over.push((
+                        self.factor_class(*factor),
+                        *base,
+                        Exponent::Number(value.clone()),
+                    )),
+                    None => {
+                        over.push((self.factor_class(*factor), *base, Exponent::Expr(*exponent)))
+                    }
+                },
+                _ => over.push((
+                    self.factor_class(*factor),
+                    *factor,
+                    Exponent::Number(BigRational::one()),
+                )),
+            }
+        }
+        over.sort_by_key(|(class, id, _)| (*class, *id));
+        under.sort_by_key(|(class, id, _)| (*class, *id));
+        let negative = coefficient.is_negative();
+        let magnitude = coefficient.abs();
+        let numerator_number = BigRational::from_integer(magnitude.numer().clone());
+        let denominator_number = BigRational::from_integer(magnitude.denom().clone());
+        let top = self.juxtapose(&numerator_number, &over);
+        let piece = if under.is_empty() && denominator_number.is_one() {
+            top
+        } else {
+            let bottom = self.juxtapose(&denominator_number, &under);
+            match self.format {
+                Format::Latex => Piece::atom(format!("\\frac{{{}}}{{{}}}", top.text, bottom.text)),
+                _ => {
+                    let top_text = if top.precedence < Precedence::Product || top.open_sum {
+                        self.parens(&top.text)
+                    } else {
+                        top.text
+                    };
+                    let bottom_text = if bottom.precedence <= Precedence::Product || bottom.open_sum
+                    {
+                        self.parens(&bottom.text)
+                    } else {
+                        bottom.text
+                    };
+                    Piece {
+                        text: format!("{top_text}/{bottom_text}"),
+                        precedence: Precedence::Product,
+                        open_sum: false,
+                    }
+                }
+            }
+        };
+        if negative { self.negated(piece) } else { piece }
+    }
+
+    /// Factors side by side (text, LaTeX) or joined by `*` (dsl).
+    fn juxtapose(&mut self, number: &BigRational, factors: &[(u8, ExprId, Exponent)]) -> Piece {
+        let mut parts: Vec<Piece> = Vec::new();
+        if !number.is_one() || factors.is_empty() {
+            parts.push(self.number(number));
+        }
+        for (_, base, exponent) in factors {
+            let piece = match exponent {
+                Exponent::Number(power) if power.is_one() => self.piece(*base),
+                Exponent::Number(power) => {
+                    let shown = self.number(power);
+                    self.power_of(*base, shown)
+                }
+                Exponent::Expr(power) => {
+                    let shown = self.piece(*power);
+                    self.power_of(*base, shown)
+                }
+            };
+            parts.push(piece);
+        }
+        if parts.len() == 1 {
+            return parts.pop().expect("one part");
+        }
+        let count = parts.len();
+        let mut text = String::new();
+        let mut open_sum = false;
+        for (position, part) in parts.into_iter().enumerate() {
+            let last = position + 1 == count;
+            let needs_parens = part.precedence < Precedence::Product
+                || (part.precedence == Precedence::Negation)
+                || (part.open_sum && !last)
+                || (part.precedence == Precedence::Product
+                    && self.format != Format::Dsl
+                    && !part.open_sum);
+            let shown = if needs_parens {
+                self.parens(&part.text)
+            } else {
+                part.text
+            };
+            if position > 0 {
+                let separator = match self.format {
+                    Format::Dsl => "*",
+                    Format::Latex if starts_with_digit(&shown) && ends_with_digit(&text) => {
+                        " \\cdot "
+                    }
+                    Format::Text if starts_with_digit(&shown) => " · ",
+                    _ => " ",
+                };
+                text.push_str(separator);
+            }
+            text.push_str(&shown);
+            open_sum = last && part.open_sum;
+        }
+        Piece {
+            text,
+            precedence: Precedence::Product,
+            open_sum,
+        }
+    }
+
+    /// The order of factors in a product, as textbooks write them:
+    /// functions, parameters, deltas, other quantities, powers, bracketed
+    /// sums, Kronecker deltas, and the summation last.
+    fn factor_class(&self, factor: ExprId) -> u8 {
+        match self.store().node(factor) {
+            Node::Number(_) => 0,
+            Node::Call(..) => 1,
+            Node::Ref(family, _)
+                if self.model.family(*family).kind == FamilyKind::Leaf(LeafKind::Param) =>
+            {
+                2
+            }
+            Node::Adjoint(..) => 3,
+            Node::Ref(..) => 4,
+            Node::Pow(base, _) => match self.store().node(*base) {
+                Node::Call(..) => 1,
+                Node::Add(_) => 6,
+                _ => 5,
+            },
+            Node::Add(_) => 6,
+            Node::Delta(..) => 7,
+            Node::Mul(_) => 8,
+            Node::Sum(..) => 9,
+        }
+    }
+
+    fn power_of(&mut self, base: ExprId, exponent: Piece) -> Piece {
+        if let (Node::Call(Function::Builtin(builtin), 0, argument), Format::Latex | Format::Text) =
+            (self.store().node(base).clone(), self.format)
+        {
+            if exponent.precedence == Precedence::Atom && named_function(builtin) {
+                return self.call(Function::Builtin(builtin), 0, argument, Some(exponent.text));
+            }
+        }
+        let base_piece = self.piece(base);
+        let base_text = if base_piece.precedence < Precedence::Atom || base_piece.open_sum {
+            self.parens(&base_piece.text)
+        } else {
+            base_piece.text
+        };
+        let text = match self.format {
+            Format::Latex => format!("{base_text}^{{{}}}", exponent.text),
+            Format::Text => match superscript(&exponent.text) {
+                Some(raised) => format!("{base_text}{raised}"),
+                None => format!("{base_text}^({})", exponent.text),
+            },
+            Format::Dsl => {
+                if exponent.precedence == Precedence::Atom {
+                    format!("{base_text}^{}", exponent.text)
+                } else {
+                    format!("{base_text}^({})", exponent.text)
+                }
+            }
+        };
+        Piece {
+            text,
+            precedence: Precedence::Power,
+            open_sum: false,
+        }
+    }
+
+    fn call(
+        &mut self,
+        function: Function,
+        order: u32,
+        argument: ExprId,
+        power: Option<String>,
+    ) -> Piece {
+        let inner = self.piece(argument).text;
+        let primes = match self.format {
+            Format::Text => match order {
+                0 => String::new(),
+                1 => "′".to_string(),
+                2 => "″".to_string(),
+                n => "′".repeat(n as usize),
+            },
+            _ => "'".repeat(order as usize),
+        };
+        let name = match function {
+            Function::Opaque(id) => {
+                let name = &self.model.functions[id.0 as usize];
+                match self.format {
+                    Format::Latex => latex_identifier(name, "\\operatorname"),
+                    Format::Text => greek_text(name).unwrap_or_else(|| name.clone()),
+                    Format::Dsl => name.clone(),
+                }
+            }
+            Function::Builtin(builtin) => match self.format {
+                Format::Dsl => builtin.name().to_string(),
+                Format::Text => match builtin {
+                    Builtin::Sigmoid => "σ".to_string(),
+                    Builtin::Abs => return Piece::atom(format!("|{inner}|")),
+                    Builtin::Sqrt if power.is_none() => return Piece::atom(format!("√({inner})")),
+                    _ => builtin.name().to_string(),
+                },
+                Format::Latex => match builtin {
+                    Builtin::Sigmoid => "\\sigma".to_string(),
+                    Builtin::Log => "\\ln".to_string(),
+                    Builtin::Abs => return Piece::atom(format!("\\lvert {inner} \\rvert")),
+                    Builtin::Sqrt if power.is_none() => {
+                        return Piece::atom(format!("\\sqrt{{{inner}}}"));
+                    }
+                    Builtin::Softplus | Builtin::Relu | Builtin::Step | Builtin::Sign => {
+                        format!("\\operatorname{{{}}}", builtin.name())
+                    }
+                    _ => format!("\\{}", builtin.name()),
+                },
+            },
+        };
+        let raised = match (&power, self.format) {
+            (Some(p), Format::Latex) => format!("^{{{p}}}"),
+            (Some(p), Format::Text) => superscript(p).unwrap_or_else(|| format!("^({p})")),
+            _ => String::new(),
+        };
+        let argument_text = self.parens(&inner);
+        Piece::atom(format!("{name}{primes}{raised}{argument_text}"))
+    }
+
+    fn sum(&mut self, expr: ExprId) -> Piece {
+        let Node::Sum(bound, body) = self.store().node(expr).clone() else {
+            unreachable!("sum() is called on sums")
+        };
+        let name = self.bind_name(bound);
+        let previous = self.names.insert(bound, name.clone());
+        self.taken.push(name.clone());
+        let inner = self.piece(body);
+        self.taken.pop();
+        match previous {
+            Some(old) => self.names.insert(bound, old),
+            None => self.names.remove(&bound),
+        };
+        match self.format {
+            Format::Dsl => Piece::atom(format!("sum({name}, {})", inner.text)),
+            Format::Text | Format::Latex => {
+                let body_text = if inner.precedence <= Precedence::Sum {
+                    self.parens(&inner.text)
+                } else {
+                    inner.text
+                };
+                let sign = if self.format == Format::Latex {
+                    format!("\\sum_{{{name}}}")
+                } else {
+                    format!("Σ{}", subscript_or_bracket(&name))
+                };
+                Piece {
+                    text: format!("{sign} {body_text}"),
+                    precedence: Precedence::Product,
+                    open_sum: true,
+                }
+            }
+        }
+    }
+
+    fn kronecker(&self, a: IndexVar, b: IndexVar) -> String {
+        let (a, b) = (self.var_name(a), self.var_name(b));
+        match self.format {
+            Format::Dsl => format!("delta({a}, {b})"),
+            Format::Latex => format!("\\delta_{{{}}}", join_indices(&[a, b])),
+            Format::Text => format!("δ{}", subscripts(&[a, b])),
+        }
+    }
+
+    /// `w^{(2)}_{kj}`, `w⁽²⁾ₖⱼ` or `w2[k,j]`.
+    pub fn reference(&self, family: FamilyId, indices: &[IndexVar]) -> String {
+        let names: Vec<String> = indices.iter().map(|v| self.var_name(*v)).collect();
+        let info = self.model.family(family);
+        match self.format {
+            Format::Dsl => dsl_reference(&info.name, &names),
+            Format::Latex => latex_with_indices(&self.family_latex(family), &names),
+            Format::Text => format!("{}{}", self.family_text(family), subscripts(&names)),
+        }
+    }
+
+    /// The family's symbol in LaTeX: its `latex` line, or one made from its name.
+    pub fn family_latex(&self, family: FamilyId) -> String {
+        let info = self.model.family(family);
+        info.latex
+            .clone()
+            .unwrap_or_else(|| default_latex(&info.name))
+    }
+
+    fn family_text(&self, family: FamilyId) -> String {
+        let info = self.model.family(family);
+        match &info.latex {
+            Some(tex) => latex_to_text(tex).unwrap_or_else(|| default_text(&info.name)),
+            None => default_text(&info.name),
+        }
+    }
+
+    fn delta_symbol(&self, family: FamilyId, indices: &[IndexVar]) -> String {
+        let names: Vec<String> = indices.iter().map(|v| self.var_name(*v)).collect();
+        let info = self.model.family(family);
+        match self.format {
+            Format::Dsl => dsl_reference(&format!("delta_{}", info.name), &names),
+            Format::Latex => {
+                let symbol = info
+                    .delta_latex
+                    .clone()
+                    .unwrap_or_else(|| format!("\\delta^{{({})}}", latex_escape_name(&info.name)));
+                latex_with_indices(&symbol, &names)
+            }
+            Format::Text => {
+                let symbol = match &info.delta_latex {
+                    Some(tex) => latex_to_text(tex).unwrap_or_else(|| "δ".to_string()),
+                    None => match superscript(&format!("({})", info.name)) {
+                        Some(raised) => format!("δ{raised}"),
+                        None => format!("δ^({})", info.name),
+                    },
+                };
+                format!("{symbol}{}", subscripts(&names))
+            }
+        }
+    }
+
+    fn derivative_symbol(
+        &self,
+        numerator: FamilyId,
+        numerator_indices: &[IndexVar],
+        denominator: FamilyId,
+        denominator_indices: &[IndexVar],
+    ) -> String {
+        let top = self.reference(numerator, numerator_indices);
+        let bottom = self.reference(denominator, denominator_indices);
+        match self.format {
+            Format::Dsl => format!("d{top}/d{bottom}"),
+            Format::Latex => format!("\\frac{{\\partial {top}}}{{\\partial {bottom}}}"),
+            Format::Text => format!("∂{top}/∂{bottom}"),
+        }
+    }
+}
+
+/// The exponent a factor is shown with.
+enum Exponent {
+    Number(BigRational),
+    Expr(ExprId),
+}
+
+/// A term shown without its minus sign.
+enum OwnedTerm {
+    Expr(ExprId),
+    Product {
+        coefficient: BigRational,
+        factors: Vec<ExprId>,
+    },
+}
+
+fn starts_with_digit(text: &str) -> bool {
+    text.chars().next().is_some_and(|c| c.is_ascii_digit())
+}
+
+fn ends_with_digit(text: &str) -> bool {
+    text.chars().last().is_some_and(|c| c.is_ascii_digit())
+}
+
+/// Functions written with a name (`\tanh^2(x)` reads well; `\sqrt` does not).
+fn named_function(builtin: Builtin) -> bool {
+    !matches!(builtin, Builtin::Sqrt | Builtin::Abs)
+}
+
+fn dsl_reference(name: &str, indices: &[String]) -> String {
+    if indices.is_empty() {
+        name.to_string()
+    } else {
+        format!("{name}[{}]", indices.join(","))
+    }
+}
+
+/// Index names side by side when each is one letter, else with commas.
+fn join_indices(names: &[String]) -> String {
+    if names.iter().all(|n| n.chars().count() == 1) {
+        names.concat()
+    } else {
+        names.join(",")
+    }
+}
+
+fn latex_with_indices(symbol: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        return symbol.to_string();
+    }
+    let base = if has_top_level_subscript(symbol) {
+        format!("{{{symbol}}}")
+    } else {
+        symbol.to_string()
+    };
+    format!("{base}_{{{}}}", join_indices(names))
+}
+
+fn has_top_level_subscript(symbol: &str) -> bool {
+    let mut depth = 0i32;
+    for c in symbol.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            '_' if depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+const GREEK: [(&str, &str); 34] = [
+    ("alpha", "α"),
+    ("beta", "β"),
+    ("gamma", "γ"),
+    ("delta", "δ"),
+    ("epsilon", "ε"),
+    ("varepsilon", "ε"),
+    ("zeta", "ζ"),
+    ("eta", "η"),
+    ("theta", "θ"),
+    ("iota", "ι"),
+    ("kappa", "κ"),
+    ("lambda", "λ"),
+    ("mu", "μ"),
+    ("nu", "ν"),
+    ("xi", "ξ"),
+    ("pi", "π"),
+    ("rho", "ρ"),
+    ("sigma", "σ"),
+    ("tau", "τ"),
+    ("upsilon", "υ"),
+    ("phi", "φ"),
+    ("varphi", "φ"),
+    ("chi", "χ"),
+    ("psi", "ψ"),
+    ("omega", "ω"),
+    ("Gamma", "Γ"),
+    ("Delta", "Δ"),
+    ("Theta", "Θ"),
+    ("Lambda", "Λ"),
+    ("Xi", "Ξ"),
+    ("Pi", "Π"),
+    ("Sigma", "Σ"),
+    ("Phi", "Φ"),
+    ("Omega", "Ω"),
+];
+
+fn greek_text(name: &str) -> Option<String> {
+    GREEK
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, g)| g.to_string())
+}
+
+/// `lambda` is `\lambda`, `w2` is `w^{(2)}`, `loss` is `\mathrm{loss}`.
+pub fn default_latex(name: &str) -> String {
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &name[stem.len()..];
+    let stem_latex = if stem.is_empty() {
+        name.to_string()
+    } else if GREEK.iter().any(|(n, _)| *n == stem) {
+        format!("\\{stem}")
+    } else if stem.chars().count() == 1 {
+        stem.to_string()
+    } else {
+        latex_identifier(stem, "\\mathrm")
+    };
+    if digits.is_empty() || stem.is_empty() {
+        stem_latex
+    } else {
+        format!("{stem_latex}^{{({digits})}}")
+    }
+}
+
+fn latex_identifier(name: &str, command: &str) -> String {
+    if name.chars().count() == 1 {
+        name.to_string()
+    } else {
+        format!("{command}{{{}}}", latex_escape_name(name))
+    }
+}
+
+fn latex_escape_name(name: &str) -> String {
+    name.replace('_', "\\_")
+}
+
+fn default_text(name: &str) -> String {
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &name[stem.len()..];
+    let stem_text = greek_text(stem).unwrap_or_else(|| stem.to_string());
+    if digits.is_empty() || stem.is_empty() {
+        return if stem.is_empty() {
+            name.to_string()
+        } else {
+            stem_text
+        };
+    }
+    match superscript(&format!("({digits})")) {
+        Some(raised) => format!("{stem_text}{raised}"),
+        None => name.to_string(),
+    }
+}
+
+/// A simple LaTeX symbol in Unicode: `w^{(1)}` is `w⁽¹⁾`, `E_n` is `Eₙ`,
+/// `\delta` is `δ`. `None` when it holds something this does not know.
+pub fn latex_to_text(tex: &str) -> Option<String> {
+    let mut out = String::new();
+    let chars: Vec<char> = tex.chars().collect();
+    let mut at = 0;
+    while at < chars.len() {
+        let c = chars[at];
+        match c {
+            '\\' => {
+                let start = at + 1;
+                let mut end = start;
+                while end < chars.len() && chars[end].is_ascii_alphabetic() {
+                    end += 1;
+                }
+                let command: String = chars[start..end].iter().collect();
+                at = end;
+                if let Some(letter) = greek_text(&command) {
+                    out.push_str(&letter);
+                } else if matches!(
+                    command.as_str(),
+                    "mathrm" | "mathit" | "mathbf" | "boldsymbol" | "operatorname"
+                ) {
+                    // The braced argument that follows is printed as it is.
+                } else {
+                    return None;
+                }
+            }
+            '^' | '_' => {
+                let (group, next) = braced_group(&chars, at + 1)?;
+                let inner = latex_to_text(&group)?;
+                let converted = if c == '^' {
+                    superscript(&inner)
+                } else {
+                    subscript(&inner)
+                };
+                out.push_str(&converted?);
+                at = next;
+            }
+            '{' | '}' => at += 1,
+            ' ' => at += 1,
+            _ => {
+                out.push(c);
+                at += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The group after `^` or `_`: `{...}` or one character.
+fn braced_group(chars: &[char], at: usize) -> Option<(String, usize)> {
+    match chars.get(at)? {
+        '{' => {
+            let mut depth = 0;
+            for (offset, c) in chars[at..].iter().enumerate() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some((
+                                chars[at + 1..at + offset].iter().collect(),
+                                at + offset + 1,
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            None
+        }
+        c => Some((c.to_string(), at + 1)),
+    }
+}
+
+/// Index names as Unicode subscripts, or in brackets when some character
+/// has no subscript form.
+fn subscripts(names: &[String]) -> String {
+    if names.is_empty() {
+        return String::new();
+    }
+    let joined = join_indices(names);
+    if names.iter().all(|n| n.chars().count() == 1) {
+        if let Some(lowered) = subscript(&joined) {
+            return lowered;
+        }
+    }
+    format!("[{}]", names.join(","))
+}
+
+fn subscript_or_bracket(name: &str) -> String {
+    subscript(name).unwrap_or_else(|| format!("[{name}]"))
+}
+
+fn subscript(text: &str) -> Option<String> {
+    text.chars()
+        .map(|c| {
+            Some(match c {
+                '0'..='9' => char::from_u32('₀' as u32 + c.to_digit(10)?)?,
+                'a' => 'ₐ',
+                'e' => 'ₑ',
+                'h' => 'ₕ',
+                'i' => 'ᵢ',
+                'j' => 'ⱼ',
+                'k' => 'ₖ',
+                'l' => 'ₗ',
+                'm' => 'ₘ',
+                'n' => 'ₙ',
+                'o' => 'ₒ',
+                'p' => 'ₚ',
+                'r' => 'ᵣ',
+                's' => 'ₛ',
+                't' => 'ₜ',
+                'u' => 'ᵤ',
+                'v' => 'ᵥ',
+                'x' => 'ₓ',
+                '+' => '₊',
+                '-' => '₋',
+                '(' => '₍',
+                ')' => '₎',
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+fn superscript(text: &str) -> Option<String> {
+    text.chars()
+        .map(|c| {
+            Some(match c {
+                '0' => '⁰',
+                '1' => '¹',
+                '2' => '²',
+                '3' => '³',
+                '4'..='9' => char::from_u32('⁴' as u32 + c.to_digit(10)? - 4)?,
+                '+' => '⁺',
+                '-' | '−' => '⁻',
+                '(' => '⁽',
+                ')' => '⁾',
+                'a' => 'ᵃ',
+                'b' => 'ᵇ',
+                'c' => 'ᶜ',
+                'd' => 'ᵈ',
+                'e' => 'ᵉ',
+                'f' => 'ᶠ',
+                'g' => 'ᵍ',
+                'h' => 'ʰ',
+                'i' => 'ⁱ',
+                'j' => 'ʲ',
+                'k' => 'ᵏ',
+                'l' => 'ˡ',
+                'm' => 'ᵐ',
+                'n' => 'ⁿ',
+                'o' => 'ᵒ',
+                'p' => 'ᵖ',
+                'r' => 'ʳ',
+                's' => 'ˢ',
+                't' => 'ᵗ',
+                'u' => 'ᵘ',
+                'v' => 'ᵛ',
+                'w' => 'ʷ',
+                'x' => 'ˣ',
+                'y' => 'ʸ',
+                'z' => 'ᶻ',
+                _ => return None,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,192 @@
+//! The syntax tree of a `.nn` file: what was written, with spans.
+
+use num_rational::BigRational;
+
+use crate::diagnostic::Span;
+
+/// A name as written, with its place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    /// The name.
+    pub text: String,
+    /// Where it stands.
+    pub span: Span,
+}
+
+/// A whole file.
+#[derive(Clone, Debug, Default)]
+pub struct File {
+    /// The statements in order.
+    pub statements: Vec<Statement>,
+}
+
+/// The kinds of leaf declarations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LeafKind {
+    /// `input`: data, not learnable.
+    Input,
+    /// `target`: data holding targets.
+    Target,
+    /// `param`: learnable.
+    Param,
+    /// `const`: constants.
+    Const,
+}
+
+/// A family name with its index names, as in `param w[j,i]` or `a[j] = ...`.
+#[derive(Clone, Debug)]
+pub struct Declared {
+    /// The family's name.
+    pub name: Ident,
+    /// The index names, in order.
+    pub indices: Vec<Ident>,
+}
+
+/// One statement.
+#[derive(Clone, Debug)]
+pub enum Statement {
+    /// `range K = 3`
+    Range {
+        /// The range's name.
+        name: Ident,
+        /// Its size.
+        size: u64,
+    },
+    /// `index i, j in R`
+    Index {
+        /// The index names.
+        names: Vec<Ident>,
+        /// The range, when given.
+        range: Option<Ident>,
+    },
+    /// `input x[i]`, `param w[j,i]`, ...
+    Leaf {
+        /// What kind of leaf.
+        kind: LeafKind,
+        /// The families declared.
+        families: Vec<Declared>,
+    },
+    /// `function h, g`
+    Function {
+        /// The function names.
+        names: Vec<Ident>,
+    },
+    /// `assume LHS = RHS`
+    Assume {
+        /// The left side.
+        lhs: Expr,
+        /// The right side.
+        rhs: Expr,
+    },
+    /// `latex NAME "TEX"`
+    Latex {
+        /// The family.
+        name: Ident,
+        /// The notation string.
+        tex: Ident,
+    },
+    /// `delta NAME "TEX"`
+    DeltaNotation {
+        /// The family.
+        name: Ident,
+        /// The notation string.
+        tex: Ident,
+    },
+    /// `derive dE/da[j]`
+    Derive(Query),
+    /// `a[j] = EXPR`
+    Definition {
+        /// The family and its left-hand indices.
+        target: Declared,
+        /// The defining expression.
+        body: Expr,
+    },
+}
+
+/// A derivative query `dNUM/dDEN`.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// What is differentiated.
+    pub numerator: Declared,
+    /// With respect to what.
+    pub denominator: Declared,
+    /// The whole query.
+    pub span: Span,
+}
+
+/// Binary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Subtract,
+    /// `*`
+    Multiply,
+    /// `/`
+    Divide,
+    /// `^`
+    Power,
+}
+
+/// An expression as written.
+#[derive(Clone, Debug)]
+pub enum Expr {
+    /// A number, held exactly.
+    Number(BigRational, Span),
+    /// `x`, `x[i]`.
+    Reference(Declared),
+    /// `h(x)`, `tanh'(x)`.
+    Call {
+        /// The function's name.
+        function: Ident,
+        /// How many primes follow the name.
+        order: u32,
+        /// The argument.
+        argument: Box<Expr>,
+        /// The whole call.
+        span: Span,
+    },
+    /// `sum(i, j, body)`.
+    Sum {
+        /// The bound index names.
+        indices: Vec<Ident>,
+        /// The summand.
+        body: Box<Expr>,
+        /// The whole sum.
+        span: Span,
+    },
+    /// `delta(i, j)`.
+    Kronecker(Ident, Ident, Span),
+    /// `-x`.
+    Negate(Box<Expr>, Span),
+    /// `a + b`, `a ^ b`, ...
+    Binary {
+        /// The operator.
+        op: BinaryOp,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+        /// The whole expression.
+        span: Span,
+    },
+}
+
+impl Expr {
+    /// Where the expression stands.
+    pub fn span(&self) -> Span {
+        match self {
+            Expr::Number(_, span)
+            | Expr::Call { span, .. }
+            | Expr::Sum { span, .. }
+            | Expr::Kronecker(_, _, span)
+            | Expr::Negate(_, span)
+            | Expr::Binary { span, .. } => *span,
+            Expr::Reference(declared) => declared
+                .indices
+                .iter()
+                .fold(declared.name.span, |span, index| span.join(index.span)),
+        }
+    }
+}

@@ -1,0 +1,651 @@
+//! Parsing `.nn` text into a syntax tree with spans.
+//!
+//! This is the only module that knows pest: `Rule` and `Pair` never leave it.
+//! Invariant: every error it returns is located in the source it was given.
+
+pub mod ast;
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+
+use pest::Parser as _;
+use pest::iterators::Pair;
+
+use crate::diagnostic::{Diagnostic, Source, Span};
+use ast::{BinaryOp, Declared, Expr, File, Ident, LeafKind, Query, Statement};
+
+/// The pest parser generated from `grammar/network.pest`.
+mod generated {
+    #![allow(missing_docs)]
+    #[derive(pest_derive::Parser)]
+    #[grammar = "../grammar/network.pest"]
+    pub struct NetworkGrammar;
+}
+use generated::{NetworkGrammar, Rule};
+
+/// Deepest nesting of brackets a source may have.
+pub const MAX_BRACKET_DEPTH: usize = 256;
+/// Deepest expression tree a source may build (brackets, operators, calls).
+pub const MAX_EXPRESSION_DEPTH: usize = 2_000;
+/// Largest decimal exponent a number literal may have.
+const MAX_LITERAL_EXPONENT: u32 = 400;
+
+/// Parses a whole `.nn` file.
+pub fn parse_file(source: &Source) -> Result<File, Diagnostic> {
+    let prepared = prepare(source)?;
+    let mut pairs =
+        NetworkGrammar::parse(Rule::file, &prepared).map_err(|error| pest_error(source, &error))?;
+    let file = pairs.next().expect("the file rule always yields one pair");
+    let mut statements = Vec::new();
+    for pair in file.into_inner() {
+        if pair.as_rule() != Rule::EOI {
+            statements.push(statement(source, pair)?);
+        }
+    }
+    Ok(File { statements })
+}
+
+/// Parses a query such as `dE/da[j]` on its own.
+pub fn parse_query(source: &Source) -> Result<Query, Diagnostic> {
+    let prepared = prepare(source)?;
+    let mut pairs = NetworkGrammar::parse(Rule::query_only, &prepared)
+        .map_err(|error| pest_error(source, &error))?;
+    let query_pair = pairs
+        .next()
+        .and_then(|whole| whole.into_inner().next())
+        .expect("query_only holds a query");
+    Ok(query(query_pair))
+}
+
+/// Parses one expression on its own, as `chainrule diff` and answers need.
+pub fn parse_expression(source: &Source) -> Result<Expr, Diagnostic> {
+    let prepared = prepare(source)?;
+    let mut pairs = NetworkGrammar::parse(Rule::expression_only, &prepared)
+        .map_err(|error| pest_error(source, &error))?;
+    let expr_pair = pairs
+        .next()
+        .and_then(|whole| whole.into_inner().next())
+        .expect("expression_only holds an expression");
+    expression(source, expr_pair)
+}
+
+/// Blanks comments and the newlines inside brackets, keeping every byte
+/// offset, and refuses nesting deeper than [`MAX_BRACKET_DEPTH`].
+fn prepare(source: &Source) -> Result<String, Diagnostic> {
+    let mut out = source.text.as_bytes().to_vec();
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut in_comment = false;
+    for (offset, byte) in source.text.bytes().enumerate() {
+        if byte == b'\n' {
+            in_string = false;
+            in_comment = false;
+            if depth > 0 {
+                out[offset] = b' ';
+            }
+            continue;
+        }
+        if in_comment {
+            // Only ASCII bytes may be blanked one for one; the bytes of a
+            // multi-byte character are blanked too, which keeps the text valid.
+            out[offset] = b' ';
+            continue;
+        }
+        if in_string {
+            in_string = byte != b'"';
+            continue;
+        }
+        match byte {
+            b'#' => {
+                in_comment = true;
+                out[offset] = b' ';
+            }
+            b'"' => in_string = true,
+            b'(' | b'[' => {
+                depth += 1;
+                if depth > MAX_BRACKET_DEPTH {
+                    return Err(source
+                        .error(Span::new(offset, offset + 1), "brackets nested too deeply")
+                        .with_help(format!(
+                            "at most {MAX_BRACKET_DEPTH} levels of brackets are accepted"
+                        )));
+                }
+            }
+            b')' | b']' => depth = depth.saturating_sub(1),
+            b'\r' if depth > 0 => out[offset] = b' ',
+            _ => {}
+        }
+    }
+    Ok(String::from_utf8(out).expect("blanking whole characters keeps UTF-8 valid"))
+}
+
+/// Turns a pest error into a located diagnostic that says what was expected.
+fn pest_error(source: &Source, error: &pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let offset = match error.location {
+        InputLocation::Pos(offset) => offset,
+        InputLocation::Span((start, _)) => start,
+    };
+    let found = describe_found(&source.text, offset);
+    let expected = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<&str> = positives
+                .iter()
+                .filter_map(|rule| rule_name(*rule))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            match names.len() {
+                0 => "a valid statement".to_string(),
+                1 => names[0].to_string(),
+                _ => {
+                    let last = names.pop().expect("at least two names");
+                    format!("{} or {last}", names.join(", "))
+                }
+            }
+        }
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let end = offset + found.1;
+    source.error(
+        Span::new(offset, end),
+        format!("found {}, expected {expected}", found.0),
+    )
+}
+
+/// What stands at `offset`, in words, and how many bytes it covers.
+fn describe_found(text: &str, offset: usize) -> (String, usize) {
+    let rest = &text[offset.min(text.len())..];
+    match rest.chars().next() {
+        None => ("the end of the input".to_string(), 0),
+        Some('\n') | Some('\r') => ("the end of the line".to_string(), 0),
+        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {
+            let word: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                .take(40)
+                .collect();
+            let len = word.len();
+            (format!("`{word}`"), len)
+        }
+        Some(c) => (format!("`{c}`"), c.len_utf8()),
+    }
+}
+
+/// How a grammar rule is named in error messages.
+fn rule_name(rule: Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "the end of the input",
+        Rule::expr | Rule::primary | Rule::parenthesized => "an expression",
+        Rule::number | Rule::integer => "a number",
+        Rule::name | Rule::reference | Rule::declared | Rule::call => "a name",
+        Rule::sum_call => "`sum(...)`",
+        Rule::kronecker => "`delta(i, j)`",
+        Rule::add | Rule::subtract | Rule::multiply | Rule::divide | Rule::power => "an operator",
+        Rule::negate | Rule::plus => "an expression",
+        Rule::string => "a quoted string",
+        Rule::query => "a query such as `dE/da[j]`",
+        Rule::primes => "`'`",
+        Rule::separator => "the end of the statement",
+        Rule::kw_in => "`in`",
+        Rule::range_decl
+        | Rule::index_decl
+        | Rule::leaf_decl
+        | Rule::function_decl
+        | Rule::assume_stmt
+        | Rule::latex_stmt
+        | Rule::delta_stmt
+        | Rule::derive_stmt
+        | Rule::definition
+        | Rule::leaf_kind => "a statement",
+        _ => return None,
+    })
+}
+
+fn span_of(pair: &Pair<Rule>) -> Span {
+    let span = pair.as_span();
+    Span::new(span.start(), span.end())
+}
+
+fn ident(pair: Pair<Rule>) -> Ident {
+    Ident {
+        text: pair.as_str().to_string(),
+        span: span_of(&pair),
+    }
+}
+
+fn declared(pair: Pair<Rule>) -> Declared {
+    let mut inner = pair.into_inner();
+    let name = ident(inner.next().expect("a declared family has a name"));
+    Declared {
+        name,
+        indices: inner.map(ident).collect(),
+    }
+}
+
+fn query(pair: Pair<Rule>) -> Query {
+    let span = span_of(&pair);
+    let mut inner = pair.into_inner();
+    let numerator = declared(inner.next().expect("a query has a numerator"));
+    let denominator = declared(inner.next().expect("a query has a denominator"));
+    Query {
+        numerator,
+        denominator,
+        span,
+    }
+}
+
+fn statement(source: &Source, pair: Pair<Rule>) -> Result<Statement, Diagnostic> {
+    let rule = pair.as_rule();
+    let mut inner = pair.into_inner();
+    Ok(match rule {
+        Rule::range_decl => {
+            inner.next(); // the keyword
+            let name = ident(inner.next().expect("range has a name"));
+            let size_pair = inner.next().expect("range has a size");
+            let size = size_pair
+                .as_str()
+                .parse::<u64>()
+                .map_err(|_| source.error(span_of(&size_pair), "range size is too large"))?;
+            Statement::Range { name, size }
+        }
+        Rule::index_decl => {
+            inner.next();
+            let mut names = Vec::new();
+            let mut range = None;
+            while let Some(item) = inner.next() {
+                match item.as_rule() {
+                    Rule::kw_in => range = inner.next().map(ident),
+                    _ => names.push(ident(item)),
+                }
+            }
+            Statement::Index { names, range }
+        }
+        Rule::leaf_decl => {
+            let kind_pair = inner.next().expect("a leaf has a kind");
+            let kind = match kind_pair.as_str() {
+                "input" => LeafKind::Input,
+                "target" => LeafKind::Target,
+                "param" => LeafKind::Param,
+                _ => LeafKind::Const,
+            };
+            Statement::Leaf {
+                kind,
+                families: inner.map(declared).collect(),
+            }
+        }
+        Rule::function_decl => {
+            inner.next();
+            Statement::Function {
+                names: inner.map(ident).collect(),
+            }
+        }
+        Rule::assume_stmt => {
+            inner.next();
+            let lhs = expression(source, inner.next().expect("assume has a left side"))?;
+            let rhs = expression(source, inner.next().expect("assume has a right side"))?;
+            Statement::Assume { lhs, rhs }
+        }
+        Rule::latex_stmt | Rule::delta_stmt => {
+            inner.next();
+            let name = ident(inner.next().expect("notation names a family"));
+            let string = inner.next().expect("notation has a string");
+            let tex = ident(string.into_inner().next().expect("a string has text"));
+            if rule == Rule::latex_stmt {
+                Statement::Latex { name, tex }
+            } else {
+                Statement::DeltaNotation { name, tex }
+            }
+        }
+        Rule::derive_stmt => {
+            inner.next();
+            Statement::Derive(query(inner.next().expect("derive has a query")))
+        }
+        Rule::definition => {
+            let target = declared(inner.next().expect("a definition has a target"));
+            let body = expression(source, inner.next().expect("a definition has a body"))?;
+            Statement::Definition { target, body }
+        }
+        other => unreachable!("the grammar yields no statement {other:?}"),
+    })
+}
+
+/// An operator waiting on the precedence stack.
+#[derive(Clone, Copy, Debug)]
+enum PendingOp {
+    Binary(BinaryOp),
+    Negate(Span),
+}
+
+impl PendingOp {
+    /// Binding power: higher binds tighter.
+    fn precedence(self) -> u8 {
+        match self {
+            PendingOp::Binary(BinaryOp::Add | BinaryOp::Subtract) => 1,
+            PendingOp::Binary(BinaryOp::Multiply | BinaryOp::Divide) => 2,
+            PendingOp::Negate(_) => 3,
+            PendingOp::Binary(BinaryOp::Power) => 4,
+        }
+    }
+}
+
+/// An operand with the depth of its tree.
+struct Operand {
+    expr: Expr,
+    depth: usize,
+}
+
+/// Gives a flat `expr` pair its structure by operator precedence, lowest to
+/// highest: `+ -`, `* /`, unary `-`, `^` (right-associative). It keeps its
+/// own stacks instead of recursing, so long operator chains are safe.
+fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
+    let mut operands: Vec<Operand> = Vec::new();
+    let mut operators: Vec<PendingOp> = Vec::new();
+    for item in pair.into_inner() {
+        let item_span = span_of(&item);
+        match item.as_rule() {
+            Rule::plus => {}
+            Rule::negate => operators.push(PendingOp::Negate(item_span)),
+            Rule::add | Rule::subtract | Rule::multiply | Rule::divide | Rule::power => {
+                let op = match item.as_rule() {
+                    Rule::add => BinaryOp::Add,
+                    Rule::subtract => BinaryOp::Subtract,
+                    Rule::multiply => BinaryOp::Multiply,
+                    Rule::divide => BinaryOp::Divide,
+                    _ => BinaryOp::Power,
+                };
+                let incoming = PendingOp::Binary(op);
+                while let Some(&top) = operators.last() {
+                    let pops = if op == BinaryOp::Power {
+                        top.precedence() > incoming.precedence()
+                    } else {
+                        top.precedence() >= incoming.precedence()
+                    };
+                    if !pops {
+                        break;
+                    }
+                    operators.pop();
+                    reduce(source, &mut operands, top)?;
+                }
+                operators.push(incoming);
+            }
+            _ => {
+                let operand = primary(source, item)?;
+                operands.push(operand);
+            }
+        }
+    }
+    while let Some(top) = operators.pop() {
+        reduce(source, &mut operands, top)?;
+    }
+    let result = operands.pop().expect("an expression has an operand");
+    Ok(result.expr)
+}
+
+fn reduce(source: &Source, operands: &mut Vec<Operand>, op: PendingOp) -> Result<(), Diagnostic> {
+    let node = match op {
+        PendingOp::Negate(op_span) => {
+            let inner = operands.pop().expect("negation has an operand");
+            let span = op_span.join(inner.expr.span());
+            Operand {
+                depth: inner.depth + 1,
+                expr: Expr::Negate(Box::new(inner.expr), span),
+            }
+        }
+        PendingOp::Binary(op) => {
+            let rhs = operands
+                .pop()
+                .expect("a binary operator has a right operand");
+            let lhs = operands
+                .pop()
+                .expect("a binary operator has a left operand");
+            let span = lhs.expr.span().join(rhs.expr.span());
+            Operand {
+                depth: lhs.depth.max(rhs.depth) + 1,
+                expr: Expr::Binary {
+                    op,
+                    lhs: Box::new(lhs.expr),
+                    rhs: Box::new(rhs.expr),
+                    span,
+                },
+            }
+        }
+    };
+    if node.depth > MAX_EXPRESSION_DEPTH {
+        return Err(source
+            .error(node.expr.span(), "expression nested too deeply")
+            .with_help(format!(
+                "at most {MAX_EXPRESSION_DEPTH} levels of operators and brackets are accepted"
+            )));
+    }
+    operands.push(node);
+    Ok(())
+}
+
+fn primary(source: &Source, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
+    let span = span_of(&pair);
+    Ok(match pair.as_rule() {
+        Rule::number => Operand {
+            expr: Expr::Number(number(source, pair.as_str(), span)?, span),
+            depth: 1,
+        },
+        Rule::reference => Operand {
+            expr: Expr::Reference(declared(pair)),
+            depth: 1,
+        },
+        Rule::kronecker => {
+            let mut inner = pair.into_inner();
+            inner.next();
+            let first = ident(inner.next().expect("delta has two indices"));
+            let second = ident(inner.next().expect("delta has two indices"));
+            Operand {
+                expr: Expr::Kronecker(first, second, span),
+                depth: 1,
+            }
+        }
+        Rule::parenthesized => {
+            let inner = pair
+                .into_inner()
+                .next()
+                .expect("parentheses hold an expression");
+            let expr = expression(source, inner)?;
+            let depth = expr_depth_hint(&expr);
+            Operand { expr, depth }
+        }
+        Rule::call => {
+            let mut inner = pair.into_inner();
+            let function = ident(inner.next().expect("a call names a function"));
+            let order = inner.next().expect("a call has primes").as_str().len() as u32;
+            let argument = expression(source, inner.next().expect("a call has an argument"))?;
+            Operand {
+                depth: expr_depth_hint(&argument) + 1,
+                expr: Expr::Call {
+                    function,
+                    order,
+                    argument: Box::new(argument),
+                    span,
+                },
+            }
+        }
+        Rule::sum_call => {
+            let mut inner = pair.into_inner();
+            inner.next();
+            let mut indices = Vec::new();
+            let mut body = None;
+            for item in inner {
+                match item.as_rule() {
+                    Rule::name => indices.push(ident(item)),
+                    _ => body = Some(expression(source, item)?),
+                }
+            }
+            let body = body.expect("a sum has a body");
+            Operand {
+                depth: expr_depth_hint(&body) + 1,
+                expr: Expr::Sum {
+                    indices,
+                    body: Box::new(body),
+                    span,
+                },
+            }
+        }
+        other => unreachable!("the grammar yields no operand {other:?}"),
+    })
+}
+
+/// The depth of an expression that came out of brackets. Bracket nesting is
+/// bounded by [`prepare`], so this walk along the deepest path is bounded too.
+fn expr_depth_hint(expr: &Expr) -> usize {
+    match expr {
+        Expr::Number(..) | Expr::Reference(_) | Expr::Kronecker(..) => 1,
+        Expr::Call { argument, .. } => expr_depth_hint(argument) + 1,
+        Expr::Sum { body, .. } => expr_depth_hint(body) + 1,
+        Expr::Negate(inner, _) => expr_depth_hint(inner) + 1,
+        Expr::Binary { lhs, rhs, .. } => expr_depth_hint(lhs).max(expr_depth_hint(rhs)) + 1,
+    }
+}
+
+/// Reads a decimal literal exactly: `0.1` is 1/10, `1e-3` is 1/1000.
+fn number(source: &Source, text: &str, span: Span) -> Result<BigRational, Diagnostic> {
+    let (mantissa, exponent) = match text.find(['e', 'E']) {
+        Some(at) => (&text[..at], &text[at + 1..]),
+        None => (text, "0"),
+    };
+    let too_large = || {
+        source
+            .error(span, "number literal is too large")
+            .with_help(format!(
+                "exponents up to {MAX_LITERAL_EXPONENT} in magnitude are accepted"
+            ))
+    };
+    let exponent: i64 = exponent.parse().map_err(|_| too_large())?;
+    if exponent.unsigned_abs() > u64::from(MAX_LITERAL_EXPONENT) {
+        return Err(too_large());
+    }
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: BigInt = format!("{whole}{fraction}")
+        .parse()
+        .expect("the grammar admits only digits here");
+    let scale = exponent - fraction.len() as i64;
+    let ten = BigInt::from(10);
+    let power = num_traits::pow(ten, scale.unsigned_abs() as usize);
+    Ok(if scale >= 0 {
+        BigRational::from_integer(digits * power)
+    } else {
+        BigRational::new(digits, power)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<File, Diagnostic> {
+        parse_file(&Source::new("t.nn", text))
+    }
+
+    fn expr(text: &str) -> Expr {
+        parse_expression(&Source::new("e", text)).unwrap()
+    }
+
+    /// Shows structure with full parentheses.
+    fn shape(expr: &Expr) -> String {
+        match expr {
+            Expr::Number(value, _) => value.to_string(),
+            Expr::Reference(declared) => declared.name.text.clone(),
+            Expr::Call {
+                function,
+                order,
+                argument,
+                ..
+            } => format!(
+                "{}{}({})",
+                function.text,
+                "'".repeat(*order as usize),
+                shape(argument)
+            ),
+            Expr::Sum { indices, body, .. } => {
+                let names: Vec<_> = indices.iter().map(|i| i.text.as_str()).collect();
+                format!("sum({}; {})", names.join(","), shape(body))
+            }
+            Expr::Kronecker(a, b, _) => format!("delta({},{})", a.text, b.text),
+            Expr::Negate(inner, _) => format!("(-{})", shape(inner)),
+            Expr::Binary { op, lhs, rhs, .. } => {
+                let symbol = match op {
+                    BinaryOp::Add => "+",
+                    BinaryOp::Subtract => "-",
+                    BinaryOp::Multiply => "*",
+                    BinaryOp::Divide => "/",
+                    BinaryOp::Power => "^",
+                };
+                format!("({} {symbol} {})", shape(lhs), shape(rhs))
+            }
+        }
+    }
+
+    #[test]
+    fn precedence_follows_the_language() {
+        assert_eq!(shape(&expr("-x^2")), "(-(x ^ 2))");
+        assert_eq!(shape(&expr("a/2/3")), "((a / 2) / 3)");
+        assert_eq!(shape(&expr("a^b^c")), "(a ^ (b ^ c))");
+        assert_eq!(shape(&expr("x^-1 * y")), "((x ^ (-1)) * y)");
+        assert_eq!(shape(&expr("a - b - c")), "((a - b) - c)");
+        assert_eq!(shape(&expr("1/2 * x + y*z")), "(((1 / 2) * x) + (y * z))");
+        assert_eq!(
+            shape(&expr("h''(a) * sum(i, j, w)")),
+            "(h''(a) * sum(i,j; w))"
+        );
+        assert_eq!(shape(&expr("sum(i, j)")), "sum(i; j)");
+    }
+
+    #[test]
+    fn numbers_are_exact() {
+        let value = |text: &str| match expr(text) {
+            Expr::Number(value, _) => value,
+            other => panic!("not a number: {other:?}"),
+        };
+        assert_eq!(value("0.1"), BigRational::new(1.into(), 10.into()));
+        assert_eq!(value("1e-3"), BigRational::new(1.into(), 1000.into()));
+        assert_eq!(value("2.5E2"), BigRational::from_integer(250.into()));
+    }
+
+    #[test]
+    fn newlines_inside_brackets_are_whitespace() {
+        let file = parse("E = (a +\n  b # a comment (\n  + c)\nF = 1; G = 2").unwrap();
+        assert_eq!(file.statements.len(), 3);
+    }
+
+    #[test]
+    fn keywords_are_whole_words() {
+        let file = parse("indexes = 1").unwrap();
+        assert!(matches!(file.statements[0], Statement::Definition { .. }));
+    }
+
+    #[test]
+    fn syntax_errors_say_what_was_expected() {
+        let error = parse("index j in M\na[j] = w1[j,i] *\n").unwrap_err();
+        let at = error.location.clone().unwrap();
+        assert_eq!((at.line, at.column), (2, 17));
+        assert_eq!(
+            error.message,
+            "found the end of the line, expected an expression"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_crashed() {
+        let deep = format!("E = {}x{}", "(".repeat(10_000), ")".repeat(10_000));
+        let error = parse(&deep).unwrap_err();
+        assert_eq!(error.message, "brackets nested too deeply");
+        let chain = format!("E = x{}", "^x".repeat(100_000));
+        assert_eq!(
+            parse(&chain).unwrap_err().message,
+            "expression nested too deeply"
+        );
+    }
+
+    #[test]
+    fn huge_literals_are_refused() {
+        let error = parse("E = 1e999999999").unwrap_err();
+        assert_eq!(error.message, "number literal is too large");
+    }
+}
