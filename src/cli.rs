@@ -275,8 +275,7 @@ fn main_lhs(model: &Model, derivative: &Derivative, form: Form) -> Lhs {
     let query = &derivative.query;
     let use_delta = form == Form::Backprop
         && query.numerator_indices.is_empty()
-        && model.family(query.denominator).delta_latex.is_some()
-        && !derivative.equations.is_empty();
+        && model.family(query.denominator).delta_latex.is_some();
     if use_delta {
         Lhs::Delta(query.denominator, query.denominator_indices.clone())
     } else {

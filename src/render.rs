@@ -6,7 +6,7 @@
 //! only chooses how to show it (order of factors, fractions, minus signs,
 //! names for bound indices).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use num_rational::BigRational;
 use num_traits::{One, Signed};
@@ -79,16 +79,35 @@ pub struct Printer<'a> {
     format: Format,
     names: HashMap<IndexVar, String>,
     taken: Vec<String>,
+    /// Families whose `delta` symbol another family over the same ranges
+    /// shares; their deltas carry the family's name as well.
+    ambiguous_deltas: HashSet<FamilyId>,
 }
 
 impl<'a> Printer<'a> {
     /// A printer for `model` in `format`.
     pub fn new(model: &'a Model, format: Format) -> Printer<'a> {
+        let mut groups: HashMap<(&str, &[crate::expr::RangeId]), Vec<FamilyId>> = HashMap::new();
+        for family in model.family_ids() {
+            let info = model.family(family);
+            if let Some(symbol) = &info.delta_latex {
+                groups
+                    .entry((symbol.as_str(), info.ranges.as_slice()))
+                    .or_default()
+                    .push(family);
+            }
+        }
+        let ambiguous_deltas = groups
+            .into_values()
+            .filter(|g| g.len() > 1)
+            .flatten()
+            .collect();
         Printer {
             model,
             format,
             names: HashMap::new(),
             taken: Vec::new(),
+            ambiguous_deltas,
         }
     }
 
@@ -703,17 +722,20 @@ impl<'a> Printer<'a> {
     fn delta_symbol(&self, family: FamilyId, indices: &[IndexVar]) -> String {
         let names: Vec<String> = indices.iter().map(|v| self.var_name(*v)).collect();
         let info = self.model.family(family);
+        let own_symbol = info
+            .delta_latex
+            .as_ref()
+            .filter(|_| !self.ambiguous_deltas.contains(&family));
         match self.format {
             Format::Dsl => dsl_reference(&format!("delta_{}", info.name), &names),
             Format::Latex => {
-                let symbol = info
-                    .delta_latex
-                    .clone()
+                let symbol = own_symbol
+                    .cloned()
                     .unwrap_or_else(|| format!("\\delta^{{({})}}", latex_escape_name(&info.name)));
                 latex_with_indices(&symbol, &names)
             }
             Format::Text => {
-                let symbol = match &info.delta_latex {
+                let symbol = match own_symbol {
                     Some(tex) => latex_to_text(tex).unwrap_or_else(|| "δ".to_string()),
                     None => match superscript(&format!("({})", info.name)) {
                         Some(raised) => format!("δ{raised}"),

@@ -185,6 +185,8 @@ impl Simplifier {
         let factored = self.canon(store, expr);
         let factored = self.rewrite(store, factored);
         let factored = self.canon(store, factored);
+        let factored = self.factor(store, factored);
+        let factored = self.canon(store, factored);
         if store.tree_size(factored, MAX_EXPAND_SIZE) >= MAX_EXPAND_SIZE {
             return factored;
         }
@@ -450,35 +452,60 @@ impl Simplifier {
         result
     }
 
+    /// Multiplies a product out over one of its bracketed sums, then the
+    /// rest. Sums holding fractions go first, so that `y (1-y) (a/(1-y) - b/y)`
+    /// cancels before `(1-y)` itself is multiplied out.
     fn distribute(&mut self, store: &mut Store, product: ExprId) -> ExprId {
         let Node::Mul(factors) = store.node(product).clone() else {
             return product;
         };
-        let mut partial: Vec<Vec<ExprId>> = vec![Vec::new()];
-        for factor in factors.iter() {
-            let options: Vec<ExprId> = match store.node(*factor) {
-                Node::Add(terms) => terms.to_vec(),
-                _ => vec![*factor],
-            };
-            if partial.len() * options.len() > MAX_EXPANDED_TERMS {
+        let holds_fraction = |store: &Store, sum: ExprId| {
+            store.children(sum).into_iter().any(|term| {
+                let factors = match store.node(term) {
+                    Node::Mul(factors) => factors.to_vec(),
+                    _ => vec![term],
+                };
+                factors.iter().any(|f| match store.node(*f) {
+                    Node::Pow(_, exponent) => {
+                        store.as_number(*exponent).is_some_and(|e| e.is_negative())
+                    }
+                    _ => false,
+                })
+            })
+        };
+        let mut chosen = None;
+        for (position, factor) in factors.iter().enumerate() {
+            if let Node::Add(_) = store.node(*factor) {
+                let preferred = holds_fraction(store, *factor);
+                if chosen.is_none() || preferred {
+                    chosen = Some(position);
+                }
+                if preferred {
+                    break;
+                }
+            }
+        }
+        let Some(position) = chosen else {
+            return product;
+        };
+        let terms = store.children(factors[position]);
+        let mut others = factors.to_vec();
+        others.remove(position);
+        let mut expanded_terms = Vec::new();
+        for term in terms {
+            let mut all = others.clone();
+            all.push(term);
+            let combined = self.make_mul(store, all);
+            let expanded = self.expand(store, combined);
+            match store.node(expanded) {
+                Node::Add(inner) => expanded_terms.extend(inner.iter().copied()),
+                _ => expanded_terms.push(expanded),
+            }
+            if expanded_terms.len() > MAX_EXPANDED_TERMS {
                 return product;
             }
-            partial = partial
-                .into_iter()
-                .flat_map(|prefix| {
-                    options.iter().map(move |option| {
-                        let mut next = prefix.clone();
-                        next.push(*option);
-                        next
-                    })
-                })
-                .collect();
         }
-        let terms: Vec<ExprId> = partial
-            .into_iter()
-            .map(|p| self.make_mul(store, p))
-            .collect();
-        self.make_add(store, terms)
+        self.make_add(store, expanded_terms)
     }
 
     /// Pulls factors common to every term of a sum out of it:
