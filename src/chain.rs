@@ -44,16 +44,17 @@ pub struct Equation {
     pub rhs: ExprId,
 }
 
-/// A derived result in both forms.
+/// A derived result in one form.
 #[derive(Clone, Debug)]
 pub struct Derivative {
     /// What was asked.
     pub query: Query,
-    /// The result in expanded form.
-    pub expanded: ExprId,
-    /// The result in backprop form; its deltas are defined by `equations`.
-    pub backprop: ExprId,
-    /// The deltas `backprop` refers to, each defined once, nearest first.
+    /// The form of `result`.
+    pub form: Form,
+    /// The result; in backprop form its deltas are defined by `equations`.
+    pub result: ExprId,
+    /// The deltas `result` refers to, each defined once, nearest first
+    /// (empty in expanded form).
     pub equations: Vec<Equation>,
     /// A remark for the reader, such as why the result is 0.
     pub note: Option<String>,
@@ -107,11 +108,10 @@ impl<'m> Engine<'m> {
         self.simplifier.simplify(&mut self.model.store, expr)
     }
 
-    /// Derives a query in both forms.
-    pub fn derive(&mut self, query: &Query) -> Result<Derivative, Diagnostic> {
+    /// Derives a query in one form.
+    pub fn derive(&mut self, query: &Query, form: Form) -> Result<Derivative, Diagnostic> {
         let numerator = query.numerator;
         let denominator = query.denominator;
-        let scalar = query.numerator_indices.is_empty();
         let depends = self.graph.ancestors(numerator).contains(&denominator);
         let note = (!depends).then(|| {
             format!(
@@ -120,35 +120,28 @@ impl<'m> Engine<'m> {
                 self.model.family(denominator).name
             )
         });
-
-        let expanded_adjoints = self.adjoints(
+        // Deltas are derivatives of a scalar; a Jacobian has none.
+        let symbolic: HashSet<FamilyId> =
+            if form == Form::Backprop && query.numerator_indices.is_empty() {
+                self.model
+                    .family_ids()
+                    .filter(|f| *f != numerator && self.model.family(*f).delta_latex.is_some())
+                    .collect()
+            } else {
+                HashSet::new()
+            };
+        let adjoints = self.adjoints(
             numerator,
             &query.numerator_indices,
             &[denominator],
-            &HashSet::new(),
+            &symbolic,
         )?;
-        let expanded = self.result_at(&expanded_adjoints, denominator, &query.denominator_indices);
-
-        let symbolic: HashSet<FamilyId> = if scalar {
-            self.model
-                .family_ids()
-                .filter(|f| *f != numerator && self.model.family(*f).delta_latex.is_some())
-                .collect()
-        } else {
-            HashSet::new()
-        };
-        let (backprop, equations) = if symbolic.is_empty() {
-            (expanded, Vec::new())
-        } else {
-            let adjoints = self.adjoints(numerator, &[], &[denominator], &symbolic)?;
-            let main = self.result_at(&adjoints, denominator, &query.denominator_indices);
-            let equations = self.equations_for(&adjoints, &[main]);
-            (main, equations)
-        };
+        let result = self.result_at(&adjoints, denominator, &query.denominator_indices);
+        let equations = self.equations_for(&adjoints, &[result]);
         Ok(Derivative {
             query: query.clone(),
-            expanded,
-            backprop,
+            form,
+            result,
             equations,
             note,
         })
@@ -256,11 +249,16 @@ impl<'m> Engine<'m> {
                 self.simplify(raw)
             };
             if self.model.store.tree_size(expr, MAX_RESULT_SIZE) >= MAX_RESULT_SIZE {
+                let help = if symbolic.is_empty() {
+                    "give intermediate families `delta` lines and ask for the backprop form, which shares each delta, or use `chainrule grad`"
+                } else {
+                    "give more intermediate families `delta` lines, so that the backprop form shares them, or use `chainrule grad`"
+                };
                 return Err(Diagnostic::unlocated(format!(
                     "the derivative with respect to `{}` grows beyond {MAX_RESULT_SIZE} terms when written out",
                     self.model.family(family).name
                 ))
-                .with_help("ask for the backprop form (`--form backprop`), which shares every delta"));
+                .with_help(help));
             }
             adjoints.insert(family, Adjoint { slots, expr });
         }

@@ -146,15 +146,20 @@ fn execute(command: Command) -> Result<Outcome, Diagnostic> {
         } => {
             let mut network = load(&file)?;
             let query = network.query(&query)?;
-            let derivative = network.engine().derive(&query)?;
             let form = match form {
                 FormArg::Backprop => Form::Backprop,
                 FormArg::Expanded => Form::Expanded,
             };
+            if format == FormatArg::Json {
+                let backprop = network.engine().derive(&query, Form::Backprop)?;
+                let expanded = network.engine().derive(&query, Form::Expanded);
+                let value = derive_json(&network.model, &backprop, &expanded, form);
+                return Ok(Outcome::Success(pretty_json(&value)));
+            }
+            let derivative = network.engine().derive(&query, form)?;
             Ok(Outcome::Success(derive_output(
                 &network.model,
                 &derivative,
-                form,
                 format,
             )))
         }
@@ -271,9 +276,9 @@ fn choose_objective(network: &Network, named: Option<&str>) -> Result<FamilyId, 
 
 /// The left side of a derive result: the delta when the denominator has one
 /// and the numerator is scalar, else the derivative itself.
-fn main_lhs(model: &Model, derivative: &Derivative, form: Form) -> Lhs {
+fn main_lhs(model: &Model, derivative: &Derivative) -> Lhs {
     let query = &derivative.query;
-    let use_delta = form == Form::Backprop
+    let use_delta = derivative.form == Form::Backprop
         && query.numerator_indices.is_empty()
         && model.family(query.denominator).delta_latex.is_some();
     if use_delta {
@@ -289,17 +294,9 @@ fn main_lhs(model: &Model, derivative: &Derivative, form: Form) -> Lhs {
 }
 
 /// The equations of a result, main first.
-fn system(model: &Model, derivative: &Derivative, form: Form) -> Vec<(Lhs, ExprId)> {
-    let mut lines = Vec::new();
-    match form {
-        Form::Expanded => lines.push((main_lhs(model, derivative, form), derivative.expanded)),
-        Form::Backprop => {
-            lines.push((main_lhs(model, derivative, form), derivative.backprop));
-            for equation in &derivative.equations {
-                lines.push(equation_line(equation));
-            }
-        }
-    }
+fn system(model: &Model, derivative: &Derivative) -> Vec<(Lhs, ExprId)> {
+    let mut lines = vec![(main_lhs(model, derivative), derivative.result)];
+    lines.extend(derivative.equations.iter().map(equation_line));
     lines
 }
 
@@ -318,22 +315,22 @@ fn render_format(format: FormatArg) -> Format {
     }
 }
 
-fn derive_output(model: &Model, derivative: &Derivative, form: Form, format: FormatArg) -> String {
-    if format == FormatArg::Json {
+fn pretty_json(value: &Value) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(value).expect("JSON values print")
+    )
+}
+
+fn derive_output(model: &Model, derivative: &Derivative, format: FormatArg) -> String {
+    let lines = system(model, derivative);
+    if format == FormatArg::Dsl && lines.len() == 1 {
         return format!(
             "{}\n",
-            serde_json::to_string_pretty(&derive_json(model, derivative))
-                .expect("JSON values print")
+            Printer::new(model, Format::Dsl).expr(derivative.result)
         );
     }
-    let lines = system(model, derivative, form);
-    let mut out = String::new();
-    if format == FormatArg::Dsl && lines.len() == 1 {
-        out.push_str(&Printer::new(model, Format::Dsl).expr(lines[0].1));
-        out.push('\n');
-        return out;
-    }
-    out.push_str(&equations_text(model, &lines, render_format(format)));
+    let mut out = equations_text(model, &lines, render_format(format));
     if let (Some(note), FormatArg::Text) = (&derivative.note, format) {
         out.push_str(&format!("note: {note}\n"));
     }
@@ -389,8 +386,15 @@ fn equation_json(model: &Model, equation: &Equation) -> Value {
     })
 }
 
-fn derive_json(model: &Model, derivative: &Derivative) -> Value {
-    let query = &derivative.query;
+/// Both forms of a result: each side in text, LaTeX and the language,
+/// the backprop equations, and the free indices.
+fn derive_json(
+    model: &Model,
+    backprop: &Derivative,
+    expanded: &Result<Derivative, Diagnostic>,
+    asked: Form,
+) -> Value {
+    let query = &backprop.query;
     let mut free: Vec<String> = Vec::new();
     for var in query
         .numerator_indices
@@ -402,21 +406,26 @@ fn derive_json(model: &Model, derivative: &Derivative) -> Value {
             free.push(name);
         }
     }
+    let expanded_value = match expanded {
+        Ok(derivative) => json!({
+            "lhs": lhs_formats(model, &main_lhs(model, derivative)),
+            "rhs": all_formats(model, derivative.result),
+        }),
+        Err(error) => json!({ "error": error.message }),
+    };
     json!({
         "query": query.text,
+        "form": match asked { Form::Backprop => "backprop", Form::Expanded => "expanded" },
         "numerator": model.family(query.numerator).name,
         "denominator": model.family(query.denominator).name,
         "free_indices": free,
-        "expanded": {
-            "lhs": lhs_formats(model, &main_lhs(model, derivative, Form::Expanded)),
-            "rhs": all_formats(model, derivative.expanded),
-        },
+        "expanded": expanded_value,
         "backprop": {
-            "lhs": lhs_formats(model, &main_lhs(model, derivative, Form::Backprop)),
-            "rhs": all_formats(model, derivative.backprop),
-            "equations": derivative.equations.iter().map(|e| equation_json(model, e)).collect::<Vec<_>>(),
+            "lhs": lhs_formats(model, &main_lhs(model, backprop)),
+            "rhs": all_formats(model, backprop.result),
+            "equations": backprop.equations.iter().map(|e| equation_json(model, e)).collect::<Vec<_>>(),
         },
-        "note": derivative.note,
+        "note": backprop.note,
     })
 }
 
@@ -496,22 +505,44 @@ fn verify(file: &str, points: usize, seed: u64) -> Result<Outcome, Diagnostic> {
     let mut report = String::new();
     let mut all_passed = true;
     for query in &queries {
-        let derivative = network.engine().derive(query)?;
-        let verdict = numeric::verify(&network.model, &network.graph, &derivative, points, seed);
-        let passed = verdict.passed();
+        let mut line = String::new();
+        let mut passed = true;
+        for form in [Form::Expanded, Form::Backprop] {
+            let name = match form {
+                Form::Expanded => "expanded",
+                Form::Backprop => "backprop",
+            };
+            let derivative = match network.engine().derive(query, form) {
+                Ok(derivative) => derivative,
+                Err(error) if form == Form::Expanded => {
+                    line.push_str(&format!("  expanded: not checked ({})", error.message));
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            let verdict =
+                numeric::verify(&network.model, &network.graph, &derivative, points, seed);
+            passed &= verdict.passed();
+            match &verdict.problem {
+                Some(problem) => line.push_str(&format!("  {name}: {problem}")),
+                None => line.push_str(&format!(
+                    "  {name} {:.1e} ({} comparisons{})",
+                    verdict.largest_error,
+                    verdict.comparisons,
+                    if verdict.skipped > 0 {
+                        format!(", {} skipped at kinks or undefined points", verdict.skipped)
+                    } else {
+                        String::new()
+                    }
+                )),
+            }
+        }
         all_passed &= passed;
         let status = if passed { "PASS" } else { "FAIL" };
-        match &verdict.problem {
-            Some(problem) => report.push_str(&format!("{status}  {}  {problem}\n", query.text)),
-            None => report.push_str(&format!(
-                "{status}  {}  largest relative error: expanded {:.1e}, backprop {:.1e} ({} comparisons{})\n",
-                query.text,
-                verdict.expanded_error,
-                verdict.backprop_error,
-                verdict.comparisons,
-                if verdict.skipped > 0 { format!(", {} skipped at kinks or undefined points", verdict.skipped) } else { String::new() }
-            )),
-        }
+        report.push_str(&format!(
+            "{status}  {}  largest relative error:{line}\n",
+            query.text
+        ));
     }
     Ok(if all_passed {
         Outcome::Success(report)

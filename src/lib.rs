@@ -19,10 +19,8 @@
 //! ";
 //! let mut network = Network::load(Source::new("net.nn", text)).unwrap();
 //! let query = network.query("dE/dy[k]").unwrap();
-//! let derived = network.engine().derive(&query).unwrap();
-//! let printed = network.print(derived.expanded, Format::Dsl);
-//! assert_eq!(printed, "y[k] - t[k]");
-//! # let _ = Form::Expanded;
+//! let derived = network.engine().derive(&query, Form::Expanded).unwrap();
+//! assert_eq!(network.print(derived.result, Format::Dsl), "y[k] - t[k]");
 //! ```
 #![warn(missing_docs)]
 

@@ -522,21 +522,25 @@ impl Model {
                 let inner = self.lower_expr(inner, scope)?;
                 self.store.negate(inner)
             }
-            ast::Expr::Binary { op, lhs, rhs, .. } => {
-                let left = self.lower_expr(lhs, scope)?;
-                let right = self.lower_expr(rhs, scope)?;
-                match op {
-                    BinaryOp::Add => self.store.add(vec![left, right]),
-                    BinaryOp::Subtract => {
-                        let minus = self.store.negate(right);
-                        self.store.add(vec![left, minus])
-                    }
-                    BinaryOp::Multiply => self.store.mul(vec![left, right]),
-                    BinaryOp::Divide => {
-                        let inverse = self.store.powi(right, -1);
-                        self.store.mul(vec![left, inverse])
-                    }
-                    BinaryOp::Power => self.store.pow(left, right),
+            ast::Expr::Operation { first, rest, .. } => {
+                let first = self.lower_expr(first, scope)?;
+                if let [(BinaryOp::Power, exponent)] = rest.as_slice() {
+                    let exponent = self.lower_expr(exponent, scope)?;
+                    return Ok(self.store.pow(first, exponent));
+                }
+                let mut items = vec![first];
+                for (op, operand) in rest {
+                    let operand = self.lower_expr(operand, scope)?;
+                    items.push(match op {
+                        BinaryOp::Subtract => self.store.negate(operand),
+                        BinaryOp::Divide => self.store.powi(operand, -1),
+                        _ => operand,
+                    });
+                }
+                if rest[0].0.is_additive() {
+                    self.store.add(items)
+                } else {
+                    self.store.mul(items)
                 }
             }
             ast::Expr::Call {
@@ -749,9 +753,11 @@ fn visit_references(expr: &ast::Expr, visit: &mut dyn FnMut(&Declared)) {
         ast::Expr::Call { argument, .. } => visit_references(argument, visit),
         ast::Expr::Sum { body, .. } => visit_references(body, visit),
         ast::Expr::Negate(inner, _) => visit_references(inner, visit),
-        ast::Expr::Binary { lhs, rhs, .. } => {
-            visit_references(lhs, visit);
-            visit_references(rhs, visit);
+        ast::Expr::Operation { first, rest, .. } => {
+            visit_references(first, visit);
+            for (_, operand) in rest {
+                visit_references(operand, visit);
+            }
         }
     }
 }
@@ -782,9 +788,11 @@ fn collect_names(expr: &ast::Expr, names: &mut Vec<Ident>, functions: &mut Vec<I
         }
         ast::Expr::Sum { body, .. } => collect_names(body, names, functions),
         ast::Expr::Negate(inner, _) => collect_names(inner, names, functions),
-        ast::Expr::Binary { lhs, rhs, .. } => {
-            collect_names(lhs, names, functions);
-            collect_names(rhs, names, functions);
+        ast::Expr::Operation { first, rest, .. } => {
+            collect_names(first, names, functions);
+            for (_, operand) in rest {
+                collect_names(operand, names, functions);
+            }
         }
     }
 }

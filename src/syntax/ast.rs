@@ -160,14 +160,15 @@ pub enum Expr {
     Kronecker(Ident, Ident, Span),
     /// `-x`.
     Negate(Box<Expr>, Span),
-    /// `a + b`, `a ^ b`, ...
-    Binary {
-        /// The operator.
-        op: BinaryOp,
-        /// Left operand.
-        lhs: Box<Expr>,
-        /// Right operand.
-        rhs: Box<Expr>,
+    /// `a + b - c`, `a * b / c`, `a ^ b`: an operand followed by operators
+    /// and operands, applied from left to right. Chains of `+ -` or `* /`
+    /// are kept flat, so a sum of many terms is not a deep tree; `^` always
+    /// has exactly one operator.
+    Operation {
+        /// The first operand.
+        first: Box<Expr>,
+        /// The operators and the operands they apply.
+        rest: Vec<(BinaryOp, Expr)>,
         /// The whole expression.
         span: Span,
     },
@@ -182,11 +183,23 @@ impl Expr {
             | Expr::Sum { span, .. }
             | Expr::Kronecker(_, _, span)
             | Expr::Negate(_, span)
-            | Expr::Binary { span, .. } => *span,
+            | Expr::Operation { span, .. } => *span,
             Expr::Reference(declared) => declared
                 .indices
                 .iter()
                 .fold(declared.name.span, |span, index| span.join(index.span)),
         }
+    }
+}
+
+impl BinaryOp {
+    /// True for `+` and `-`.
+    pub fn is_additive(self) -> bool {
+        matches!(self, BinaryOp::Add | BinaryOp::Subtract)
+    }
+
+    /// True for `*` and `/`.
+    pub fn is_multiplicative(self) -> bool {
+        matches!(self, BinaryOp::Multiply | BinaryOp::Divide)
     }
 }

@@ -400,13 +400,31 @@ fn reduce(source: &Source, operands: &mut Vec<Operand>, op: PendingOp) -> Result
                 .pop()
                 .expect("a binary operator has a left operand");
             let span = lhs.expr.span().join(rhs.expr.span());
-            Operand {
-                depth: lhs.depth.max(rhs.depth) + 1,
-                expr: Expr::Binary {
-                    op,
-                    lhs: Box::new(lhs.expr),
-                    rhs: Box::new(rhs.expr),
-                    span,
+            let depth = lhs.depth.max(rhs.depth + 1);
+            match lhs.expr {
+                // Left-associative chains of one level stay flat: appending
+                // to a chain means the same as nesting it on the left.
+                Expr::Operation {
+                    first, mut rest, ..
+                } if op != BinaryOp::Power
+                    && rest.first().is_some_and(|(previous, _)| {
+                        previous.is_additive() == op.is_additive()
+                            && previous.is_multiplicative() == op.is_multiplicative()
+                    }) =>
+                {
+                    rest.push((op, rhs.expr));
+                    Operand {
+                        depth,
+                        expr: Expr::Operation { first, rest, span },
+                    }
+                }
+                lhs_expr => Operand {
+                    depth: lhs.depth.max(rhs.depth) + 1,
+                    expr: Expr::Operation {
+                        first: Box::new(lhs_expr),
+                        rest: vec![(op, rhs.expr)],
+                        span,
+                    },
                 },
             }
         }
@@ -500,7 +518,12 @@ fn expr_depth_hint(expr: &Expr) -> usize {
         Expr::Call { argument, .. } => expr_depth_hint(argument) + 1,
         Expr::Sum { body, .. } => expr_depth_hint(body) + 1,
         Expr::Negate(inner, _) => expr_depth_hint(inner) + 1,
-        Expr::Binary { lhs, rhs, .. } => expr_depth_hint(lhs).max(expr_depth_hint(rhs)) + 1,
+        Expr::Operation { first, rest, .. } => {
+            rest.iter()
+                .map(|(_, e)| expr_depth_hint(e))
+                .fold(expr_depth_hint(first), usize::max)
+                + 1
+        }
     }
 }
 
@@ -569,15 +592,17 @@ mod tests {
             }
             Expr::Kronecker(a, b, _) => format!("delta({},{})", a.text, b.text),
             Expr::Negate(inner, _) => format!("(-{})", shape(inner)),
-            Expr::Binary { op, lhs, rhs, .. } => {
-                let symbol = match op {
-                    BinaryOp::Add => "+",
-                    BinaryOp::Subtract => "-",
-                    BinaryOp::Multiply => "*",
-                    BinaryOp::Divide => "/",
-                    BinaryOp::Power => "^",
-                };
-                format!("({} {symbol} {})", shape(lhs), shape(rhs))
+            Expr::Operation { first, rest, .. } => {
+                rest.iter().fold(shape(first), |left, (op, right)| {
+                    let symbol = match op {
+                        BinaryOp::Add => "+",
+                        BinaryOp::Subtract => "-",
+                        BinaryOp::Multiply => "*",
+                        BinaryOp::Divide => "/",
+                        BinaryOp::Power => "^",
+                    };
+                    format!("({left} {symbol} {})", shape(right))
+                })
             }
         }
     }
