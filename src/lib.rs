@@ -69,6 +69,11 @@ impl Network {
         self.model.resolve_query(&source, &parsed)
     }
 
+    /// Parses an expression over this network's names (`y[k] - t[k]`).
+    pub fn expression(&mut self, text: &str) -> Result<ExprId, Diagnostic> {
+        self.model.expression(&Source::new("<expression>", text))
+    }
+
     /// An engine that derives results of this network.
     pub fn engine(&mut self) -> Engine<'_> {
         Engine::new(&mut self.model, &self.graph)

@@ -171,6 +171,16 @@ impl Model {
         Ok((model, lowered))
     }
 
+    /// Parses and lowers one expression over this model's names, such as a
+    /// result printed with `--format dsl`; declared index names may be free.
+    pub fn expression(&mut self, source: &Source) -> Result<ExprId, Diagnostic> {
+        let parsed = crate::syntax::parse_expression(source)?;
+        let saved = std::mem::replace(&mut self.source, source.clone());
+        let lowered = self.lower_expr(&parsed, &mut Scope::default());
+        self.source = saved;
+        lowered
+    }
+
     /// The family of that name.
     pub fn family_named(&self, name: &str) -> Option<FamilyId> {
         self.family_names.get(name).copied()
