@@ -23,6 +23,8 @@ use crate::simplify::{Facts, Simplifier};
 
 /// Largest expression (as a tree) an expanded derivative may grow to.
 pub const MAX_RESULT_SIZE: usize = 200_000;
+/// Largest numerator or denominator, in bits, that a result may hold.
+pub const MAX_NUMBER_BITS: u64 = 4_096;
 
 /// Which form a result takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,6 +261,12 @@ impl<'m> Engine<'m> {
                     self.model.family(family).name
                 ))
                 .with_help(help));
+            }
+            if self.model.store.largest_number_bits() > MAX_NUMBER_BITS {
+                return Err(Diagnostic::unlocated(format!(
+                    "a coefficient of the derivative with respect to `{}` grows beyond {MAX_NUMBER_BITS} bits",
+                    self.model.family(family).name
+                )));
             }
             adjoints.insert(family, Adjoint { slots, expr });
         }

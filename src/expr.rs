@@ -205,6 +205,7 @@ pub struct Store {
     free: Vec<Box<[IndexVar]>>,
     lookup: HashMap<Node, ExprId>,
     vars: Vec<IndexVarInfo>,
+    largest_number_bits: u64,
 }
 
 impl Store {
@@ -226,6 +227,12 @@ impl Store {
     /// True when the store holds no node.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// The size in bits of the largest numerator or denominator interned so
+    /// far; callers bound the work that ever larger numbers would cost.
+    pub fn largest_number_bits(&self) -> u64 {
+        self.largest_number_bits
     }
 
     /// A new index variable.
@@ -262,6 +269,10 @@ impl Store {
     pub fn intern(&mut self, node: Node) -> ExprId {
         if let Some(&id) = self.lookup.get(&node) {
             return id;
+        }
+        if let Node::Number(value) = &node {
+            let bits = value.numer().bits().max(value.denom().bits());
+            self.largest_number_bits = self.largest_number_bits.max(bits);
         }
         let free = self.compute_free(&node);
         let id = ExprId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));

@@ -170,13 +170,16 @@ fn cycle_error(model: &Model, graph: &DiGraph<FamilyId, ()>) -> Diagnostic {
         path.push(*previous);
     }
     path.reverse();
-    let names: Vec<&str> = path
+    // Edges run from a family to its users; the message reads the other
+    // way, as the definitions do: each family uses the next.
+    let mut names: Vec<String> = path
         .iter()
         .chain([&start])
-        .map(|n| model.family(graph[*n]).name.as_str())
+        .map(|n| format!("`{}`", model.family(graph[*n]).name))
         .collect();
+    names.reverse();
     model.source.error(
         model.family(graph[start]).span,
-        format!("definitions form a cycle: {}", names.join(" -> ")),
+        format!("definitions form a cycle: {}", names.join(" uses ")),
     )
 }
