@@ -592,7 +592,8 @@ impl Model {
             }
             ast::Expr::Sum { indices, body, .. } => {
                 let mut bound = Vec::new();
-                for index in indices {
+                for binder in indices {
+                    let index = &binder.name;
                     if scope.lookup(&index.text).is_some() {
                         return Err(self.source.error(
                             index.span,
@@ -614,15 +615,44 @@ impl Model {
                             format!("`{}` is a family, not an index", index.text),
                         ));
                     }
+                    let written_range = match &binder.range {
+                        None => None,
+                        Some(range) => Some(
+                            self.ranges
+                                .iter()
+                                .position(|r| r.name == range.text)
+                                .map(|at| RangeId(at as u32))
+                                .ok_or_else(|| {
+                                    self.source.error(
+                                        range.span,
+                                        format!("unknown range `{}`", range.text),
+                                    )
+                                })?,
+                        ),
+                    };
                     let var = match self.indices.get(&index.text) {
-                        Some(declared) => *declared,
-                        None => {
-                            // A fresh name: its range is inferred where it is used.
-                            let range = self.infer_range(&index.text, body).ok_or_else(|| {
-                                self.source.error(
+                        Some(declared) => {
+                            let declared_range = self.store.var(*declared).range;
+                            if written_range.is_some_and(|r| r != declared_range) {
+                                return Err(self.source.error(
                                     index.span,
-                                    format!("cannot tell the range of summed index `{}`: it indexes nothing", index.text),
-                                )
+                                    format!(
+                                        "index `{}` ranges over {}, not over the range written",
+                                        index.text, self.ranges[declared_range.0 as usize].name
+                                    ),
+                                ));
+                            }
+                            *declared
+                        }
+                        None => {
+                            // A fresh name: its range is written, or inferred where it is used.
+                            let range = written_range.or_else(|| self.infer_range(&index.text, body)).ok_or_else(|| {
+                                self.source
+                                    .error(
+                                        index.span,
+                                        format!("cannot tell the range of summed index `{}`: it indexes nothing", index.text),
+                                    )
+                                    .with_help(format!("write its range: `sum({} in RANGE, ...)`", index.text))
                             })?;
                             self.store.new_var(index.text.clone(), range)
                         }

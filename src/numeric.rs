@@ -198,8 +198,9 @@ impl<'m> Instance<'m> {
     }
 
     /// The derivative of `numerator[numerator_at]` with respect to
-    /// `family[at]` by central differences, with an estimate of its error
-    /// from a second step size (large where the function has a kink).
+    /// `family[at]` by central differences, with an estimate of its error:
+    /// the disagreement of two step sizes (large where the function has a
+    /// kink) plus the rounding of the numerator's value.
     pub fn finite_difference(
         &mut self,
         numerator: FamilyId,
@@ -209,17 +210,36 @@ impl<'m> Instance<'m> {
     ) -> (f64, f64) {
         let tensor = &self.values[family.0 as usize];
         let x = tensor.data[tensor.offset(at)];
-        let h = 1e-4 * x.abs().max(1.0);
+        let numerator_tensor = &self.values[numerator.0 as usize];
+        let magnitude = numerator_tensor.data[numerator_tensor.offset(numerator_at)]
+            .abs()
+            .max(1.0);
         let central = |instance: &mut Self, h: f64| {
             let up = instance.perturbed(family, at, h, numerator, numerator_at);
             let down = instance.perturbed(family, at, -h, numerator, numerator_at);
             (up - down) / (2.0 * h)
         };
-        let coarse = central(self, h);
-        let fine = central(self, h / 2.0);
-        // Richardson extrapolation: the h^2 error terms cancel.
-        let estimate = (4.0 * fine - coarse) / 3.0;
-        (estimate, (fine - coarse).abs())
+        // Steps from large to small: the pair of neighbours that agree best
+        // is where truncation and rounding errors are both small.
+        let scale = x.abs().clamp(1.0, 10.0);
+        let steps: Vec<f64> = [1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5]
+            .iter()
+            .map(|s| s * scale)
+            .collect();
+        let quotients: Vec<f64> = steps.iter().map(|h| central(self, *h)).collect();
+        let mut best = (f64::NAN, f64::INFINITY);
+        for pair in 0..steps.len() - 1 {
+            let (coarse, fine) = (quotients[pair], quotients[pair + 1]);
+            let ratio = steps[pair] / steps[pair + 1];
+            // Richardson extrapolation: the h^2 error terms cancel.
+            let estimate = (ratio * ratio * fine - coarse) / (ratio * ratio - 1.0);
+            let rounding = 8.0 * f64::EPSILON * magnitude / steps[pair + 1];
+            let uncertainty = (fine - coarse).abs() + rounding;
+            if uncertainty < best.1 {
+                best = (estimate, uncertainty);
+            }
+        }
+        best
     }
 
     /// Evaluates the deltas of a backprop system, downstream first.
@@ -458,8 +478,12 @@ pub fn choose_sizes(model: &Model) -> Vec<usize> {
 /// The outcome of checking one derived result numerically.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
-    /// The largest error, relative to max(1, |value|).
+    /// The largest difference from finite differences, relative to
+    /// max(1, |value|).
     pub largest_error: f64,
+    /// The largest part of such a difference that the finite differences'
+    /// own uncertainty (rounding, a kink nearby) does not explain.
+    pub largest_unexplained: f64,
     /// How many comparisons were made.
     pub comparisons: usize,
     /// Points skipped because the network has a kink or is undefined there.
@@ -468,13 +492,15 @@ pub struct Verdict {
     pub problem: Option<String>,
 }
 
-/// The largest relative error a derivative may show against finite differences.
-pub const TOLERANCE: f64 = 1e-5;
+/// The largest relative difference from finite differences, beyond their
+/// own estimated uncertainty, that a derivative may show. A wrong
+/// derivative is typically off by a sizeable fraction of its value.
+pub const TOLERANCE: f64 = 1e-4;
 
 impl Verdict {
     /// True when every comparison agreed and some were made.
     pub fn passed(&self) -> bool {
-        self.problem.is_none() && self.comparisons > 0 && self.largest_error <= TOLERANCE
+        self.problem.is_none() && self.comparisons > 0 && self.largest_unexplained <= TOLERANCE
     }
 }
 
@@ -506,6 +532,7 @@ pub fn verify(
         .collect();
     let mut verdict = Verdict {
         largest_error: 0.0,
+        largest_unexplained: 0.0,
         comparisons: 0,
         skipped: 0,
         problem: None,
@@ -550,7 +577,10 @@ pub fn verify(
                 continue;
             }
             let value = instance.eval(derivative.result, &mut env);
-            verdict.largest_error = verdict.largest_error.max(relative_error(value, reference));
+            let error = relative_error(value, reference);
+            let unexplained = (error - uncertainty / reference.abs().max(1.0)).max(0.0);
+            verdict.largest_error = verdict.largest_error.max(error);
+            verdict.largest_unexplained = verdict.largest_unexplained.max(unexplained);
             verdict.comparisons += 1;
         }
     }

@@ -662,7 +662,21 @@ impl<'a> Printer<'a> {
             None => self.names.remove(&bound),
         };
         match self.format {
-            Format::Dsl => Piece::atom(format!("sum({name}, {})", inner.text)),
+            Format::Dsl => {
+                // A name that indexes nothing in the body, and that no index
+                // line declares, needs its range written to parse back.
+                let declared =
+                    self.model.indices.get(&name).is_some_and(|v| {
+                        self.store().var(*v).range == self.store().var(bound).range
+                    });
+                let binder = if declared || indexes_something(self.store(), body, bound) {
+                    name
+                } else {
+                    let range = &self.model.ranges[self.store().var(bound).range.0 as usize].name;
+                    format!("{name} in {range}")
+                };
+                Piece::atom(format!("sum({binder}, {})", inner.text))
+            }
             Format::Text | Format::Latex => {
                 let body_text = if inner.precedence <= Precedence::Sum {
                     self.parens(&inner.text)
@@ -777,6 +791,17 @@ enum OwnedTerm {
         coefficient: BigRational,
         factors: Vec<ExprId>,
     },
+}
+
+/// True when `var` stands in a position of some family inside `expr`.
+fn indexes_something(store: &Store, expr: ExprId, var: IndexVar) -> bool {
+    match store.node(expr) {
+        Node::Ref(_, indices) | Node::Adjoint(_, indices) => indices.contains(&var),
+        _ => store
+            .children(expr)
+            .into_iter()
+            .any(|c| indexes_something(store, c, var)),
+    }
 }
 
 fn starts_with_digit(text: &str) -> bool {

@@ -114,6 +114,15 @@ pub struct Query {
     pub span: Span,
 }
 
+/// A name bound by a sum, with the range written after `in`, if any.
+#[derive(Clone, Debug)]
+pub struct SumBinder {
+    /// The bound name.
+    pub name: Ident,
+    /// The range, as in `sum(k2 in K, ...)`.
+    pub range: Option<Ident>,
+}
+
 /// Binary operators.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryOp {
@@ -150,7 +159,7 @@ pub enum Expr {
     /// `sum(i, j, body)`.
     Sum {
         /// The bound index names.
-        indices: Vec<Ident>,
+        indices: Vec<SumBinder>,
         /// The summand.
         body: Box<Expr>,
         /// The whole sum.

@@ -179,7 +179,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::expr | Rule::primary | Rule::parenthesized => "an expression",
         Rule::number | Rule::integer => "a number",
         Rule::name | Rule::reference | Rule::declared | Rule::call => "a name",
-        Rule::sum_call => "`sum(...)`",
+        Rule::sum_call | Rule::sum_binder => "`sum(...)`",
         Rule::kronecker => "`delta(i, j)`",
         Rule::add | Rule::subtract | Rule::multiply | Rule::divide | Rule::power => "an operator",
         Rule::negate | Rule::plus => "an expression",
@@ -492,7 +492,12 @@ fn primary(source: &Source, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
             let mut body = None;
             for item in inner {
                 match item.as_rule() {
-                    Rule::name => indices.push(ident(item)),
+                    Rule::sum_binder => {
+                        let mut parts = item.into_inner();
+                        let name = ident(parts.next().expect("a binder has a name"));
+                        let range = parts.nth(1).map(ident);
+                        indices.push(ast::SumBinder { name, range });
+                    }
                     _ => body = Some(expression(source, item)?),
                 }
             }
@@ -587,7 +592,7 @@ mod tests {
                 shape(argument)
             ),
             Expr::Sum { indices, body, .. } => {
-                let names: Vec<_> = indices.iter().map(|i| i.text.as_str()).collect();
+                let names: Vec<_> = indices.iter().map(|i| i.name.text.as_str()).collect();
                 format!("sum({}; {})", names.join(","), shape(body))
             }
             Expr::Kronecker(a, b, _) => format!("delta({},{})", a.text, b.text),
