@@ -230,7 +230,7 @@ impl Simplifier {
             }
             Node::Sum(bound, body) => {
                 let body = self.canon(store, body);
-                self.make_sum(store, bound, body)
+                self.make_sum(store, bound, body, false)
             }
         };
         self.canon_memo.insert(expr, result);
@@ -372,16 +372,34 @@ impl Simplifier {
     }
 
     /// A sum over `bound` of a canonical body, with the sum rules applied.
-    fn make_sum(&mut self, store: &mut Store, bound: IndexVar, body: ExprId) -> ExprId {
+    /// A sum of a sum is split into a sum of sums when that lets a term
+    /// simplify (or always, when `distribute` is set); otherwise it stays
+    /// whole, as a reader writes `sum(k, y[k] - t[k])`.
+    fn make_sum(
+        &mut self,
+        store: &mut Store,
+        bound: IndexVar,
+        body: ExprId,
+        distribute: bool,
+    ) -> ExprId {
         if !store.has_free(body, bound) {
             return store.sum(bound, body);
         }
         match store.node(body).clone() {
             Node::Add(terms) => {
-                let sums: Vec<ExprId> = terms
-                    .iter()
-                    .map(|t| self.make_sum(store, bound, *t))
-                    .collect();
+                let mut changed = false;
+                let mut sums = Vec::with_capacity(terms.len());
+                for term in terms.iter() {
+                    // A numeric coefficient leaving the sum changes nothing a reader minds.
+                    let (coefficient, rest) = split_coefficient(store, *term);
+                    let summed = self.make_sum(store, bound, rest, distribute);
+                    changed |= summed != store.sum(bound, rest);
+                    let coefficient = store.number(coefficient);
+                    sums.push(self.make_mul(store, vec![coefficient, summed]));
+                }
+                if !distribute && !changed {
+                    return store.sum(bound, body);
+                }
                 self.make_add(store, sums)
             }
             Node::Delta(..) => store.int(1),
@@ -410,7 +428,7 @@ impl Simplifier {
                     return store.sum(bound, body);
                 }
                 let inner_body = store.mul(inside);
-                let inner = self.make_sum(store, bound, inner_body);
+                let inner = self.make_sum(store, bound, inner_body, distribute);
                 let mut all = outside;
                 all.push(inner);
                 self.make_mul(store, all)
@@ -436,7 +454,7 @@ impl Simplifier {
             }
             Node::Sum(bound, body) => {
                 let body = self.expand(store, body);
-                self.make_sum(store, bound, body)
+                self.make_sum(store, bound, body, true)
             }
             Node::Call(function, order, argument) => {
                 let argument = self.expand(store, argument);

@@ -135,6 +135,10 @@ fn pest_error(source: &Source, error: &pest::error::Error<Rule>) -> Diagnostic {
                 .collect();
             names.sort_unstable();
             names.dedup();
+            // A name or a number is an expression: say only the larger thing.
+            if names.contains(&"an expression") {
+                names.retain(|n| *n != "a name" && *n != "a number");
+            }
             match names.len() {
                 0 => "a valid statement".to_string(),
                 1 => names[0].to_string(),
