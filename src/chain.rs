@@ -381,10 +381,10 @@ pub fn adjoint_families(store: &Store, expr: ExprId) -> Vec<FamilyId> {
         if !seen.insert(next) {
             continue;
         }
-        if let Node::Adjoint(family, _) = store.node(next) {
-            if !found.contains(family) {
-                found.push(*family);
-            }
+        if let Node::Adjoint(family, _) = store.node(next)
+            && !found.contains(family)
+        {
+            found.push(*family);
         }
         let mut children = store.children(next);
         children.reverse();

@@ -531,12 +531,14 @@ impl<'a> Printer<'a> {
     }
 
     /// The order of factors in a product, as textbooks write them:
-    /// functions, parameters, deltas, other quantities, powers, bracketed
-    /// sums, Kronecker deltas, and the summation last.
+    /// functions and activation derivatives such as `(1 - z^2)`, parameters,
+    /// deltas, other quantities, powers, other bracketed sums, Kronecker
+    /// deltas, and the summation last.
     fn factor_class(&self, factor: ExprId) -> u8 {
         match self.store().node(factor) {
             Node::Number(_) => 0,
             Node::Call(..) => 1,
+            Node::Add(_) if self.holds_power_or_call(factor) => 1,
             Node::Ref(family, _)
                 if self.model.family(*family).kind == FamilyKind::Leaf(LeafKind::Param) =>
             {
@@ -556,13 +558,25 @@ impl<'a> Printer<'a> {
         }
     }
 
+    fn holds_power_or_call(&self, expr: ExprId) -> bool {
+        match self.store().node(expr) {
+            Node::Pow(..) | Node::Call(..) => true,
+            Node::Sum(..) | Node::Adjoint(..) => false,
+            _ => self
+                .store()
+                .children(expr)
+                .into_iter()
+                .any(|c| self.holds_power_or_call(c)),
+        }
+    }
+
     fn power_of(&mut self, base: ExprId, exponent: Piece) -> Piece {
         if let (Node::Call(Function::Builtin(builtin), 0, argument), Format::Latex | Format::Text) =
             (self.store().node(base).clone(), self.format)
+            && exponent.precedence == Precedence::Atom
+            && named_function(builtin)
         {
-            if exponent.precedence == Precedence::Atom && named_function(builtin) {
-                return self.call(Function::Builtin(builtin), 0, argument, Some(exponent.text));
-            }
+            return self.call(Function::Builtin(builtin), 0, argument, Some(exponent.text));
         }
         let base_piece = self.piece(base);
         let base_text = if base_piece.precedence < Precedence::Atom || base_piece.open_sum {
@@ -1035,10 +1049,10 @@ fn subscripts(names: &[String]) -> String {
         return String::new();
     }
     let joined = join_indices(names);
-    if names.iter().all(|n| n.chars().count() == 1) {
-        if let Some(lowered) = subscript(&joined) {
-            return lowered;
-        }
+    if names.iter().all(|n| n.chars().count() == 1)
+        && let Some(lowered) = subscript(&joined)
+    {
+        return lowered;
     }
     format!("[{}]", names.join(","))
 }

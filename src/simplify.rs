@@ -317,17 +317,18 @@ impl Simplifier {
             return store.int(0);
         }
         // -(a - b) reads better as b - a.
-        if result.len() == 1 && -coefficient.clone() == BigRational::one() {
-            if let Node::Add(terms) = store.node(result[0]).clone() {
-                let negated: Vec<ExprId> = terms
-                    .iter()
-                    .map(|t| {
-                        let minus = store.int(-1);
-                        self.make_mul(store, vec![minus, *t])
-                    })
-                    .collect();
-                return self.make_add(store, negated);
-            }
+        if result.len() == 1
+            && -coefficient.clone() == BigRational::one()
+            && let Node::Add(terms) = store.node(result[0]).clone()
+        {
+            let negated: Vec<ExprId> = terms
+                .iter()
+                .map(|t| {
+                    let minus = store.int(-1);
+                    self.make_mul(store, vec![minus, *t])
+                })
+                .collect();
+            return self.make_add(store, negated);
         }
         if !coefficient.is_one() {
             result.push(store.number(coefficient));
@@ -348,10 +349,10 @@ impl Simplifier {
             .filter(|e| e.is_integer())
             .cloned();
         if let Some(n) = &whole_exponent {
-            if let Some(value) = store.as_number(base).cloned() {
-                if let Some(folded) = fold_power(&value, n) {
-                    return store.number(folded);
-                }
+            if let Some(value) = store.as_number(base).cloned()
+                && let Some(folded) = fold_power(&value, n)
+            {
+                return store.number(folded);
             }
             match store.node(base).clone() {
                 Node::Pow(inner_base, inner_exponent) => {

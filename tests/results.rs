@@ -111,7 +111,7 @@ fn network_jacobian_chains_both_layers() {
 fn a_unit_feeding_three_others_gets_one_term_from_each() {
     assert_eq!(
         dsl("scalar-fanout.nn", "dE/du", Form::Expanded),
-        "(y - t)*(v1 + cos(v2*u)*v2*p3 + v3*p2*p3)"
+        "(v1 + cos(v2*u)*v2*p3 + v3*p2*p3)*(y - t)"
     );
 }
 
@@ -165,9 +165,9 @@ fn a_family_that_does_not_reach_the_numerator_gives_zero_with_a_note() {
 #[test]
 fn quick_questions_need_no_file() {
     let out = run(&["diff", "tanh(w*x + b)", "w"]);
-    assert_eq!(out.stdout, "x*(1 - tanh(w*x + b)^2)\n");
+    assert_eq!(out.stdout, "(1 - tanh(w*x + b)^2)*x\n");
     let latex = run(&["diff", "tanh(w*x + b)", "w", "--format", "latex"]);
-    assert_eq!(latex.stdout, "x (1 - \\tanh^{2}(w x + b))\n");
+    assert_eq!(latex.stdout, "(1 - \\tanh^{2}(w x + b)) x\n");
     assert_eq!(run(&["diff", "x^3 + 1/x", "x"]).stdout, "3*x^2 - 1/x^2\n");
     assert_eq!(run(&["diff", "h(g(x))", "x"]).stdout, "h'(g(x))*g'(x)\n");
     assert_eq!(run(&["diff", "sin(x)", "y"]).stdout, "0\n");
