@@ -32,6 +32,7 @@ pub mod expr;
 pub mod functions;
 pub mod graph;
 pub mod model;
+pub mod notation;
 pub mod numeric;
 pub mod render;
 pub mod simplify;

@@ -485,6 +485,10 @@ impl Model {
                             .error(name.span, format!("unknown family `{}`", name.text));
                         self.suggest_family(error, &name.text)
                     })?;
+                    if let Err((offset, message)) = crate::notation::check_notation(&tex.text) {
+                        let at = tex.span.start + offset.min(tex.text.len());
+                        return Err(self.source.error(Span::new(at, at + 1), message));
+                    }
                     let slot = &mut self.families[family.0 as usize];
                     if matches!(statement, Statement::Latex { .. }) {
                         slot.latex = Some(tex.text.clone());

@@ -268,3 +268,19 @@ fn a_failed_verification_exits_1() {
         out.stdout
     );
 }
+
+#[test]
+fn notation_strings_are_checked_before_they_reach_latex() {
+    assert_error(
+        "input x\nE = x\nlatex x \"\\input{/etc/passwd}\"\n",
+        "dE/dx",
+        "<stdin>:3:10",
+        "the command `\\input` is not allowed in notation",
+    );
+    assert_error(
+        "input x\nE = x\ndelta x \"\\delta^{(1)\"\n",
+        "dE/dx",
+        "<stdin>:3:21",
+        "a `{` is never closed",
+    );
+}
