@@ -183,3 +183,55 @@ fn cycle_error(model: &Model, graph: &DiGraph<FamilyId, ()>) -> Diagnostic {
         format!("definitions form a cycle: {}", names.join(" uses ")),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Network, Source};
+
+    fn names(
+        network: &Network,
+        families: impl IntoIterator<Item = crate::expr::FamilyId>,
+    ) -> Vec<String> {
+        let mut names: Vec<String> = families
+            .into_iter()
+            .map(|f| network.model.family(f).name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn successors_ancestors_and_the_objective() {
+        let text = "input x\nparam w\na = w * x\nb = a^2\nc = a + b\nE = c\n";
+        let net = Network::load(Source::new("g.nn", text)).unwrap();
+        let a = net.model.family_named("a").unwrap();
+        assert_eq!(names(&net, net.graph.successors(a)), ["b", "c"]);
+        assert_eq!(names(&net, net.graph.predecessors(a)), ["w", "x"]);
+        let e = net.model.family_named("E").unwrap();
+        assert_eq!(
+            names(&net, net.graph.ancestors(e)),
+            ["E", "a", "b", "c", "w", "x"]
+        );
+        assert_eq!(names(&net, net.graph.objectives(&net.model)), ["E"]);
+        let order = net.graph.topological_order();
+        let position = |name: &str| {
+            order
+                .iter()
+                .position(|f| net.model.family(*f).name == name)
+                .unwrap()
+        };
+        assert!(
+            position("a") < position("b")
+                && position("b") < position("c")
+                && position("c") < position("E")
+        );
+    }
+
+    #[test]
+    fn a_self_reference_is_a_cycle_of_one() {
+        let error = Network::load(Source::new("g.nn", "input x\na = a + x\n"))
+            .err()
+            .unwrap();
+        assert_eq!(error.message, "definitions form a cycle: `a` uses `a`");
+    }
+}

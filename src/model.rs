@@ -452,19 +452,19 @@ impl Model {
                         ..Scope::default()
                     };
                     let lowered = self.lower_expr(body, &mut scope)?;
-                    let slots = self.family(family).slots.clone();
-                    if let Some(stray) = self
-                        .store
-                        .free_vars(lowered)
+                    if let Some(stray) = scope
+                        .free_uses
                         .iter()
-                        .find(|v| !slots.contains(v))
+                        .find(|i| !target.indices.iter().any(|l| l.text == i.text))
                     {
-                        let name = self.store.var(*stray).name.clone();
-                        let span = find_index_span(body, &name).unwrap_or(body.span());
-                        return Err(self.source.error(
-                            span,
-                            format!("index `{name}` is free on the right but not on the left of `{}`", target.name.text),
-                        ).with_help(format!("add `{name}` to the left-hand side, or sum over it with `sum({name}, ...)`")));
+                        let name = &stray.text;
+                        return Err(self
+                            .source
+                            .error(
+                                stray.span,
+                                format!("index `{name}` is free on the right but not on the left of `{}`", target.name.text),
+                            )
+                            .with_help(format!("add `{name}` to the left-hand side, or sum over it with `sum({name}, ...)`")));
                     }
                     self.families[family.0 as usize].definition = Some(lowered);
                 }
@@ -729,10 +729,11 @@ impl Model {
         Ok(self.store.reference(family, &vars))
     }
 
-    fn index_in_scope(&self, index: &Ident, scope: &Scope) -> Result<IndexVar, Diagnostic> {
+    fn index_in_scope(&self, index: &Ident, scope: &mut Scope) -> Result<IndexVar, Diagnostic> {
         if let Some(var) = scope.lookup(&index.text) {
             return Ok(var);
         }
+        scope.free_uses.push(index.clone());
         if self.family_named(&index.text).is_some() {
             return Err(self.source.error(
                 index.span,
@@ -770,6 +771,9 @@ impl Model {
 struct Scope {
     bound: Vec<(String, IndexVar)>,
     free_names: HashSet<String>,
+    /// Every index name used free, as written (a free index is an error
+    /// even where the expression would not need it, as in `a[j] * 0`).
+    free_uses: Vec<Ident>,
 }
 
 impl Scope {
@@ -804,20 +808,6 @@ fn visit_references(expr: &ast::Expr, visit: &mut dyn FnMut(&Declared)) {
             }
         }
     }
-}
-
-fn find_index_span(expr: &ast::Expr, name: &str) -> Option<Span> {
-    let mut found = None;
-    visit_references(expr, &mut |declared| {
-        if found.is_none() {
-            found = declared
-                .indices
-                .iter()
-                .find(|i| i.text == name)
-                .map(|i| i.span);
-        }
-    });
-    found
 }
 
 fn collect_names(expr: &ast::Expr, names: &mut Vec<Ident>, functions: &mut Vec<Ident>) {

@@ -1136,3 +1136,43 @@ fn superscript(text: &str) -> Option<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_notation_follows_the_language() {
+        assert_eq!(default_latex("w2"), "w^{(2)}");
+        assert_eq!(default_latex("lambda"), "\\lambda");
+        assert_eq!(default_latex("loss"), "\\mathrm{loss}");
+        assert_eq!(default_latex("x"), "x");
+        assert_eq!(default_latex("x_in"), "\\mathrm{x\\_in}");
+        assert_eq!(default_text("w2"), "w⁽²⁾");
+        assert_eq!(default_text("lambda"), "λ");
+    }
+
+    #[test]
+    fn simple_latex_symbols_have_unicode_forms() {
+        assert_eq!(latex_to_text("w^{(1)}").as_deref(), Some("w⁽¹⁾"));
+        assert_eq!(latex_to_text("E_n").as_deref(), Some("Eₙ"));
+        assert_eq!(latex_to_text("\\delta").as_deref(), Some("δ"));
+        assert_eq!(latex_to_text("\\mathrm{loss}").as_deref(), Some("loss"));
+        assert_eq!(latex_to_text("\\hat{y}"), None);
+    }
+
+    #[test]
+    fn indices_are_joined_as_the_language_says() {
+        assert_eq!(
+            latex_with_indices("w^{(2)}", &["k".into(), "j".into()]),
+            "w^{(2)}_{kj}"
+        );
+        assert_eq!(latex_with_indices("E_n", &["j".into()]), "{E_n}_{j}");
+        assert_eq!(
+            latex_with_indices("w", &["k".into(), "j2".into()]),
+            "w_{k,j2}"
+        );
+        assert_eq!(subscripts(&["k".into(), "j".into()]), "ₖⱼ");
+        assert_eq!(subscripts(&["b".into()]), "[b]");
+    }
+}

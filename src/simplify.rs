@@ -880,3 +880,81 @@ fn make_call(store: &mut Store, function: Function, order: u32, argument: ExprId
     }
     store.call(function, order, argument)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Network, Source};
+
+    /// Simplifies `text`, an expression over `network`, and prints it.
+    fn simplified(network: &str, text: &str) -> String {
+        let mut net = Network::load(Source::new("t.nn", network)).unwrap();
+        let expr = net.expression(text).unwrap();
+        let simple = net.engine().simplify(expr);
+        net.print(simple, crate::render::Format::Dsl)
+    }
+
+    const SCALARS: &str = "input x, y, t\n";
+
+    #[test]
+    fn like_terms_and_equal_bases_combine() {
+        assert_eq!(simplified(SCALARS, "2*x + 3*x - x"), "4*x");
+        assert_eq!(simplified(SCALARS, "x*x^2/x^3"), "1");
+        assert_eq!(simplified(SCALARS, "(x*y)^2/y"), "y*x^2");
+        assert_eq!(simplified(SCALARS, "1*x + 0*y + x^1 - --x"), "x");
+        assert_eq!(simplified(SCALARS, "2^10 + 1/2*2"), "1025");
+    }
+
+    #[test]
+    fn quotients_cancel_on_the_multiplied_out_path() {
+        assert_eq!(
+            simplified(SCALARS, "y*(1 - y)*((1 - t)/(1 - y) - t/y)"),
+            "y - t"
+        );
+    }
+
+    #[test]
+    fn functions_meet_their_inverses_and_their_values_at_zero() {
+        assert_eq!(simplified(SCALARS, "log(exp(x)) + exp(log(y))"), "x + y");
+        assert_eq!(simplified(SCALARS, "exp(0) + sin(0) + sigmoid(0)"), "3/2");
+    }
+
+    #[test]
+    fn kronecker_deltas_collapse_the_sums_that_bind_them() {
+        let net = "index j, p in M\ninput w[j]\n";
+        assert_eq!(simplified(net, "sum(j, w[j] * delta(j, p))"), "w[p]");
+        assert_eq!(simplified(net, "sum(j, delta(p, j))"), "1");
+        assert_eq!(
+            simplified(net, "sum(j, 3 * w[p] * w[j])"),
+            "3*w[p]*sum(j, w[j])"
+        );
+    }
+
+    #[test]
+    fn sums_stay_whole_unless_splitting_helps() {
+        let net = "index k, l in K\ninput y[k], t[k]\n";
+        assert_eq!(
+            simplified(net, "sum(k, y[k] - t[k])"),
+            "sum(k, y[k] - t[k])"
+        );
+        assert_eq!(
+            simplified(net, "sum(k, y[k] - t[k] * delta(k, l))"),
+            "sum(k, y[k]) - t[l]"
+        );
+    }
+
+    #[test]
+    fn forward_quantities_replace_their_formulas() {
+        let net = "index j in M\ninput a[j]\nz[j] = tanh(a[j])\n";
+        assert_eq!(simplified(net, "1 - tanh(a[j])^2"), "1 - z[j]^2");
+    }
+
+    #[test]
+    fn assumptions_are_applied() {
+        let net = "index k, l in K\ninput t[k], y[k]\nassume sum(k, t[k]) = 1\n";
+        assert_eq!(
+            simplified(net, "y[l] * sum(l2, t[l2]) - t[l]"),
+            "y[l] - t[l]"
+        );
+    }
+}

@@ -282,6 +282,23 @@ fn random_network(seed: u64) -> String {
         &mut taken,
     );
     text.push_str(&format!("E = 1/2 * ({last_ref})^2 + 0.1 * {skip}\n"));
+    // Jacobians of the last layer, whose numerator has indices of its own.
+    let with_indices = |f: &FamilySketch| {
+        let names = slot_names(&f.ranges);
+        if names.is_empty() {
+            f.name.clone()
+        } else {
+            format!("{}[{}]", f.name, names.join(","))
+        }
+    };
+    let last = families.last().expect("layers exist");
+    for denominator in [&families[0], &families[1]] {
+        text.push_str(&format!(
+            "derive d{}/d{}\n",
+            with_indices(last),
+            with_indices(denominator)
+        ));
+    }
     for p in &families {
         if p.name == "x" {
             continue;
@@ -407,11 +424,4 @@ fn the_generator_covers_what_it_promises() {
         texts.iter().any(|t| !t.contains("index")),
         "scalar networks"
     );
-}
-
-#[test]
-fn print_network_for_seed() {
-    if let Ok(seed) = std::env::var("SEED") {
-        println!("{}", random_network(seed.parse().unwrap()));
-    }
 }
