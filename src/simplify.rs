@@ -883,7 +883,6 @@ fn make_call(store: &mut Store, function: Function, order: u32, argument: ExprId
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::{Network, Source};
 
     /// Simplifies `text`, an expression over `network`, and prints it.
