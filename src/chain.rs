@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::diagnostic::Diagnostic;
 use crate::differentiate::derivative;
-use crate::expr::{ExprId, FamilyId, IndexVar, Node, Store};
+use crate::expr::{ExprId, FamilyId, IndexVar, Node, Store, VarMap};
 use crate::graph::DependencyGraph;
 use crate::model::{FamilyKind, Model, Query};
 use crate::simplify::{Facts, Simplifier};
@@ -285,7 +285,7 @@ impl<'m> Engine<'m> {
         let info = self.model.family(successor).clone();
         let store = &mut self.model.store;
         let outer: Vec<IndexVar> = info.slots.iter().map(|s| store.fresh_like(*s)).collect();
-        let rename: HashMap<IndexVar, IndexVar> = info
+        let rename: VarMap = info
             .slots
             .iter()
             .copied()
@@ -295,7 +295,7 @@ impl<'m> Engine<'m> {
             store.adjoint(successor, &outer)
         } else {
             let known = &adjoints[&successor];
-            let map: HashMap<IndexVar, IndexVar> = known
+            let map: VarMap = known
                 .slots
                 .iter()
                 .copied()
@@ -323,7 +323,7 @@ impl<'m> Engine<'m> {
         let Some(known) = adjoints.get(&family) else {
             return self.model.store.int(0);
         };
-        let map: HashMap<IndexVar, IndexVar> = known
+        let map: VarMap = known
             .slots
             .iter()
             .copied()

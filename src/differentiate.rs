@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use num_traits::One;
 
-use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
+use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store, VarMap};
 use crate::functions::builtin_derivative;
 
 /// A family id that no model uses: the variable of [`nth_builtin_derivative`].
@@ -155,7 +155,7 @@ impl Differentiator<'_> {
             Node::Sum(bound, body) => {
                 let (bound, body) = if self.at.contains(&bound) {
                     let fresh = store.fresh_like(bound);
-                    let renamed = store.substitute_vars(body, &HashMap::from([(bound, fresh)]));
+                    let renamed = store.substitute_vars(body, &VarMap::from_iter([(bound, fresh)]));
                     (fresh, renamed)
                 } else {
                     (bound, body)

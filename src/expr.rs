@@ -5,7 +5,10 @@
 //! before their parents. Index variables are ids too; their names are only
 //! hints for printing.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
+
+/// A renaming of index variables.
+pub type VarMap = HashMap<IndexVar, IndexVar>;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
@@ -449,7 +452,7 @@ impl Store {
     /// Renames free index variables by `map`, avoiding capture: a bound
     /// variable is renamed to a fresh one wherever a binder would otherwise
     /// catch a variable that `map` brings in.
-    pub fn substitute_vars(&mut self, id: ExprId, map: &HashMap<IndexVar, IndexVar>) -> ExprId {
+    pub fn substitute_vars(&mut self, id: ExprId, map: &VarMap) -> ExprId {
         if map.is_empty() || !self.free_vars(id).iter().any(|v| map.contains_key(v)) {
             return id;
         }
@@ -495,7 +498,7 @@ impl Store {
 
     /// Renames every bound variable to a fresh one and free ones by `map`,
     /// so that a copy of a definition never shares a binder with anything.
-    pub fn instantiate(&mut self, id: ExprId, map: &HashMap<IndexVar, IndexVar>) -> ExprId {
+    pub fn instantiate(&mut self, id: ExprId, map: &VarMap) -> ExprId {
         match self.node(id).clone() {
             Node::Sum(bound, body) => {
                 let fresh = self.fresh_like(bound);
@@ -520,7 +523,7 @@ impl Store {
     /// The number of nodes of the expression written out as a tree, counted
     /// up to `limit` (shared subexpressions count each time they appear).
     pub fn tree_size(&self, id: ExprId, limit: usize) -> usize {
-        let mut memo = HashMap::new();
+        let mut memo = HashMap::default();
         self.tree_size_memo(id, limit, &mut memo)
     }
 
@@ -594,7 +597,7 @@ mod tests {
         // sum(k, w[k, j]) with j := k must not become sum(k, w[k, k]).
         let w = store.reference(FamilyId(0), &[k, j]);
         let summed = store.sum(k, w);
-        let renamed = store.substitute_vars(summed, &HashMap::from([(j, k)]));
+        let renamed = store.substitute_vars(summed, &VarMap::from_iter([(j, k)]));
         let Node::Sum(bound, body) = store.node(renamed).clone() else {
             panic!("still a sum")
         };

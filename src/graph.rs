@@ -66,17 +66,23 @@ impl DependencyGraph {
 
     /// `from` and every family that depends on it, directly or not.
     pub fn descendants(&self, from: FamilyId) -> HashSet<FamilyId> {
+        self.reach(&[from], Direction::Outgoing)
+    }
+
+    /// Every family in `from` and every family that depends on one of them,
+    /// found in one walk.
+    pub fn descendants_of_all(&self, from: &[FamilyId]) -> HashSet<FamilyId> {
         self.reach(from, Direction::Outgoing)
     }
 
     /// `from` and every family it depends on, directly or not.
     pub fn ancestors(&self, from: FamilyId) -> HashSet<FamilyId> {
-        self.reach(from, Direction::Incoming)
+        self.reach(&[from], Direction::Incoming)
     }
 
-    fn reach(&self, from: FamilyId, direction: Direction) -> HashSet<FamilyId> {
-        let mut seen = HashSet::from([from]);
-        let mut stack = vec![from];
+    fn reach(&self, from: &[FamilyId], direction: Direction) -> HashSet<FamilyId> {
+        let mut seen: HashSet<FamilyId> = from.iter().copied().collect();
+        let mut stack = from.to_vec();
         while let Some(next) = stack.pop() {
             for neighbour in self.graph.neighbors_directed(node(next), direction) {
                 if seen.insert(self.graph[neighbour]) {

@@ -20,15 +20,17 @@
 //! Products are multiplied out only on a second path; the shorter of the
 //! factored and the multiplied-out results is kept.
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap as HashMap;
 use std::hash::{Hash, Hasher};
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use crate::expr::{Builtin, ExprId, Function, IndexVar, Node, Store};
+use crate::expr::{Builtin, ExprId, Function, IndexVar, Node, Store, VarMap};
 use crate::model::{FamilyKind, Model};
 
 /// Largest number of terms that multiplying out one product may create.
@@ -64,7 +66,7 @@ impl Facts {
     pub fn of_model(model: &mut Model) -> Facts {
         let mut facts = Facts::default();
         let mut simplifier = Simplifier::new(Facts::none());
-        let mut shapes = HashMap::new();
+        let mut shapes = HashMap::default();
         for family in model.family_ids() {
             let info = model.family(family).clone();
             let (FamilyKind::Defined, Some(definition)) = (info.kind, info.definition) else {
@@ -172,10 +174,10 @@ impl Simplifier {
     pub fn new(facts: Facts) -> Simplifier {
         Simplifier {
             facts,
-            canon_memo: HashMap::new(),
-            expand_memo: HashMap::new(),
-            rewrite_memo: HashMap::new(),
-            shapes: HashMap::new(),
+            canon_memo: HashMap::default(),
+            expand_memo: HashMap::default(),
+            rewrite_memo: HashMap::default(),
+            shapes: HashMap::default(),
         }
     }
 
@@ -419,7 +421,8 @@ impl Simplifier {
                     let mut rest = inside.clone();
                     rest.remove(at);
                     let rest = store.mul(rest);
-                    let substituted = store.substitute_vars(rest, &HashMap::from([(bound, other)]));
+                    let substituted =
+                        store.substitute_vars(rest, &VarMap::from_iter([(bound, other)]));
                     let collapsed = self.canon(store, substituted);
                     let mut all = outside;
                     all.push(collapsed);
@@ -624,7 +627,7 @@ impl Simplifier {
 
     fn rewrite_once(&mut self, store: &mut Store, expr: ExprId) -> Option<ExprId> {
         for rule in self.facts.assumptions.clone() {
-            let mut bindings = HashMap::new();
+            let mut bindings = HashMap::default();
             if matches(store, &rule, rule.pattern, expr, &mut bindings) {
                 return Some(instantiate_replacement(store, &rule, &bindings));
             }
@@ -650,7 +653,7 @@ impl Simplifier {
 
 /// Applies one forward quantity to `expr`, whole or as part of a product.
 fn match_rewrite(store: &mut Store, rule: &Rewrite, expr: ExprId) -> Option<ExprId> {
-    let mut bindings = HashMap::new();
+    let mut bindings = HashMap::default();
     if matches(store, rule, rule.pattern, expr, &mut bindings) {
         return Some(instantiate_replacement(store, rule, &bindings));
     }
@@ -665,7 +668,7 @@ fn match_rewrite(store: &mut Store, rule: &Rewrite, expr: ExprId) -> Option<Expr
         .iter()
         .map(|f| base_and_exponent(store, *f))
         .collect();
-    let mut bindings = HashMap::new();
+    let mut bindings = HashMap::default();
     for pattern_factor in pattern_factors.iter() {
         let (pattern_base, pattern_exponent) = base_and_exponent(store, *pattern_factor);
         let mut found = false;
@@ -711,11 +714,7 @@ fn base_and_exponent(store: &Store, factor: ExprId) -> (ExprId, BigRational) {
     }
 }
 
-fn instantiate_replacement(
-    store: &mut Store,
-    rule: &Rewrite,
-    bindings: &HashMap<IndexVar, IndexVar>,
-) -> ExprId {
+fn instantiate_replacement(store: &mut Store, rule: &Rewrite, bindings: &VarMap) -> ExprId {
     store.instantiate(rule.replacement, bindings)
 }
 
@@ -726,9 +725,9 @@ fn matches(
     rule: &Rewrite,
     pattern: ExprId,
     target: ExprId,
-    bindings: &mut HashMap<IndexVar, IndexVar>,
+    bindings: &mut VarMap,
 ) -> bool {
-    let bind = |bindings: &mut HashMap<IndexVar, IndexVar>, from: IndexVar, to: IndexVar| -> bool {
+    let bind = |bindings: &mut VarMap, from: IndexVar, to: IndexVar| -> bool {
         if store.var(from).range != store.var(to).range {
             return false;
         }
@@ -787,7 +786,7 @@ fn match_unordered(
     patterns: &[ExprId],
     targets: &[ExprId],
     used: &mut Vec<bool>,
-    bindings: &mut HashMap<IndexVar, IndexVar>,
+    bindings: &mut VarMap,
 ) -> bool {
     let Some((first, rest)) = patterns.split_first() else {
         return true;
