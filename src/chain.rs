@@ -105,6 +105,11 @@ impl<'m> Engine<'m> {
         self.model
     }
 
+    /// The model, its graph and the simplifier, for the derivation of steps.
+    pub(crate) fn parts(&mut self) -> (&mut Model, &DependencyGraph, &mut Simplifier) {
+        (self.model, self.graph, &mut self.simplifier)
+    }
+
     /// Simplifies an expression of the model's store with the model's facts.
     pub fn simplify(&mut self, expr: ExprId) -> ExprId {
         self.simplifier.simplify(&mut self.model.store, expr)

@@ -9,12 +9,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::chain::{Derivative, Equation, Form, Gradient};
+use crate::derivation::{Verbosity, derive_steps};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::expr::{ExprId, FamilyId};
 use crate::model::{FamilyKind, Model};
 use crate::numeric;
 use crate::render::{Format, Lhs, Printer};
-use crate::{Network, differentiate, simplify, syntax};
+use crate::{Network, differentiate, report, simplify, syntax};
 
 /// Largest input file read, in bytes.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
@@ -41,6 +42,10 @@ enum Command {
         /// Output format
         #[arg(long, value_enum, default_value_t = FormatArg::Text)]
         format: FormatArg,
+        /// Adds the step-by-step derivation: the steps a textbook shows, or
+        /// with `--steps=full` every rule application
+        #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "textbook")]
+        steps: Option<StepsArg>,
     },
     /// Prints the derivative of the objective with respect to every parameter
     Grad {
@@ -82,6 +87,12 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum StepsArg {
+    Textbook,
+    Full,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -143,9 +154,23 @@ fn execute(command: Command) -> Result<Outcome, Diagnostic> {
             query,
             form,
             format,
+            steps,
         } => {
             let mut network = load(&file)?;
             let query = network.query(&query)?;
+            if let Some(steps) = steps {
+                let verbosity = match steps {
+                    StepsArg::Textbook => Verbosity::Textbook,
+                    StepsArg::Full => Verbosity::Full,
+                };
+                let report = derive_steps(&mut network.engine(), &query, verbosity)?;
+                let model = &network.model;
+                return Ok(Outcome::Success(match format {
+                    FormatArg::Json => pretty_json(&report::json(model, &report)),
+                    FormatArg::Latex => report::latex(model, &report),
+                    FormatArg::Text | FormatArg::Dsl => report::text(model, &report),
+                }));
+            }
             let form = match form {
                 FormArg::Backprop => Form::Backprop,
                 FormArg::Expanded => Form::Expanded,

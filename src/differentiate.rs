@@ -107,6 +107,15 @@ impl Differentiator<'_> {
         }
         let result = match store.node(expr).clone() {
             Node::Number(_) | Node::Adjoint(..) | Node::Delta(..) => store.int(0),
+            // A derivative not yet taken stays formal when differentiated again.
+            Node::Derivative(..) => store.derivative(
+                expr,
+                crate::expr::Wrt {
+                    family: self.family,
+                    indices: self.at.into(),
+                    held: Box::new([]),
+                },
+            ),
             Node::Ref(_, indices) => {
                 let deltas: Vec<ExprId> = indices
                     .iter()

@@ -190,6 +190,23 @@ pub enum Node {
     Sum(IndexVar, ExprId),
     /// The Kronecker delta of two indices over one range.
     Delta(IndexVar, IndexVar),
+    /// A derivative not yet taken, of an expression. Only step-by-step
+    /// derivations hold these.
+    Derivative(ExprId, Wrt),
+}
+
+/// What a derivative not yet taken is taken with respect to: an element of
+/// a family, every family between it and the expression recomputed except
+/// those `held` fixed (as the chain rule's partial derivatives hold the
+/// other units it sums over).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Wrt {
+    /// The family.
+    pub family: FamilyId,
+    /// The element's indices.
+    pub indices: Box<[IndexVar]>,
+    /// Families held fixed.
+    pub held: Box<[FamilyId]>,
 }
 
 /// What the store knows of an index variable.
@@ -209,6 +226,7 @@ pub struct Store {
     lookup: HashMap<Node, ExprId>,
     vars: Vec<IndexVarInfo>,
     largest_number_bits: u64,
+    binder_vars: HashMap<(RangeId, u32), IndexVar>,
 }
 
 impl Store {
@@ -307,6 +325,12 @@ impl Store {
                 .filter(|var| var != bound)
                 .collect(),
             Node::Delta(a, b) => vec![*a, *b],
+            Node::Derivative(of, wrt) => self
+                .free_vars(*of)
+                .iter()
+                .chain(wrt.indices.iter())
+                .copied()
+                .collect(),
         };
         vars.sort_unstable();
         vars.dedup();
@@ -361,11 +385,27 @@ impl Store {
         }
     }
 
-    /// A product; is 0 when a factor is 0, drops unit factors.
+    /// A product; is 0 when a factor is 0, multiplies its numbers into one
+    /// leading coefficient, drops unit factors.
     pub fn mul(&mut self, factors: Vec<ExprId>) -> ExprId {
         if factors.iter().any(|f| self.is_zero(*f)) {
             return self.int(0);
         }
+        let numbers: Vec<BigRational> = factors
+            .iter()
+            .filter_map(|f| self.as_number(*f).cloned())
+            .collect();
+        let factors: Vec<ExprId> = if numbers.len() > 1 {
+            let product = numbers
+                .into_iter()
+                .fold(BigRational::one(), |acc, n| acc * n);
+            let coefficient = self.number(product);
+            std::iter::once(coefficient)
+                .chain(factors.into_iter().filter(|f| self.as_number(*f).is_none()))
+                .collect()
+        } else {
+            factors
+        };
         let factors: Vec<ExprId> = factors.into_iter().filter(|f| !self.is_one(*f)).collect();
         match factors.len() {
             0 => self.int(1),
@@ -415,6 +455,11 @@ impl Store {
         self.intern(Node::Sum(index, body))
     }
 
+    /// The derivative of `of` with respect to `wrt`, not yet taken.
+    pub fn derivative(&mut self, of: ExprId, wrt: Wrt) -> ExprId {
+        self.intern(Node::Derivative(of, wrt))
+    }
+
     /// The Kronecker delta; `delta(i, i)` is 1.
     pub fn delta(&mut self, a: IndexVar, b: IndexVar) -> ExprId {
         if a == b {
@@ -435,6 +480,7 @@ impl Store {
             Node::Pow(..) => self.pow(children[0], children[1]),
             Node::Call(function, order, _) => self.call(*function, *order, children[0]),
             Node::Sum(index, _) => self.sum(*index, children[0]),
+            Node::Derivative(_, wrt) => self.intern(Node::Derivative(children[0], wrt.clone())),
         }
     }
 
@@ -445,7 +491,7 @@ impl Store {
             Node::Add(items) | Node::Mul(items) => items.to_vec(),
             Node::Pow(base, exponent) => vec![*base, *exponent],
             Node::Call(_, _, argument) => vec![*argument],
-            Node::Sum(_, body) => vec![*body],
+            Node::Sum(_, body) | Node::Derivative(body, _) => vec![*body],
         }
     }
 
@@ -470,6 +516,15 @@ impl Store {
             Node::Delta(a, b) => {
                 let (a, b) = (*map.get(&a).unwrap_or(&a), *map.get(&b).unwrap_or(&b));
                 self.delta(a, b)
+            }
+            Node::Derivative(of, wrt) => {
+                let indices = wrt
+                    .indices
+                    .iter()
+                    .map(|v| *map.get(v).unwrap_or(v))
+                    .collect();
+                let of = self.substitute_vars(of, map);
+                self.intern(Node::Derivative(of, Wrt { indices, ..wrt }))
             }
             Node::Sum(bound, body) => {
                 let mut inner = map.clone();
@@ -509,11 +564,64 @@ impl Store {
             }
             Node::Number(_) => id,
             Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => self.substitute_vars(id, map),
+            Node::Derivative(of, wrt) => {
+                let indices = wrt
+                    .indices
+                    .iter()
+                    .map(|v| *map.get(v).unwrap_or(v))
+                    .collect();
+                let of = self.instantiate(of, map);
+                self.intern(Node::Derivative(of, Wrt { indices, ..wrt }))
+            }
             node => {
                 let children: Vec<ExprId> = self
                     .children(id)
                     .into_iter()
                     .map(|child| self.instantiate(child, map))
+                    .collect();
+                self.rebuild(&node, &children)
+            }
+        }
+    }
+
+    /// The same expression with every bound variable renamed to one chosen
+    /// by its range and its depth among the binders, so that expressions
+    /// equal up to the names of bound variables become equal ids (after
+    /// canonical ordering). A canonical variable is never free anywhere.
+    pub fn canonical_binders(&mut self, id: ExprId) -> ExprId {
+        self.canonical_at(id, 0, &VarMap::default())
+    }
+
+    fn canonical_at(&mut self, id: ExprId, depth: u32, map: &VarMap) -> ExprId {
+        match self.node(id).clone() {
+            Node::Number(_) => id,
+            Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => self.substitute_vars(id, map),
+            Node::Sum(bound, body) => {
+                let range = self.var(bound).range;
+                let hint = self.var(bound).name.clone();
+                let canonical = *self.binder_vars.entry((range, depth)).or_insert_with(|| {
+                    self.vars.push(IndexVarInfo { name: hint, range });
+                    IndexVar(self.vars.len() as u32 - 1)
+                });
+                let mut inner = map.clone();
+                inner.insert(bound, canonical);
+                let body = self.canonical_at(body, depth + 1, &inner);
+                self.sum(canonical, body)
+            }
+            Node::Derivative(of, wrt) => {
+                let indices = wrt
+                    .indices
+                    .iter()
+                    .map(|v| *map.get(v).unwrap_or(v))
+                    .collect();
+                let of = self.canonical_at(of, depth, map);
+                self.intern(Node::Derivative(of, Wrt { indices, ..wrt }))
+            }
+            node => {
+                let children: Vec<ExprId> = self
+                    .children(id)
+                    .into_iter()
+                    .map(|child| self.canonical_at(child, depth, map))
                     .collect();
                 self.rebuild(&node, &children)
             }

@@ -26,6 +26,7 @@
 
 pub mod chain;
 pub mod cli;
+pub mod derivation;
 pub mod diagnostic;
 pub mod differentiate;
 pub mod expr;
@@ -35,6 +36,7 @@ pub mod model;
 pub mod notation;
 pub mod numeric;
 pub mod render;
+pub mod report;
 pub mod simplify;
 pub mod syntax;
 

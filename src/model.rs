@@ -547,7 +547,13 @@ impl Model {
                     let operand = self.lower_expr(operand, scope)?;
                     items.push(match op {
                         BinaryOp::Subtract => self.store.negate(operand),
-                        BinaryOp::Divide => self.store.powi(operand, -1),
+                        // `1/2` is the number one half, not 1 times 2^-1.
+                        BinaryOp::Divide => match self.store.as_number(operand).cloned() {
+                            Some(value) if !num_traits::Zero::is_zero(&value) => {
+                                self.store.number(value.recip())
+                            }
+                            _ => self.store.powi(operand, -1),
+                        },
                         _ => operand,
                     });
                 }

@@ -290,9 +290,14 @@ impl<'m> Instance<'m> {
     }
 
     /// The value of an expression with its free indices set by `env`.
+    /// A derivative not yet taken is evaluated by central differences.
     pub fn eval(&self, expr: ExprId, env: &mut HashMap<IndexVar, usize>) -> f64 {
         let store = &self.model.store;
         match store.node(expr) {
+            Node::Derivative(of, wrt) => {
+                let at: Vec<usize> = wrt.indices.iter().map(|v| env[v]).collect();
+                self.eval_derivative(*of, wrt.family, &wrt.held, &at, env)
+            }
             Node::Number(value) => value.to_f64().unwrap_or(f64::NAN),
             Node::Ref(family, indices) => {
                 let tensor = &self.values[family.0 as usize];
@@ -348,6 +353,46 @@ impl<'m> Instance<'m> {
                 }
             }
         }
+    }
+
+    /// The central difference of `of` with respect to `family[at]`, every
+    /// family downstream of it recomputed except those `held` fixed.
+    fn eval_derivative(
+        &self,
+        of: ExprId,
+        family: FamilyId,
+        held: &[FamilyId],
+        at: &[usize],
+        env: &mut HashMap<IndexVar, usize>,
+    ) -> f64 {
+        let tensor = &self.values[family.0 as usize];
+        let offset = tensor.offset(at);
+        let step = 1e-4 * tensor.data[offset].abs().clamp(1.0, 10.0);
+        let position = self.order.iter().position(|f| *f == family).unwrap_or(0);
+        let shifted = |h: f64, env: &mut HashMap<IndexVar, usize>| {
+            let mut values = self.values.clone();
+            values[family.0 as usize].data[offset] += h;
+            let mut scratch = Instance {
+                model: self.model,
+                order: self.order.clone(),
+                sizes: self.sizes.clone(),
+                stand_ins: self.stand_ins.clone(),
+                values,
+                adjoints: self.adjoints.clone(),
+            };
+            for next in self.order[position + 1..]
+                .iter()
+                .filter(|f| !held.contains(f))
+            {
+                if scratch.compute(*next).is_err() {
+                    return f64::NAN;
+                }
+            }
+            scratch.eval(of, env)
+        };
+        let coarse = (shifted(step, env) - shifted(-step, env)) / (2.0 * step);
+        let fine = (shifted(step / 2.0, env) - shifted(-step / 2.0, env)) / step;
+        (4.0 * fine - coarse) / 3.0
     }
 
     /// Scales leaf data so that `sum(k, t[k]) = c` style assumptions hold.

@@ -82,6 +82,9 @@ pub struct Printer<'a> {
     /// Families whose `delta` symbol another family over the same ranges
     /// shares; their deltas carry the family's name as well.
     ambiguous_deltas: HashSet<FamilyId>,
+    /// Names made up for bound indices (`j2`), with how a reader sees them
+    /// outside the language (`j'`).
+    primed: HashMap<String, String>,
 }
 
 impl<'a> Printer<'a> {
@@ -108,6 +111,7 @@ impl<'a> Printer<'a> {
             names: HashMap::new(),
             taken: Vec::new(),
             ambiguous_deltas,
+            primed: HashMap::new(),
         }
     }
 
@@ -141,6 +145,23 @@ impl<'a> Printer<'a> {
         })
     }
 
+    /// `lhs = rhs` for two expressions, sharing their free index names.
+    pub fn expr_equation(&mut self, lhs: ExprId, rhs: ExprId) -> String {
+        self.with_free_names(&[lhs, rhs], &[], |printer| {
+            let left = printer.piece(lhs).text;
+            let right = printer.piece(rhs).text;
+            format!("{left} = {right}")
+        })
+    }
+
+    /// Expressions printed side by side as one display, sharing their free
+    /// index names (the links of a derivation).
+    pub fn exprs(&mut self, exprs: &[ExprId]) -> Vec<String> {
+        self.with_free_names(exprs, &[], |printer| {
+            exprs.iter().map(|e| printer.piece(*e).text).collect()
+        })
+    }
+
     /// The left side alone.
     pub fn lhs(&mut self, lhs: &Lhs) -> String {
         match lhs {
@@ -170,8 +191,18 @@ impl<'a> Printer<'a> {
         for expr in exprs {
             free.extend(self.store().free_vars(*expr));
         }
+        free.sort_unstable();
+        free.dedup();
+        // Declared index names keep their names; a variable the engine made
+        // whose name is taken gets another, as a bound one would.
+        free.sort_by_key(|v| !self.model.index_order.contains(v));
         for var in free {
-            let name = self.store().var(var).name.clone();
+            let hint = self.store().var(var).name.clone();
+            let name = if self.taken.contains(&hint) {
+                self.bind_name(var)
+            } else {
+                hint
+            };
             self.taken.push(name.clone());
             self.names.insert(var, name);
         }
@@ -181,10 +212,15 @@ impl<'a> Printer<'a> {
     }
 
     fn var_name(&self, var: IndexVar) -> String {
-        self.names
+        let name = self
+            .names
             .get(&var)
             .cloned()
-            .unwrap_or_else(|| self.store().var(var).name.clone())
+            .unwrap_or_else(|| self.store().var(var).name.clone());
+        match (self.format, self.primed.get(&name)) {
+            (Format::Text | Format::Latex, Some(primed)) => primed.clone(),
+            _ => name,
+        }
     }
 
     /// Chooses a readable name for a bound index: its own hint if free,
@@ -221,6 +257,8 @@ impl<'a> Printer<'a> {
             }
             let numbered = format!("{base}{n}");
             if !self.model.is_taken(&numbered) {
+                self.primed
+                    .insert(numbered.clone(), format!("{base}{}", "'".repeat(n - 1)));
                 candidates.push(numbered);
             }
         }
@@ -237,6 +275,37 @@ impl<'a> Printer<'a> {
             Node::Mul(_) | Node::Pow(..) => self.product(expr),
             Node::Call(function, order, argument) => self.call(function, order, argument, None),
             Node::Sum(..) => self.sum(expr),
+            Node::Derivative(of, wrt) => self.formal_derivative(of, wrt.family, &wrt.indices),
+        }
+    }
+
+    /// `∂a_k/∂a_j`, or `∂/∂a_j (...)` for an expression that is not a name.
+    fn formal_derivative(&mut self, of: ExprId, family: FamilyId, indices: &[IndexVar]) -> Piece {
+        let bottom = self.reference(family, indices);
+        let named = matches!(self.store().node(of), Node::Ref(..));
+        let top = if named {
+            self.piece(of).text
+        } else {
+            String::new()
+        };
+        let text = match self.format {
+            Format::Latex => format!("\\frac{{\\partial {top}}}{{\\partial {bottom}}}"),
+            Format::Text => format!("∂{top}/∂{bottom}"),
+            Format::Dsl => format!("d{top}/d{bottom}"),
+        };
+        if named {
+            return Piece::atom(text);
+        }
+        let inner = self.piece(of).text;
+        let spacer = if self.format == Format::Latex {
+            " "
+        } else {
+            ""
+        };
+        Piece {
+            text: format!("{text}{spacer}{}", self.parens(&inner)),
+            precedence: Precedence::Product,
+            open_sum: false,
         }
     }
 
@@ -388,10 +457,16 @@ impl<'a> Printer<'a> {
     }
 
     fn product(&mut self, expr: ExprId) -> Piece {
-        let factors = match self.store().node(expr) {
-            Node::Mul(factors) => factors.to_vec(),
-            _ => vec![expr],
-        };
+        // A product inside a product (a derived result put in place) reads
+        // as one product.
+        let mut factors = Vec::new();
+        let mut pending = vec![expr];
+        while let Some(next) = pending.pop() {
+            match self.store().node(next) {
+                Node::Mul(inner) => pending.extend(inner.iter().rev().copied()),
+                _ => factors.push(next),
+            }
+        }
         let mut coefficient = BigRational::one();
         let mut rest = Vec::new();
         for factor in factors {
@@ -438,6 +513,21 @@ impl<'a> Printer<'a> {
         under.sort_by_key(|(class, id, _)| (*class, *id));
         let negative = coefficient.is_negative();
         let magnitude = coefficient.abs();
+        // ½ Σ ... reads better than (Σ ...)/2.
+        let has_sum = over
+            .iter()
+            .any(|(_, f, _)| matches!(self.store().node(*f), Node::Sum(..)));
+        if under.is_empty() && !magnitude.is_integer() && has_sum {
+            let fraction = self.number(&magnitude);
+            let rest = self.juxtapose(&BigRational::one(), &over);
+            let separator = if self.format == Format::Dsl { "*" } else { " " };
+            let piece = Piece {
+                text: format!("{}{separator}{}", fraction.text, rest.text),
+                precedence: Precedence::Product,
+                open_sum: rest.open_sum,
+            };
+            return if negative { self.negated(piece) } else { piece };
+        }
         let numerator_number = BigRational::from_integer(magnitude.numer().clone());
         let denominator_number = BigRational::from_integer(magnitude.denom().clone());
         let top = self.juxtapose(&numerator_number, &over);
@@ -554,6 +644,7 @@ impl<'a> Printer<'a> {
             Node::Add(_) => 6,
             Node::Delta(..) => 7,
             Node::Mul(_) => 8,
+            Node::Derivative(..) => 8,
             Node::Sum(..) => 9,
         }
     }
@@ -697,10 +788,11 @@ impl<'a> Printer<'a> {
                 } else {
                     inner.text
                 };
+                let shown = self.primed.get(&name).cloned().unwrap_or(name);
                 let sign = if self.format == Format::Latex {
-                    format!("\\sum_{{{name}}}")
+                    format!("\\sum_{{{shown}}}")
                 } else {
-                    format!("Σ{}", subscript_or_bracket(&name))
+                    format!("Σ{}", subscript_or_bracket(&shown))
                 };
                 Piece {
                     text: format!("{sign} {body_text}"),
@@ -839,9 +931,13 @@ fn dsl_reference(name: &str, indices: &[String]) -> String {
     }
 }
 
-/// Index names side by side when each is one letter, else with commas.
+/// Index names side by side when each is one letter (primes aside), else
+/// with commas.
 fn join_indices(names: &[String]) -> String {
-    if names.iter().all(|n| n.chars().count() == 1) {
+    if names
+        .iter()
+        .all(|n| n.trim_end_matches('\'').chars().count() == 1)
+    {
         names.concat()
     } else {
         names.join(",")
@@ -1049,7 +1145,9 @@ fn subscripts(names: &[String]) -> String {
         return String::new();
     }
     let joined = join_indices(names);
-    if names.iter().all(|n| n.chars().count() == 1)
+    if names
+        .iter()
+        .all(|n| n.trim_end_matches('\'').chars().count() == 1)
         && let Some(lowered) = subscript(&joined)
     {
         return lowered;
@@ -1087,6 +1185,7 @@ fn subscript(text: &str) -> Option<String> {
                 '-' => '₋',
                 '(' => '₍',
                 ')' => '₎',
+                '\'' => '′',
                 _ => return None,
             })
         })

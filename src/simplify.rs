@@ -133,6 +133,13 @@ fn shape(store: &Store, expr: ExprId, memo: &mut HashMap<ExprId, u64>) -> u64 {
         Node::Ref(family, indices) => ("ref", family, indices.len()).hash(&mut hasher),
         Node::Adjoint(family, indices) => ("adjoint", family, indices.len()).hash(&mut hasher),
         Node::Delta(..) => "delta".hash(&mut hasher),
+        Node::Derivative(of, wrt) => (
+            "derivative",
+            shape(store, *of, memo),
+            wrt.family,
+            wrt.indices.len(),
+        )
+            .hash(&mut hasher),
         Node::Add(items) | Node::Mul(items) => {
             let tag = if matches!(store.node(expr), Node::Add(_)) {
                 "add"
@@ -233,6 +240,10 @@ impl Simplifier {
             Node::Sum(bound, body) => {
                 let body = self.canon(store, body);
                 self.make_sum(store, bound, body, false)
+            }
+            Node::Derivative(of, wrt) => {
+                let of = self.canon(store, of);
+                store.derivative(of, wrt)
             }
         };
         self.canon_memo.insert(expr, result);
@@ -585,6 +596,26 @@ impl Simplifier {
         let mut all = common;
         all.push(inner);
         store.mul(all)
+    }
+
+    /// Applies only the forward quantities, then canonical form.
+    pub fn rewrite_forward(&mut self, store: &mut Store, expr: ExprId) -> ExprId {
+        let assumptions = std::mem::take(&mut self.facts.assumptions);
+        self.rewrite_memo.clear();
+        let rewritten = self.rewrite(store, expr);
+        self.facts.assumptions = assumptions;
+        self.rewrite_memo.clear();
+        self.canon(store, rewritten)
+    }
+
+    /// Applies only the assumptions, then canonical form.
+    pub fn rewrite_assumptions(&mut self, store: &mut Store, expr: ExprId) -> ExprId {
+        let forward = std::mem::take(&mut self.facts.forward);
+        self.rewrite_memo.clear();
+        let rewritten = self.rewrite(store, expr);
+        self.facts.forward = forward;
+        self.rewrite_memo.clear();
+        self.canon(store, rewritten)
     }
 
     /// Applies forward quantities and assumptions everywhere, innermost first.

@@ -1,0 +1,191 @@
+//! Laying out step-by-step derivations for a reader: numbered text with
+//! reasons, a LaTeX `align*` fragment, or JSON.
+
+use serde_json::{Value, json};
+
+use crate::derivation::{Derivation, ReasonPart, Report, Step};
+use crate::model::Model;
+use crate::render::{Format, Printer};
+
+/// The derivation of a query and its deltas as numbered text.
+pub fn text(model: &Model, report: &Report) -> String {
+    let mut out = String::new();
+    derivation_text(model, &report.main, "", &mut out);
+    let mut printer = Printer::new(model, Format::Text);
+    let final_line = printer.expr_equation(report.main.lhs, report.main.result());
+    out.push_str(&format!("so {final_line}\n"));
+    for (family, indices, derivation) in &report.deltas {
+        let symbol = printer.lhs(&crate::render::Lhs::Delta(*family, indices.clone()));
+        out.push_str(&format!("\nwhere {symbol}:\n"));
+        derivation_text(model, derivation, "", &mut out);
+    }
+    out
+}
+
+fn derivation_text(model: &Model, derivation: &Derivation, indent: &str, out: &mut String) {
+    let mut printer = Printer::new(model, Format::Text);
+    let mut all = vec![derivation.lhs];
+    all.extend(derivation.steps.iter().map(|s| s.expr));
+    let shown = printer.exprs(&all);
+    out.push_str(&format!("{indent}{}\n", shown[0]));
+    for (number, (step, line)) in derivation.steps.iter().zip(&shown[1..]).enumerate() {
+        let label = format!("({})", number + 1);
+        out.push_str(&format!("{indent}{label} = {line}\n"));
+        let pad = format!("{indent}{}", " ".repeat(label.chars().count() + 3));
+        out.push_str(&format!(
+            "{pad}{}: {}\n",
+            rule_ids(step),
+            reason(model, step, Format::Text)
+        ));
+        for (letter, lemma) in step.lemmas.iter().enumerate() {
+            let name = (b'a' + (letter % 26) as u8) as char;
+            out.push_str(&format!("{pad}({}{name})\n", number + 1));
+            derivation_text(model, lemma, &format!("{pad}  "), out);
+        }
+    }
+}
+
+fn rule_ids(step: &Step) -> String {
+    step.rules
+        .iter()
+        .map(|r| r.id())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A reason in one format: words as they are, formulas printed.
+pub fn reason(model: &Model, step: &Step, format: Format) -> String {
+    let mut printer = Printer::new(model, format);
+    let mut out = String::new();
+    for part in &step.reason {
+        match part {
+            ReasonPart::Words(words) => match format {
+                Format::Latex => out.push_str(&latex_text(words)),
+                _ => out.push_str(words),
+            },
+            ReasonPart::Formula(expr) => {
+                let formula = printer.expr(*expr);
+                match format {
+                    Format::Latex => out.push_str(&format!("${formula}$")),
+                    _ => out.push_str(&formula),
+                }
+            }
+            ReasonPart::Equation(lhs, rhs) => {
+                let formula = printer.expr_equation(*lhs, *rhs);
+                match format {
+                    Format::Latex => out.push_str(&format!("${formula}$")),
+                    _ => out.push_str(&formula),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Words set in LaTeX text mode, their special characters escaped.
+pub fn latex_text(words: &str) -> String {
+    let mut out = String::new();
+    for c in words.chars() {
+        match c {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '{' | '}' | '$' | '&' | '#' | '_' | '%' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '^' => out.push_str("\\^{}"),
+            '~' => out.push_str("\\~{}"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The derivation as a LaTeX `align*` fragment, each link with its reason.
+pub fn latex(model: &Model, report: &Report) -> String {
+    let mut out = String::new();
+    derivation_latex(model, &report.main, &mut out);
+    for (family, indices, derivation) in &report.deltas {
+        let mut printer = Printer::new(model, Format::Latex);
+        let symbol = printer.lhs(&crate::render::Lhs::Delta(*family, indices.clone()));
+        out.push_str(&format!("\\noindent where ${symbol}$:\n"));
+        derivation_latex(model, derivation, &mut out);
+    }
+    out
+}
+
+/// One derivation, with its lemmas after it.
+pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String) {
+    let mut printer = Printer::new(model, Format::Latex);
+    let mut all = vec![derivation.lhs];
+    all.extend(derivation.steps.iter().map(|s| s.expr));
+    let shown = printer.exprs(&all);
+    out.push_str("\\begin{align*}\n");
+    out.push_str(&format!("{}\n", shown[0]));
+    for (step, line) in derivation.steps.iter().zip(&shown[1..]) {
+        out.push_str(&format!(
+            "  &= {line} && \\text{{{}}} \\\\\n",
+            latex_text(
+                &step
+                    .rules
+                    .iter()
+                    .map(|r| r.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        ));
+    }
+    // The last line carries no line break.
+    if out.ends_with(" \\\\\n") {
+        out.truncate(out.len() - 4);
+        out.push('\n');
+    }
+    out.push_str("\\end{align*}\n");
+    let mut reasons = String::new();
+    for (number, step) in derivation.steps.iter().enumerate() {
+        reasons.push_str(&format!(
+            "({}) {}. ",
+            number + 1,
+            reason(model, step, Format::Latex)
+        ));
+    }
+    out.push_str(&format!("{{\\small {}}}\n\n", reasons.trim_end()));
+    for step in &derivation.steps {
+        for lemma in &step.lemmas {
+            derivation_latex(model, lemma, out);
+        }
+    }
+}
+
+/// The derivation as JSON: each step with its rule ids, reason, and the
+/// expression in LaTeX, text and the language.
+pub fn json(model: &Model, report: &Report) -> Value {
+    let deltas: Vec<Value> = report
+        .deltas
+        .iter()
+        .map(|(family, _, derivation)| json!({ "delta_of": model.family(*family).name, "derivation": derivation_json(model, derivation) }))
+        .collect();
+    json!({ "derivation": derivation_json(model, &report.main), "deltas": deltas })
+}
+
+fn derivation_json(model: &Model, derivation: &Derivation) -> Value {
+    let mut all = vec![derivation.lhs];
+    all.extend(derivation.steps.iter().map(|s| s.expr));
+    let text = Printer::new(model, Format::Text).exprs(&all);
+    let latex = Printer::new(model, Format::Latex).exprs(&all);
+    let dsl = Printer::new(model, Format::Dsl).exprs(&all);
+    let steps: Vec<Value> = derivation
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(at, step)| {
+            json!({
+                "rules": step.rules.iter().map(|r| r.id()).collect::<Vec<_>>(),
+                "reason": { "text": reason(model, step, Format::Text), "latex": reason(model, step, Format::Latex) },
+                "lhs": { "text": text[at], "latex": latex[at], "dsl": dsl[at] },
+                "rhs": { "text": text[at + 1], "latex": latex[at + 1], "dsl": dsl[at + 1] },
+                "lemmas": step.lemmas.iter().map(|l| derivation_json(model, l)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "lhs": { "text": text[0], "latex": latex[0], "dsl": dsl[0] }, "steps": steps })
+}

@@ -1,0 +1,250 @@
+//! Step-by-step derivations: every link of every derivation is a true
+//! equation (checked numerically, a derivative not yet taken evaluated by
+//! finite differences), and Bishop's derivation has the shape of the book.
+
+mod common;
+
+use std::collections::HashMap;
+
+use chainrule::Network;
+use chainrule::chain::Equation;
+use chainrule::derivation::{Derivation, Verbosity, derive_steps};
+use chainrule::expr::IndexVar;
+use chainrule::numeric::{Draws, Instance, assignments};
+use common::{example_names, example_text, network, run};
+
+/// The largest relative disagreement between consecutive links of a
+/// derivation (and of its lemmas), at a few random points.
+fn largest_link_error(
+    net: &Network,
+    derivation: &Derivation,
+    equations: &[Equation],
+    seed: u64,
+) -> f64 {
+    let model = &net.model;
+    let mut draws = Draws::new(seed);
+    let mut instance = Instance::new(model, &net.graph, &mut draws);
+    let mut links = vec![derivation.lhs];
+    links.extend(derivation.steps.iter().map(|s| s.expr));
+    let mut free: Vec<IndexVar> = links
+        .iter()
+        .flat_map(|l| model.store.free_vars(*l).to_vec())
+        .collect();
+    free.sort_unstable();
+    free.dedup();
+    let dims: Vec<usize> = free
+        .iter()
+        .map(|v| instance.sizes[model.store.var(*v).range.0 as usize])
+        .collect();
+    let mut largest: f64 = 0.0;
+    let mut used = 0;
+    for attempt in 0..20 {
+        if used == 2 {
+            break;
+        }
+        if instance.draw_point(&mut draws, attempt % 2 == 0).is_err()
+            || instance
+                .evaluate_equations(equations, net.graph.topological_order())
+                .is_err()
+        {
+            continue;
+        }
+        used += 1;
+        for at in assignments(&dims) {
+            let mut env: HashMap<IndexVar, usize> = free.iter().copied().zip(at).collect();
+            let values: Vec<f64> = links.iter().map(|l| instance.eval(*l, &mut env)).collect();
+            for pair in values.windows(2) {
+                let error = (pair[0] - pair[1]).abs() / pair[0].abs().max(1.0);
+                largest = largest.max(if error.is_nan() { f64::INFINITY } else { error });
+            }
+        }
+    }
+    assert!(used > 0, "no usable point");
+    for step in &derivation.steps {
+        for lemma in &step.lemmas {
+            largest = largest.max(largest_link_error(net, lemma, equations, seed));
+        }
+    }
+    largest
+}
+
+fn check_every_link(text: &str, verbosity: Verbosity) {
+    let mut net = network(text);
+    for query in net.model.queries.clone() {
+        let report = derive_steps(&mut net.engine(), &query, verbosity).unwrap();
+        let equations = report.equations.clone();
+        let error = largest_link_error(&net, &report.main, &equations, 3);
+        assert!(error < 1e-5, "{}: a link is off by {error}", query.text);
+        for (_, _, derivation) in &report.deltas {
+            let error = largest_link_error(&net, derivation, &equations, 4);
+            assert!(
+                error < 1e-5,
+                "{}: a delta's link is off by {error}",
+                query.text
+            );
+        }
+    }
+}
+
+#[test]
+fn every_link_of_every_example_is_a_true_equation() {
+    for name in example_names() {
+        check_every_link(&example_text(&name), Verbosity::Textbook);
+        check_every_link(&example_text(&name), Verbosity::Full);
+    }
+}
+
+#[test]
+fn every_link_on_random_networks_is_a_true_equation() {
+    let mut checked = 0;
+    for seed in 0..40u64 {
+        let text = common::random_network(seed);
+        check_every_link(
+            &text,
+            if seed % 2 == 0 {
+                Verbosity::Textbook
+            } else {
+                Verbosity::Full
+            },
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 40);
+}
+
+#[test]
+fn bishop_hidden_delta_goes_as_the_book_goes() {
+    let mut net = network(&example_text("bishop-5.3.nn"));
+    let query = net.query("dE/da[j]").unwrap();
+    let report = derive_steps(&mut net.engine(), &query, Verbosity::Textbook).unwrap();
+    let rules: Vec<Vec<&str>> = report
+        .main
+        .steps
+        .iter()
+        .map(|s| s.rules.iter().map(|r| r.id()).collect())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            vec!["chain-rule-successors"],
+            vec!["delta-definition"],
+            vec!["substitution"],
+            vec!["simplify"]
+        ]
+    );
+    let lemma = &report.main.steps[2].lemmas[0];
+    let lemma_rules: Vec<Vec<&str>> = lemma
+        .steps
+        .iter()
+        .map(|s| s.rules.iter().map(|r| r.id()).collect())
+        .collect();
+    assert_eq!(
+        lemma_rules,
+        [
+            vec!["definition", "sum-derivative", "constant-factor"],
+            vec!["definition", "activation-derivative", "kronecker-delta"],
+            vec!["kronecker-collapse"],
+        ]
+    );
+    let out = run(&["derive", "examples/bishop-5.3.nn", "dE/da[j]", "--steps"]);
+    let expected_lines = [
+        "∂Eₙ/∂aⱼ",
+        "(1) = Σₖ ∂Eₙ/∂aₖ ∂aₖ/∂aⱼ",
+        "      chain-rule-successors: aⱼ reaches Eₙ only through zⱼ, which feeds aₖ for every k, so the sum runs over all k",
+        "(2) = Σₖ δₖ ∂aₖ/∂aⱼ",
+        "        ∂aₖ/∂aⱼ",
+        "        (1) = Σⱼ′ w⁽²⁾ₖⱼ′ ∂zⱼ′/∂aⱼ",
+        "        (2) = Σⱼ′ h′(aⱼ′) w⁽²⁾ₖⱼ′ δⱼⱼ′",
+        "        (3) = h′(aⱼ) w⁽²⁾ₖⱼ",
+        "(4) = h′(aⱼ) Σₖ w⁽²⁾ₖⱼ δₖ",
+        "so ∂Eₙ/∂aⱼ = h′(aⱼ) Σₖ w⁽²⁾ₖⱼ δₖ",
+        "where δₖ:",
+        "(3) = yₖ − tₖ",
+    ];
+    for line in expected_lines {
+        assert!(
+            out.stdout.lines().any(|l| l == line),
+            "missing line {line:?} in\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn the_output_delta_is_derived_from_the_error_function() {
+    let out = run(&["derive", "examples/bishop-5.3.nn", "dE/db[k]", "--steps"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("Eₙ = 1/2 Σₖ (yₖ − tₖ)²"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.ends_with("so ∂Eₙ/∂aₖ = yₖ − tₖ\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_unit_feeding_several_others_names_each_in_the_first_step() {
+    let out = run(&["derive", "examples/scalar-fanout.nn", "dE/du", "--steps"]);
+    let first = out.stdout.lines().nth(1).unwrap();
+    assert_eq!(
+        first,
+        "(1) = ∂E/∂p⁽¹⁾ ∂p⁽¹⁾/∂u + ∂E/∂p⁽²⁾ ∂p⁽²⁾/∂u + ∂E/∂p⁽³⁾ ∂p⁽³⁾/∂u"
+    );
+    assert!(
+        out.stdout
+            .contains("u feeds p⁽¹⁾, p⁽²⁾ and p⁽³⁾ directly, one term each")
+    );
+}
+
+#[test]
+fn full_verbosity_shows_every_rule_on_its_own() {
+    let mut net = network(&example_text("bishop-5.3.nn"));
+    let query = net.query("dE/da[j]").unwrap();
+    let textbook = derive_steps(&mut net.engine(), &query, Verbosity::Textbook).unwrap();
+    let full = derive_steps(&mut net.engine(), &query, Verbosity::Full).unwrap();
+    let lemma_steps = |d: &Derivation| d.steps[2].lemmas[0].steps.len();
+    assert!(lemma_steps(&full.main) > lemma_steps(&textbook.main));
+    assert!(
+        full.main.steps[2].lemmas[0]
+            .steps
+            .iter()
+            .all(|s| s.rules.len() == 1),
+        "one rule a link"
+    );
+}
+
+#[test]
+fn steps_in_latex_and_json() {
+    let latex = run(&[
+        "derive",
+        "examples/bishop-5.3.nn",
+        "dE/da[j]",
+        "--steps",
+        "--format",
+        "latex",
+    ]);
+    assert!(latex.stdout.starts_with("\\begin{align*}\n\\frac{\\partial E_n}{\\partial a_{j}}\n  &= \\sum_{k} \\frac{\\partial E_n}{\\partial a_{k}} \\frac{\\partial a_{k}}{\\partial a_{j}} && \\text{chain-rule-successors}"), "{}", latex.stdout);
+    let json = run(&[
+        "derive",
+        "examples/bishop-5.3.nn",
+        "dE/da[j]",
+        "--steps",
+        "--format",
+        "json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let first = &value["derivation"]["steps"][0];
+    assert_eq!(first["rules"][0], "chain-rule-successors");
+    assert_eq!(first["rhs"]["dsl"], "sum(k, dE/db[k]*db[k]/da[j])");
+    assert!(
+        first["reason"]["latex"]
+            .as_str()
+            .unwrap()
+            .contains("$a_{j}$")
+    );
+    assert_eq!(value["deltas"][0]["delta_of"], "b");
+}
