@@ -29,6 +29,7 @@ pub mod cli;
 pub mod derivation;
 pub mod diagnostic;
 pub mod differentiate;
+pub mod document;
 pub mod expr;
 pub mod functions;
 pub mod graph;

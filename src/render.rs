@@ -71,6 +71,8 @@ pub enum Lhs {
     },
     /// The delta of a family: `δ_j`.
     Delta(FamilyId, Vec<IndexVar>),
+    /// An element of a family, as on the left of its definition: `a_j`.
+    Family(FamilyId, Vec<IndexVar>),
 }
 
 /// Prints formulas of one model in one format.
@@ -136,7 +138,7 @@ impl<'a> Printer<'a> {
                 .chain(denominator_indices)
                 .copied()
                 .collect(),
-            Lhs::Delta(_, indices) => indices.clone(),
+            Lhs::Delta(_, indices) | Lhs::Family(_, indices) => indices.clone(),
         };
         self.with_free_names(&[rhs], &lhs_vars, |printer| {
             let left = printer.lhs(lhs);
@@ -177,6 +179,7 @@ impl<'a> Printer<'a> {
                 denominator_indices,
             ),
             Lhs::Delta(family, indices) => self.delta_symbol(*family, indices),
+            Lhs::Family(family, indices) => self.reference(*family, indices),
         }
     }
 

@@ -1,0 +1,399 @@
+//! Whole LaTeX documents and TikZ figures.
+//!
+//! The printer makes every formula; the Tera template in `templates/` only
+//! assembles them. Words that come from the user (a file name) are escaped
+//! here; notation strings were checked when the model was built.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use crate::Network;
+use crate::chain::{Equation, Form};
+use crate::derivation::{Verbosity, derive_steps};
+use crate::diagnostic::Diagnostic;
+use crate::expr::FamilyId;
+use crate::model::{FamilyKind, Model, Query};
+use crate::render::{Format, Lhs, Printer};
+use crate::report::{derivation_latex, latex_text};
+
+/// The document template, built into the binary so that it runs anywhere.
+const TEMPLATE: &str = include_str!("../templates/document.tex.tera");
+
+/// Most families a dependency graph figure draws.
+pub const MAX_DRAWN_FAMILIES: usize = 60;
+
+#[derive(Serialize)]
+struct NumberedEquation {
+    latex: String,
+    label: String,
+}
+
+#[derive(Serialize)]
+struct Figure {
+    tikz: String,
+    caption: String,
+}
+
+#[derive(Serialize)]
+struct DeltaReference {
+    symbol: String,
+    section: String,
+}
+
+#[derive(Serialize)]
+struct DerivationSection {
+    title: String,
+    section: String,
+    references: Vec<DeltaReference>,
+    introduction: String,
+    body: String,
+    result: String,
+    label: String,
+    figures: Vec<Figure>,
+}
+
+#[derive(Serialize)]
+struct Algorithm {
+    forward: String,
+    output: String,
+    backward: String,
+    parameters: String,
+}
+
+/// A complete LaTeX document deriving every `derive` line of the network.
+pub fn document(network: &mut Network, title: &str) -> Result<String, Diagnostic> {
+    let mut context = Context::new();
+    context.insert("title", &latex_text(title));
+    context.insert("leaves", &leaves_sentence(&network.model));
+    context.insert("network", &network_equations(network));
+    let graph = (network.model.families.len() <= MAX_DRAWN_FAMILIES).then(|| graph_tikz(network));
+    context.insert("graph", &graph);
+    let mut sections = Vec::new();
+    let mut derived_in: HashMap<FamilyId, String> = HashMap::new();
+    for (number, query) in network.model.queries.clone().iter().enumerate() {
+        sections.push(derivation_section(network, query, number, &mut derived_in)?);
+    }
+    context.insert("derivations", &sections);
+    context.insert("algorithm", &algorithm(network)?);
+    Tera::one_off(TEMPLATE, &context, false)
+        .map(|text| text.trim_start().to_string())
+        .map_err(|e| Diagnostic::unlocated(format!("the document template failed: {e}")))
+}
+
+/// "Inputs $x_i$; parameters $w^{(1)}_{ji}$ ..." for the declared leaves.
+fn leaves_sentence(model: &Model) -> String {
+    let printer = Printer::new(model, Format::Latex);
+    let mut groups: Vec<(&str, Vec<String>)> = vec![
+        ("inputs", Vec::new()),
+        ("targets", Vec::new()),
+        ("parameters", Vec::new()),
+        ("constants", Vec::new()),
+    ];
+    for family in model.family_ids() {
+        let info = model.family(family);
+        let FamilyKind::Leaf(kind) = info.kind else {
+            continue;
+        };
+        let at = match kind {
+            crate::syntax::ast::LeafKind::Input => 0,
+            crate::syntax::ast::LeafKind::Target => 1,
+            crate::syntax::ast::LeafKind::Param => 2,
+            crate::syntax::ast::LeafKind::Const => 3,
+        };
+        groups[at]
+            .1
+            .push(format!("${}$", printer.reference(family, &info.slots)));
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .filter(|(_, items)| !items.is_empty())
+        .map(|(name, items)| format!("{name} {}", items.join(", ")))
+        .collect();
+    if parts.is_empty() {
+        return "The network has no leaves.".to_string();
+    }
+    format!("The network has {}.", parts.join("; "))
+}
+
+fn network_equations(network: &Network) -> Vec<NumberedEquation> {
+    let model = &network.model;
+    let mut printer = Printer::new(model, Format::Latex);
+    network
+        .graph
+        .topological_order()
+        .iter()
+        .filter_map(|family| {
+            let info = model.family(*family);
+            let definition = info.definition?;
+            let lhs = Lhs::Family(*family, info.slots.clone());
+            Some(NumberedEquation {
+                latex: printer.equation(&lhs, definition),
+                label: format!("eq:{}", info.name),
+            })
+        })
+        .collect()
+}
+
+/// One `derive` line's section. A delta derived in an earlier section is
+/// referred to, not derived again; `derived_in` says where each one was.
+fn derivation_section(
+    network: &mut Network,
+    query: &Query,
+    number: usize,
+    derived_in: &mut HashMap<FamilyId, String>,
+) -> Result<DerivationSection, Diagnostic> {
+    let report = derive_steps(&mut network.engine(), query, Verbosity::Textbook)?;
+    let model = &network.model;
+    let section = format!("sec:derivation{}", number + 1);
+    let mut printer = Printer::new(model, Format::Latex);
+    let lhs_title = printer.expr(report.main.lhs);
+    let mut body = String::new();
+    derivation_latex(model, &report.main, &mut body);
+    let is_delta_query =
+        query.numerator_indices.is_empty() && model.family(query.denominator).delta_latex.is_some();
+    if is_delta_query {
+        derived_in
+            .entry(query.denominator)
+            .or_insert_with(|| section.clone());
+    }
+    let mut references = Vec::new();
+    for (family, indices, derivation) in &report.deltas {
+        let symbol = printer.lhs(&Lhs::Delta(*family, indices.clone()));
+        if let Some(earlier) = derived_in.get(family) {
+            references.push(DeltaReference {
+                symbol,
+                section: earlier.clone(),
+            });
+            continue;
+        }
+        body.push_str(&format!("\\noindent The delta ${symbol}$ used above:\n"));
+        derivation_latex(model, derivation, &mut body);
+        derived_in.insert(*family, section.clone());
+    }
+    let numerator_scalar = query.numerator_indices.is_empty();
+    let use_delta = numerator_scalar && model.family(query.denominator).delta_latex.is_some();
+    let result_lhs = if use_delta {
+        Lhs::Delta(query.denominator, query.denominator_indices.clone())
+    } else {
+        Lhs::Derivative {
+            numerator: query.numerator,
+            numerator_indices: query.numerator_indices.clone(),
+            denominator: query.denominator,
+            denominator_indices: query.denominator_indices.clone(),
+        }
+    };
+    let result = printer.equation(&result_lhs, report.main.result());
+    let introduction = if use_delta {
+        let delta = printer.lhs(&result_lhs);
+        format!(
+            "By definition ${delta} \\equiv {lhs_title}$. The derivation sums over the units that this unit sends connections to; each step says which rule it applies."
+        )
+    } else {
+        "Each step says which rule it applies.".to_string()
+    };
+    let mut figures = Vec::new();
+    if use_delta && let Some(figure) = delta_figure(network, query, report.main.result()) {
+        figures.push(figure);
+    }
+    Ok(DerivationSection {
+        title: format!("${lhs_title}$"),
+        section,
+        references,
+        introduction,
+        body,
+        result,
+        label: format!("eq:result{}", number + 1),
+        figures,
+    })
+}
+
+/// Bishop's Figure 5.7 for a hidden delta: the unit, the units it sends
+/// connections to, and the deltas flowing back along those connections.
+fn delta_figure(network: &Network, query: &Query, rhs: crate::expr::ExprId) -> Option<Figure> {
+    let model = &network.model;
+    let unit = query.denominator;
+    let receivers = crate::chain::adjoint_families(&model.store, rhs);
+    let receivers: Vec<FamilyId> = receivers.into_iter().filter(|f| *f != unit).collect();
+    if receivers.is_empty() {
+        return None;
+    }
+    let mut printer = Printer::new(model, Format::Latex);
+    let me = model.family(unit);
+    let center = printer.lhs(&Lhs::Delta(unit, me.slots.clone()));
+    let mut tikz = String::from(
+        "\\begin{tikzpicture}[unit/.style={circle,draw,minimum size=11mm,inner sep=1pt},\n  forward/.style={-{Stealth},gray},back/.style={-{Stealth},red!70!black,thick}]\n",
+    );
+    tikz.push_str(&format!("\\node[unit] (me) at (0,0) {{${center}$}};\n"));
+    let mut row = 0;
+    for receiver in &receivers {
+        let info = model.family(*receiver);
+        let symbol = printer.lhs(&Lhs::Delta(*receiver, info.slots.clone()));
+        let count = if info.slots.is_empty() { 1 } else { 2 };
+        for copy in 0..count {
+            let label = if copy == 0 {
+                symbol.clone()
+            } else {
+                "\\cdots".to_string()
+            };
+            let y = 1.2 - 1.6 * f64::from(row);
+            if copy == 0 {
+                tikz.push_str(&format!(
+                    "\\node[unit] (r{row}) at (4,{y:.1}) {{${label}$}};\n"
+                ));
+                tikz.push_str(&format!(
+                    "\\draw[forward] (me) to[bend left=12] (r{row});\n"
+                ));
+                tikz.push_str(&format!("\\draw[back] (r{row}) to[bend left=12] (me);\n"));
+            } else {
+                tikz.push_str(&format!("\\node (r{row}) at (4,{y:.1}) {{${label}$}};\n"));
+            }
+            row += 1;
+        }
+    }
+    tikz.push_str("\\end{tikzpicture}\n");
+    let unit_text = printer.lhs(&Lhs::Delta(unit, me.slots.clone()));
+    Some(Figure {
+        tikz,
+        caption: format!(
+            "As Bishop's Figure 5.7: ${unit_text}$ is found by propagating back the deltas of the units to which unit {} sends connections (red); grey arrows run forward.",
+            me.slots
+                .first()
+                .map(|v| format!("${}$", model.store.var(*v).name))
+                .unwrap_or_else(|| "it".to_string())
+        ),
+    })
+}
+
+/// The dependency graph as a TikZ picture: layers left to right, leaves in
+/// boxes, computed families in circles, arrows forward.
+pub fn graph_tikz(network: &Network) -> String {
+    let model = &network.model;
+    let printer = Printer::new(model, Format::Latex);
+    let mut layer: HashMap<FamilyId, usize> = HashMap::new();
+    for family in network.graph.topological_order() {
+        let depth = network
+            .graph
+            .predecessors(*family)
+            .iter()
+            .map(|p| layer.get(p).copied().unwrap_or(0) + 1)
+            .max()
+            .unwrap_or(0);
+        layer.insert(*family, depth);
+    }
+    let mut rows: HashMap<usize, usize> = HashMap::new();
+    let mut out = String::from(
+        "\\begin{tikzpicture}[leaf/.style={rectangle,draw,minimum size=7mm},\n  unit/.style={circle,draw,minimum size=8mm,inner sep=1pt},>={Stealth}]\n",
+    );
+    for family in model.family_ids() {
+        let info = model.family(family);
+        let column = layer[&family];
+        let row = rows.entry(column).or_insert(0);
+        let style = if info.kind == FamilyKind::Defined {
+            "unit"
+        } else {
+            "leaf"
+        };
+        let label = printer.reference(family, &info.slots);
+        out.push_str(&format!(
+            "\\node[{style}] (n{}) at ({:.1},{:.1}) {{${label}$}};\n",
+            family.0,
+            2.4 * column as f64,
+            -1.3 * *row as f64
+        ));
+        *row += 1;
+    }
+    for (from, to) in network.graph.edges() {
+        out.push_str(&format!("\\draw[->] (n{}) -- (n{});\n", from.0, to.0));
+    }
+    out.push_str("\\end{tikzpicture}\n");
+    out
+}
+
+/// Bishop's four-step box: forward pass, output deltas, the backward
+/// recursion, and the derivatives with respect to the parameters.
+fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
+    let objectives = network.graph.objectives(&network.model);
+    let [objective] = objectives.as_slice() else {
+        return Ok(None);
+    };
+    let objective = *objective;
+    let parameters: Vec<FamilyId> = network
+        .model
+        .family_ids()
+        .filter(|f| {
+            network.model.family(*f).kind == FamilyKind::Leaf(crate::syntax::ast::LeafKind::Param)
+        })
+        .collect();
+    if parameters.is_empty() {
+        return Ok(None);
+    }
+    let mut equations: Vec<Equation> = Vec::new();
+    let mut results = Vec::new();
+    for parameter in &parameters {
+        let info = network.model.family(*parameter);
+        let query = Query {
+            numerator: objective,
+            numerator_indices: Vec::new(),
+            denominator: *parameter,
+            denominator_indices: info.slots.clone(),
+            text: String::new(),
+        };
+        let derived = network.engine().derive(&query, Form::Backprop)?;
+        for equation in derived.equations {
+            if !equations.iter().any(|e| e.family == equation.family) {
+                equations.push(equation);
+            }
+        }
+        results.push((query, derived.result));
+    }
+    let model = &network.model;
+    let mut printer = Printer::new(model, Format::Latex);
+    let order = network.graph.topological_order();
+    let rank = |f: FamilyId| order.iter().position(|o| *o == f).unwrap_or(0);
+    equations.sort_by_key(|e| std::cmp::Reverse(rank(e.family)));
+    let aligned = |lines: Vec<String>| {
+        lines
+            .iter()
+            .map(|l| l.replacen(" = ", " &= ", 1))
+            .collect::<Vec<_>>()
+            .join(" \\\\\n")
+    };
+    let forward: Vec<String> = order
+        .iter()
+        .filter_map(|f| {
+            let info = model.family(*f);
+            info.definition
+                .map(|d| printer.equation(&Lhs::Family(*f, info.slots.clone()), d))
+        })
+        .collect();
+    let (output, backward): (Vec<&Equation>, Vec<&Equation>) = equations
+        .iter()
+        .partition(|e| crate::chain::adjoint_families(&model.store, e.rhs).is_empty());
+    let print = |printer: &mut Printer, list: Vec<&Equation>| -> Vec<String> {
+        list.iter()
+            .map(|e| printer.equation(&Lhs::Delta(e.family, e.indices.clone()), e.rhs))
+            .collect()
+    };
+    let output = print(&mut printer, output);
+    let backward = print(&mut printer, backward);
+    let parameters: Vec<String> = results
+        .iter()
+        .map(|(query, result)| {
+            let lhs = Lhs::Derivative {
+                numerator: query.numerator,
+                numerator_indices: Vec::new(),
+                denominator: query.denominator,
+                denominator_indices: query.denominator_indices.clone(),
+            };
+            printer.equation(&lhs, *result)
+        })
+        .collect();
+    Ok(Some(Algorithm {
+        forward: aligned(forward),
+        output: aligned(output),
+        backward: aligned(backward),
+        parameters: aligned(parameters),
+    }))
+}
