@@ -283,6 +283,9 @@ pub fn graph_tikz(network: &Network) -> String {
         layer.insert(*family, depth);
     }
     let mut rows: HashMap<usize, usize> = HashMap::new();
+    // Layers fit the width of a page.
+    let last_layer = layer.values().copied().max().unwrap_or(0).max(1);
+    let spacing = (14.0 / last_layer as f64).min(2.4);
     let mut out = String::from(
         "\\begin{tikzpicture}[leaf/.style={rectangle,draw,minimum size=7mm},\n  unit/.style={circle,draw,minimum size=8mm,inner sep=1pt},>={Stealth}]\n",
     );
@@ -299,7 +302,7 @@ pub fn graph_tikz(network: &Network) -> String {
         out.push_str(&format!(
             "\\node[{style}] (n{}) at ({:.1},{:.1}) {{${label}$}};\n",
             family.0,
-            2.4 * column as f64,
+            spacing * column as f64,
             -1.3 * *row as f64
         ));
         *row += 1;

@@ -378,8 +378,8 @@ impl<'a> Printer<'a> {
         let mut text = String::new();
         for (position, (negative, term)) in ordered.into_iter().enumerate() {
             let shown = if negative {
-                let positive = self.negate_term(term);
-                self.piece_owned(positive)
+                let (coefficient, factors) = self.coefficient_and_factors(term);
+                self.product_of(-coefficient, &factors)
             } else {
                 self.piece(term)
             };
@@ -413,72 +413,30 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// Prints a term that is not in the store (the positive form of a
-    /// negative term), built from its factors.
-    fn piece_owned(&mut self, term: OwnedTerm) -> Piece {
-        match term {
-            OwnedTerm::Expr(expr) => self.piece(expr),
-            OwnedTerm::Product {
-                coefficient,
-                factors,
-            } => self.product_of(coefficient, &factors),
-        }
-    }
-
-    fn is_negative_term(&self, term: ExprId) -> bool {
-        match self.store().node(term) {
-            Node::Number(value) => value.is_negative(),
-            Node::Mul(factors) => factors
-                .iter()
-                .any(|f| self.store().as_number(*f).is_some_and(|v| v.is_negative())),
-            _ => false,
-        }
-    }
-
-    fn negate_term(&self, term: ExprId) -> OwnedTerm {
-        match self.store().node(term) {
-            Node::Number(value) => OwnedTerm::Product {
-                coefficient: -value.clone(),
-                factors: Vec::new(),
-            },
-            Node::Mul(factors) => {
-                let mut coefficient = BigRational::one();
-                let mut rest = Vec::new();
-                for factor in factors.iter() {
-                    match self.store().as_number(*factor) {
-                        Some(value) => coefficient *= value,
-                        None => rest.push(*factor),
-                    }
-                }
-                OwnedTerm::Product {
-                    coefficient: -coefficient,
-                    factors: rest,
-                }
-            }
-            _ => OwnedTerm::Expr(term),
-        }
-    }
-
-    fn product(&mut self, expr: ExprId) -> Piece {
-        // A product inside a product (a derived result put in place) reads
-        // as one product.
+    /// The factors of a product, products inside it spliced in (a derived
+    /// result put in place reads as part of one product), split into the
+    /// numeric coefficient and the rest.
+    fn coefficient_and_factors(&self, expr: ExprId) -> (BigRational, Vec<ExprId>) {
+        let mut coefficient = BigRational::one();
         let mut factors = Vec::new();
         let mut pending = vec![expr];
         while let Some(next) = pending.pop() {
             match self.store().node(next) {
                 Node::Mul(inner) => pending.extend(inner.iter().rev().copied()),
+                Node::Number(value) => coefficient *= value,
                 _ => factors.push(next),
             }
         }
-        let mut coefficient = BigRational::one();
-        let mut rest = Vec::new();
-        for factor in factors {
-            match self.store().as_number(factor) {
-                Some(value) => coefficient *= value,
-                None => rest.push(factor),
-            }
-        }
-        self.product_of(coefficient, &rest)
+        (coefficient, factors)
+    }
+
+    fn is_negative_term(&self, term: ExprId) -> bool {
+        self.coefficient_and_factors(term).0.is_negative()
+    }
+
+    fn product(&mut self, expr: ExprId) -> Piece {
+        let (coefficient, factors) = self.coefficient_and_factors(expr);
+        self.product_of(coefficient, &factors)
     }
 
     /// A product shown as numerator over denominator, factors in a
@@ -891,15 +849,6 @@ impl<'a> Printer<'a> {
 enum Exponent {
     Number(BigRational),
     Expr(ExprId),
-}
-
-/// A term shown without its minus sign.
-enum OwnedTerm {
-    Expr(ExprId),
-    Product {
-        coefficient: BigRational,
-        factors: Vec<ExprId>,
-    },
 }
 
 /// True when `var` stands in a position of some family inside `expr`.

@@ -113,38 +113,50 @@ pub fn latex(model: &Model, report: &Report) -> String {
     out
 }
 
-/// One derivation, with its lemmas after it.
+/// One derivation, with its lemmas after it: the links numbered in an
+/// `align*`, long ones broken before a top-level `+` or `-`, and the rules
+/// and reasons of each link below.
 pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String) {
     let mut printer = Printer::new(model, Format::Latex);
     let mut all = vec![derivation.lhs];
     all.extend(derivation.steps.iter().map(|s| s.expr));
     let shown = printer.exprs(&all);
+    let mut rows: Vec<String> = Vec::new();
+    for (number, line) in shown[1..].iter().enumerate() {
+        let pieces = break_long(line, LONG_LINE);
+        let last = pieces.len() - 1;
+        for (at, piece) in pieces.into_iter().enumerate() {
+            let lead = match (number, at) {
+                (0, 0) => format!("{} &= ", shown[0]),
+                (_, 0) => "  &= ".to_string(),
+                _ => "  &\\quad ".to_string(),
+            };
+            let tag = if at == last {
+                format!(" \\tag*{{({})}}", number + 1)
+            } else {
+                String::new()
+            };
+            rows.push(format!("{lead}{piece}{tag}"));
+        }
+    }
+    if rows.is_empty() {
+        rows.push(shown[0].clone());
+    }
     out.push_str("\\begin{align*}\n");
-    out.push_str(&format!("{}\n", shown[0]));
-    for (step, line) in derivation.steps.iter().zip(&shown[1..]) {
-        out.push_str(&format!(
-            "  &= {line} && \\text{{{}}} \\\\\n",
-            latex_text(
-                &step
-                    .rules
-                    .iter()
-                    .map(|r| r.id())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        ));
-    }
-    // The last line carries no line break.
-    if out.ends_with(" \\\\\n") {
-        out.truncate(out.len() - 4);
-        out.push('\n');
-    }
-    out.push_str("\\end{align*}\n");
+    out.push_str(&rows.join(" \\\\\n"));
+    out.push_str("\n\\end{align*}\n");
     let mut reasons = String::new();
     for (number, step) in derivation.steps.iter().enumerate() {
+        let ids = step
+            .rules
+            .iter()
+            .map(|r| r.id())
+            .collect::<Vec<_>>()
+            .join(", ");
         reasons.push_str(&format!(
-            "({}) {}. ",
+            "({}) \\textsf{{{}}}: {}. ",
             number + 1,
+            latex_text(&ids),
             reason(model, step, Format::Latex)
         ));
     }
@@ -154,6 +166,49 @@ pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String
             derivation_latex(model, lemma, out);
         }
     }
+}
+
+/// How many characters of LaTeX a displayed line may hold before it is broken.
+const LONG_LINE: usize = 150;
+
+/// Breaks a formula before top-level `+` and `-` signs so that no piece is
+/// much longer than `limit` characters of LaTeX. Signs inside braces or
+/// brackets are never split.
+fn break_long(latex: &str, limit: usize) -> Vec<String> {
+    if latex.len() <= limit {
+        return vec![latex.to_string()];
+    }
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0i32;
+    let bytes = latex.as_bytes();
+    let mut at = 0;
+    while at < latex.len() {
+        let rest = &latex[at..];
+        if rest.starts_with("\\left") {
+            depth += 1;
+        } else if rest.starts_with("\\right") {
+            depth -= 1;
+        }
+        match bytes[at] {
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth -= 1,
+            _ => {}
+        }
+        let at_sign = depth == 0 && (rest.starts_with(" + ") || rest.starts_with(" - "));
+        if at_sign && current.len() >= limit / 2 && !current.is_empty() {
+            pieces.push(std::mem::take(&mut current));
+            at += 1; // the sign starts the next piece
+            continue;
+        }
+        let c = rest.chars().next().expect("not at the end");
+        current.push(c);
+        at += c.len_utf8();
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces
 }
 
 /// The derivation as JSON: each step with its rule ids, reason, and the
@@ -188,4 +243,36 @@ fn derivation_json(model: &Model, derivation: &Derivation) -> Value {
         })
         .collect();
     json!({ "lhs": { "text": text[0], "latex": latex[0], "dsl": dsl[0] }, "steps": steps })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_formulas_break_before_top_level_signs_only() {
+        let formula = format!("a + {} - b", "\\frac{x + y}{z - w} ".repeat(12));
+        let pieces = break_long(&formula, 60);
+        assert!(pieces.len() > 1);
+        assert_eq!(
+            pieces.concat().replace("  ", " "),
+            formula.replace("  ", " ")
+        );
+        for piece in &pieces[1..] {
+            assert!(
+                piece.starts_with("+ ") || piece.starts_with("- "),
+                "{piece}"
+            );
+        }
+        assert_eq!(break_long("a + b", 60), ["a + b"]);
+    }
+
+    #[test]
+    fn words_reach_latex_escaped() {
+        assert_eq!(
+            latex_text("50% of $x_1 & {y}#"),
+            "50\\% of \\$x\\_1 \\& \\{y\\}\\#"
+        );
+        assert_eq!(latex_text("a\\b^c~"), "a\\textbackslash{}b\\^{}c\\~{}");
+    }
 }

@@ -227,7 +227,20 @@ fn steps_in_latex_and_json() {
         "--format",
         "latex",
     ]);
-    assert!(latex.stdout.starts_with("\\begin{align*}\n\\frac{\\partial E_n}{\\partial a_{j}}\n  &= \\sum_{k} \\frac{\\partial E_n}{\\partial a_{k}} \\frac{\\partial a_{k}}{\\partial a_{j}} && \\text{chain-rule-successors}"), "{}", latex.stdout);
+    assert!(
+        latex.stdout.starts_with(
+            "\\begin{align*}\n\\frac{\\partial E_n}{\\partial a_{j}} &= \\sum_{k} \\frac{\\partial E_n}{\\partial a_{k}} \\frac{\\partial a_{k}}{\\partial a_{j}} \\tag*{(1)}"
+        ),
+        "{}",
+        latex.stdout
+    );
+    assert!(
+        latex.stdout.contains(
+            "(1) \\textsf{chain-rule-successors}: $a_{j}$ reaches $E_n$ only through $z_{j}$"
+        ),
+        "{}",
+        latex.stdout
+    );
     let json = run(&[
         "derive",
         "examples/bishop-5.3.nn",
