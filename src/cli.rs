@@ -15,7 +15,7 @@ use crate::expr::{ExprId, FamilyId};
 use crate::model::{FamilyKind, Model};
 use crate::numeric;
 use crate::render::{Format, Lhs, Printer};
-use crate::{Network, differentiate, report, simplify, syntax};
+use crate::{Network, check, differentiate, report, simplify, syntax};
 
 /// Largest input file read, in bytes.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
@@ -68,6 +68,28 @@ enum Command {
         /// The seed of the random points
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Grades an answer, a derivation, or a batch of answers
+    Check {
+        /// The network file (`-` for standard input)
+        file: String,
+        /// The query the answer answers, such as 'dE/da[j]' (not with --batch)
+        query: Option<String>,
+        /// The answer, in LaTeX or in the language
+        #[arg(long, allow_hyphen_values = true)]
+        answer: Option<String>,
+        /// A file holding a derivation: lines of equalities
+        #[arg(long)]
+        answer_file: Option<String>,
+        /// A file of answers: CSV with columns id,query,answer, or JSON Lines
+        #[arg(long)]
+        batch: Option<String>,
+        /// Where to write the batch's verdicts (`.jsonl` for JSON Lines, else CSV)
+        #[arg(long)]
+        out: Option<String>,
+        /// Output format of a single grade
+        #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+        format: FormatArg,
     },
     /// Differentiates an expression without a file: diff 'tanh(w*x + b)' w
     Diff {
@@ -215,6 +237,15 @@ fn execute(command: Command) -> Result<Outcome, Diagnostic> {
             )))
         }
         Command::Verify { file, points, seed } => verify(&file, points.max(1), seed),
+        Command::Check {
+            file,
+            query,
+            answer,
+            answer_file,
+            batch,
+            out,
+            format,
+        } => check_command(&file, query, answer, answer_file, batch, out, format),
         Command::Diff {
             expression,
             variable,
@@ -601,6 +632,130 @@ fn verify(file: &str, points: usize, seed: u64) -> Result<Outcome, Diagnostic> {
     } else {
         Outcome::Failed(report)
     })
+}
+
+/// The `check` command: one answer, one derivation, or a batch.
+fn check_command(
+    file: &str,
+    query: Option<String>,
+    answer: Option<String>,
+    answer_file: Option<String>,
+    batch: Option<String>,
+    out: Option<String>,
+    format: FormatArg,
+) -> Result<Outcome, Diagnostic> {
+    if let Some(batch) = batch {
+        let network_source = read_source(file)?;
+        let text = std::fs::read_to_string(&batch)
+            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{batch}`: {e}")))?;
+        let rows = check::batch::read_rows(&batch, &text)?;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let grades = check::batch::grade_rows(&network_source, &rows, workers)?;
+        let json_lines =
+            out.as_deref().is_some_and(|o| o.ends_with(".jsonl")) || format == FormatArg::Json;
+        let written = check::batch::write_grades(&grades, json_lines);
+        let all_right = grades
+            .iter()
+            .all(|g| g.verdict == "correct" || g.verdict == "correct-unsimplified");
+        let report = match out {
+            Some(path) => {
+                std::fs::write(&path, written)
+                    .map_err(|e| Diagnostic::unlocated(format!("cannot write `{path}`: {e}")))?;
+                let right = grades
+                    .iter()
+                    .filter(|g| g.verdict.starts_with("correct"))
+                    .count();
+                format!(
+                    "graded {} answers, {right} right; wrote {path}\n",
+                    grades.len()
+                )
+            }
+            None => written,
+        };
+        return Ok(if all_right {
+            Outcome::Success(report)
+        } else {
+            Outcome::Failed(report)
+        });
+    }
+    let query_text =
+        query.ok_or_else(|| Diagnostic::unlocated("`check` needs a QUERY, or --batch FILE"))?;
+    let mut network = load(file)?;
+    let query = network.query(&query_text)?;
+    let truth = check::truth(&mut network, &query)?;
+    if let Some(path) = answer_file {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{path}`: {e}")))?;
+        let graded = check::check_derivation(&mut network, &truth, &text);
+        let right = graded.verdict.is_right();
+        let report = match format {
+            FormatArg::Json => {
+                pretty_json(&serde_json::to_value(&graded).expect("grades serialize"))
+            }
+            _ => {
+                let mut lines = String::new();
+                for line in &graded.lines {
+                    lines.push_str(&format!("line {}: {}", line.line, line.verdict.name()));
+                    if let Some(message) = &line.message {
+                        lines.push_str(&format!(" ({message})"));
+                    }
+                    lines.push('\n');
+                }
+                lines.push_str(&format!("derivation: {}", graded.verdict.name()));
+                if graded.first_wrong_line > 0 {
+                    lines.push_str(&format!(", first wrong line {}", graded.first_wrong_line));
+                }
+                lines.push('\n');
+                lines.push_str(&grade_text(&graded.result));
+                lines
+            }
+        };
+        return Ok(if right {
+            Outcome::Success(report)
+        } else {
+            Outcome::Failed(report)
+        });
+    }
+    let answer = answer.ok_or_else(|| {
+        Diagnostic::unlocated("`check` needs --answer TEX, --answer-file FILE or --batch FILE")
+    })?;
+    let graded = check::check(&mut network, &truth, &answer);
+    let report = match format {
+        FormatArg::Json => pretty_json(&serde_json::to_value(&graded).expect("grades serialize")),
+        _ => grade_text(&graded),
+    };
+    Ok(if graded.verdict.is_right() {
+        Outcome::Success(report)
+    } else {
+        Outcome::Failed(report)
+    })
+}
+
+/// A grade for a person.
+fn grade_text(grade: &check::Grade) -> String {
+    let mut out = format!("{} ({})\n", grade.verdict.name(), grade.evidence);
+    if let Some(read) = &grade.answer_latex {
+        out.push_str(&format!("read as: {read}\n"));
+    }
+    if let Some(simplified) = &grade.simplified {
+        out.push_str(&format!("simplified: {simplified}\n"));
+    }
+    if let Some(diagnosis) = &grade.diagnosis {
+        out.push_str(&format!("diagnosis: {}\n", diagnosis.words));
+        if let Some(latex) = &diagnosis.latex {
+            out.push_str(&format!("repaired: {latex}\n"));
+        }
+    }
+    if let Some(counterexample) = &grade.counterexample {
+        out.push_str(&format!("counterexample: {counterexample}\n"));
+    }
+    out
+}
+
+/// Reads a network file's text without loading it.
+fn read_source(path: &str) -> Result<Source, Diagnostic> {
+    let network = load(path)?;
+    Ok(network.model.source.clone())
 }
 
 fn diff(expression: &str, variable: &str, format: FormatArg) -> Result<String, Diagnostic> {

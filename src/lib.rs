@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod chain;
+pub mod check;
 pub mod cli;
 pub mod derivation;
 pub mod diagnostic;

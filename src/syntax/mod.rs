@@ -3,6 +3,7 @@
 //! This is the only module that knows pest: `Rule` and `Pair` never leave it.
 //! Invariant: every error it returns is located in the source it was given.
 
+pub mod answer;
 pub mod ast;
 
 use num_bigint::BigInt;

@@ -1,0 +1,915 @@
+//! Grading answers written in LaTeX (or in the language) against the
+//! derived result, and saying what is wrong.
+//!
+//! Equivalence is layered: first symbolic (both sides in canonical form,
+//! bound indices renamed alike), then numeric (every assignment of the free
+//! indices, at several seeded points, with opaque functions bound to several
+//! different smooth functions; deltas in an answer evaluate through the
+//! engine's own backprop equations). A verdict says which evidence it rests
+//! on. An incorrect answer is diagnosed by trying repairs of it against the
+//! truth: the first repair that makes it right names the likely mistake.
+
+pub mod batch;
+pub mod resolve;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::Network;
+use crate::chain::{Equation, Form};
+use crate::diagnostic::{Diagnostic, Source};
+use crate::expr::{ExprId, FamilyId, IndexVar, Node, Store};
+use crate::model::{FamilyKind, Query};
+use crate::numeric::{Draws, Instance, assignments};
+use crate::render::{Format, Printer};
+use crate::syntax::answer::{AnswerError, parse_answer};
+use resolve::Resolver;
+
+/// How an answer is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Right, and as simple as the engine's result.
+    Correct,
+    /// Right, but not simplified.
+    CorrectUnsimplified,
+    /// Wrong.
+    Incorrect,
+    /// Could not be read.
+    Unreadable,
+    /// Over a size or depth limit.
+    TooLarge,
+}
+
+impl Verdict {
+    /// The verdict's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Correct => "correct",
+            Verdict::CorrectUnsimplified => "correct-unsimplified",
+            Verdict::Incorrect => "incorrect",
+            Verdict::Unreadable => "unreadable",
+            Verdict::TooLarge => "too-large",
+        }
+    }
+
+    /// True for the verdicts that accept the answer.
+    pub fn is_right(self) -> bool {
+        matches!(self, Verdict::Correct | Verdict::CorrectUnsimplified)
+    }
+}
+
+/// The likely mistake, in words and as the repaired expression.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnosis {
+    /// What is wrong, for a person.
+    pub words: String,
+    /// The answer repaired, in LaTeX.
+    pub latex: Option<String>,
+}
+
+/// The outcome of checking one answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Grade {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What the verdict rests on.
+    pub evidence: String,
+    /// What is wrong, for an incorrect or unreadable answer.
+    pub diagnosis: Option<Diagnosis>,
+    /// The simplified form, for a right but unsimplified answer.
+    pub simplified: Option<String>,
+    /// A point where the answer and the truth differ.
+    pub counterexample: Option<String>,
+    /// The answer as read, in LaTeX.
+    pub answer_latex: Option<String>,
+    /// The answer as read, in the language.
+    pub answer_dsl: Option<String>,
+}
+
+impl Grade {
+    fn simple(verdict: Verdict, words: String) -> Grade {
+        Grade {
+            verdict,
+            evidence: "reading the answer".to_string(),
+            diagnosis: Some(Diagnosis { words, latex: None }),
+            simplified: None,
+            counterexample: None,
+            answer_latex: None,
+            answer_dsl: None,
+        }
+    }
+}
+
+/// Seeds of the numeric comparison: each binds opaque functions anew.
+const SEEDS: [u64; 4] = [11, 23, 37, 51];
+/// Points drawn for each seed.
+const POINTS_PER_SEED: usize = 2;
+
+/// What the engine knows to be true for one query.
+pub struct Truth {
+    query: Query,
+    backprop: ExprId,
+    expanded: Option<ExprId>,
+    equations: Vec<Equation>,
+}
+
+/// Derives what an answer to `query` is checked against: both forms, and
+/// the equation of every delta an answer may use.
+pub fn truth(network: &mut Network, query: &Query) -> Result<Truth, Diagnostic> {
+    let backprop = network.engine().derive(query, Form::Backprop)?;
+    let expanded = network
+        .engine()
+        .derive(query, Form::Expanded)
+        .ok()
+        .map(|d| d.result);
+    let mut equations = backprop.equations.clone();
+    if query.numerator_indices.is_empty() {
+        let with_deltas: Vec<FamilyId> = network
+            .model
+            .family_ids()
+            .filter(|f| network.model.family(*f).delta_latex.is_some() && *f != query.numerator)
+            .collect();
+        for family in with_deltas {
+            if equations.iter().any(|e| e.family == family)
+                || !network.graph.ancestors(query.numerator).contains(&family)
+            {
+                continue;
+            }
+            let slots = network.model.family(family).slots.clone();
+            let delta_query = Query {
+                numerator: query.numerator,
+                numerator_indices: Vec::new(),
+                denominator: family,
+                denominator_indices: slots.clone(),
+                text: String::new(),
+            };
+            let derived = network.engine().derive(&delta_query, Form::Backprop)?;
+            for more in derived.equations {
+                if !equations.iter().any(|e| e.family == more.family) {
+                    equations.push(more);
+                }
+            }
+            if !equations.iter().any(|e| e.family == family) {
+                equations.push(Equation {
+                    family,
+                    indices: slots,
+                    rhs: derived.result,
+                });
+            }
+        }
+    }
+    Ok(Truth {
+        query: query.clone(),
+        backprop: backprop.result,
+        expanded,
+        equations,
+    })
+}
+
+/// Reads an answer, in the language or in LaTeX, as an expression; the
+/// right side of `lhs = rhs` is the answer.
+pub fn read_answer(network: &mut Network, query: &Query, text: &str) -> Result<ExprId, Box<Grade>> {
+    let free: Vec<IndexVar> = free_of(query);
+    // The language's own syntax first: it never reads LaTeX.
+    if !text.contains('\\') && !text.contains('_') && !text.contains('^') || text.contains('[') {
+        let source = Source::new("<answer>", text);
+        if let Ok(expr) = network.model.expression(&source) {
+            return Ok(expr);
+        }
+    }
+    let source = Source::new("<answer>", text);
+    let answer = match parse_answer(&source) {
+        Ok(answer) => answer,
+        Err(AnswerError::TooLarge(why)) => return Err(Grade::simple(Verdict::TooLarge, why)),
+        Err(AnswerError::Unreadable(diagnostic)) => {
+            return Err(Grade::simple(Verdict::Unreadable, diagnostic.to_string()));
+        }
+    };
+    let side = answer.sides.last().expect("an answer has a side");
+    let mut resolver = Resolver::new(&mut network.model, free);
+    resolver.resolve(side).map_err(|error| {
+        let located = source.error(error.span, error.message.clone()).to_string();
+        Grade::simple(
+            if error.mistake {
+                Verdict::Incorrect
+            } else {
+                Verdict::Unreadable
+            },
+            located,
+        )
+    })
+}
+
+fn free_of(query: &Query) -> Vec<IndexVar> {
+    let mut free: Vec<IndexVar> = query
+        .numerator_indices
+        .iter()
+        .chain(&query.denominator_indices)
+        .copied()
+        .collect();
+    free.sort_unstable();
+    free.dedup();
+    free
+}
+
+/// Grades one answer to `query`.
+pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
+    let answer = match read_answer(network, &truth.query, text) {
+        Ok(answer) => answer,
+        Err(grade) => return *grade,
+    };
+    if network.model.store.largest_number_bits() > 4096
+        || network.model.store.tree_size(answer, 20_000) >= 20_000
+    {
+        return Grade::simple(
+            Verdict::TooLarge,
+            "the answer's numbers or terms exceed what is checked".to_string(),
+        );
+    }
+    grade(network, truth, answer)
+}
+
+/// Grades an answer already read as an expression.
+pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
+    let mut printer = Printer::new(&network.model, Format::Latex);
+    let answer_latex = Some(printer.expr(answer));
+    let answer_dsl = Some(Printer::new(&network.model, Format::Dsl).expr(answer));
+    let base = Grade {
+        verdict: Verdict::Incorrect,
+        evidence: String::new(),
+        diagnosis: None,
+        simplified: None,
+        counterexample: None,
+        answer_latex,
+        answer_dsl,
+    };
+    let wanted: Vec<String> = free_of(&truth.query)
+        .iter()
+        .map(|v| network.model.store.var(*v).name.clone())
+        .collect();
+    let mut found: Vec<String> = network
+        .model
+        .store
+        .free_vars(answer)
+        .iter()
+        .map(|v| network.model.store.var(*v).name.clone())
+        .collect();
+    found.sort();
+    found.dedup();
+    let mut wanted_sorted = wanted.clone();
+    wanted_sorted.sort();
+    if found != wanted_sorted {
+        let missing_sum: Vec<&String> = found
+            .iter()
+            .filter(|n| !wanted_sorted.contains(n))
+            .collect();
+        let words = if missing_sum.is_empty() {
+            format!(
+                "the answer's free indices ({}) are not the query's ({})",
+                list(&found),
+                list(&wanted_sorted)
+            )
+        } else {
+            format!(
+                "the answer leaves `{}` free, but the result depends only on {}: a sum over `{}` is missing",
+                list_refs(&missing_sum),
+                if wanted_sorted.is_empty() {
+                    "no index".to_string()
+                } else {
+                    list(&wanted_sorted)
+                },
+                list_refs(&missing_sum)
+            )
+        };
+        let repaired = repair_missing_sum(network, truth, answer);
+        return Grade {
+            evidence: "free indices".to_string(),
+            diagnosis: Some(Diagnosis {
+                words,
+                latex: repaired,
+            }),
+            ..base
+        };
+    }
+    // Symbolic identity first: it never gives a false positive.
+    let answer_canonical = alpha_canon(network, answer);
+    let targets: Vec<ExprId> = [Some(truth.backprop), truth.expanded]
+        .into_iter()
+        .flatten()
+        .collect();
+    for target in &targets {
+        if alpha_canon(network, *target) == answer_canonical {
+            return Grade {
+                verdict: Verdict::Correct,
+                evidence: "symbolic identity".to_string(),
+                ..base
+            };
+        }
+    }
+    let comparison = compare(
+        network,
+        answer,
+        truth.backprop,
+        &truth.equations,
+        &SEEDS,
+        POINTS_PER_SEED,
+    );
+    if comparison.agree {
+        let evidence = format!(
+            "{} numeric comparisons at {} points",
+            comparison.comparisons, comparison.points
+        );
+        let uses_deltas = has_adjoint(&network.model.store, answer);
+        let simplest = if uses_deltas {
+            truth.backprop
+        } else {
+            truth.expanded.unwrap_or(truth.backprop)
+        };
+        let simplified_answer = network.engine().simplify(answer);
+        let size = |n: &Network, e: ExprId| n.model.store.tree_size(e, 100_000);
+        if size(network, answer) > size(network, simplest) + 2
+            && size(network, simplified_answer) < size(network, answer)
+        {
+            let simplified = Some(Printer::new(&network.model, Format::Latex).expr(simplest));
+            return Grade {
+                verdict: Verdict::CorrectUnsimplified,
+                evidence,
+                simplified,
+                ..base
+            };
+        }
+        return Grade {
+            verdict: Verdict::Correct,
+            evidence,
+            ..base
+        };
+    }
+    let diagnosis = diagnose(network, truth, answer);
+    Grade {
+        verdict: Verdict::Incorrect,
+        evidence: format!(
+            "a counterexample among {} numeric comparisons",
+            comparison.comparisons.max(1)
+        ),
+        diagnosis: Some(
+            diagnosis.unwrap_or(Diagnosis {
+                words:
+                    "the answer differs from the result, and no single common mistake explains it"
+                        .to_string(),
+                latex: None,
+            }),
+        ),
+        counterexample: comparison.counterexample,
+        ..base
+    }
+}
+
+fn list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list_refs(names: &[&String]) -> String {
+    names
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join("`, `")
+}
+
+fn has_sum(store: &Store, expr: ExprId) -> bool {
+    match store.node(expr) {
+        Node::Sum(..) => true,
+        _ => store.children(expr).into_iter().any(|c| has_sum(store, c)),
+    }
+}
+
+fn has_adjoint(store: &Store, expr: ExprId) -> bool {
+    match store.node(expr) {
+        Node::Adjoint(..) => true,
+        _ => store
+            .children(expr)
+            .into_iter()
+            .any(|c| has_adjoint(store, c)),
+    }
+}
+
+fn alpha_canon(network: &mut Network, expr: ExprId) -> ExprId {
+    let renamed = network.model.store.canonical_binders(expr);
+    let simplified = network.engine().simplify(renamed);
+    network.model.store.canonical_binders(simplified)
+}
+
+/// The outcome of comparing two expressions numerically.
+struct Comparison {
+    agree: bool,
+    comparisons: usize,
+    points: usize,
+    counterexample: Option<String>,
+}
+
+/// Compares `answer` with `truth` for every assignment of their free indices
+/// at seeded points, each seed binding opaque functions to other functions.
+fn compare(
+    network: &Network,
+    answer: ExprId,
+    truth: ExprId,
+    equations: &[Equation],
+    seeds: &[u64],
+    points: usize,
+) -> Comparison {
+    let model = &network.model;
+    let mut free: Vec<IndexVar> = model.store.free_vars(answer).to_vec();
+    free.extend(model.store.free_vars(truth));
+    free.sort_unstable();
+    free.dedup();
+    let tolerance = if has_formal_derivative(&model.store, answer) {
+        1e-5
+    } else {
+        1e-8
+    };
+    let mut result = Comparison {
+        agree: true,
+        comparisons: 0,
+        points: 0,
+        counterexample: None,
+    };
+    for seed in seeds {
+        let mut draws = Draws::new(*seed);
+        let mut instance = Instance::new(model, &network.graph, &mut draws);
+        let dims: Vec<usize> = free
+            .iter()
+            .map(|v| instance.sizes[model.store.var(*v).range.0 as usize])
+            .collect();
+        let mut used = 0;
+        for attempt in 0..points * 8 {
+            if used == points {
+                break;
+            }
+            if instance.draw_point(&mut draws, attempt % 2 == 0).is_err()
+                || instance
+                    .evaluate_equations(equations, network.graph.topological_order())
+                    .is_err()
+            {
+                continue;
+            }
+            used += 1;
+            result.points += 1;
+            for at in assignments(&dims) {
+                let mut env: HashMap<IndexVar, usize> =
+                    free.iter().copied().zip(at.iter().copied()).collect();
+                let (a, t) = (
+                    instance.eval(answer, &mut env),
+                    instance.eval(truth, &mut env),
+                );
+                result.comparisons += 1;
+                let close = (a - t).abs() <= tolerance * t.abs().max(1.0);
+                if !close {
+                    result.agree = false;
+                    if result.counterexample.is_none() {
+                        let where_: Vec<String> = free
+                            .iter()
+                            .zip(&at)
+                            .map(|(v, value)| {
+                                format!("{} = {}", model.store.var(*v).name, value + 1)
+                            })
+                            .collect();
+                        result.counterexample = Some(format!(
+                            "{}answer {a:.6}, result {t:.6}",
+                            if where_.is_empty() {
+                                String::new()
+                            } else {
+                                format!("at {}: ", where_.join(", "))
+                            }
+                        ));
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+    if result.comparisons == 0 {
+        result.agree = false;
+        result.counterexample = Some("no point where both sides are defined".to_string());
+    }
+    result
+}
+
+fn has_formal_derivative(store: &Store, expr: ExprId) -> bool {
+    match store.node(expr) {
+        Node::Derivative(..) => true,
+        _ => store
+            .children(expr)
+            .into_iter()
+            .any(|c| has_formal_derivative(store, c)),
+    }
+}
+
+/// Tries repairs of a wrong answer against the truth; the first that makes
+/// it right names the mistake.
+fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diagnosis> {
+    let mut candidates: Vec<(String, ExprId)> = Vec::new();
+    let store = &mut network.model.store;
+    // A sign error.
+    candidates.push((
+        "a sign error: the answer has the wrong sign".to_string(),
+        store.negate(answer),
+    ));
+    // A constant factor, such as the 2 from the square.
+    for (numerator, denominator, words) in [
+        (
+            1,
+            2,
+            "a factor of 2 too many (the 2 from differentiating the square cancels the 1/2)",
+        ),
+        (2, 1, "a factor of 2 too few"),
+        (-1, 2, "a sign error and a factor of 2"),
+    ] {
+        let factor = store.number(num_rational::BigRational::new(
+            numerator.into(),
+            denominator.into(),
+        ));
+        candidates.push((words.to_string(), store.mul(vec![factor, answer])));
+    }
+    // Transposed indices of a weight.
+    for (family, repaired) in transposed(store, &network.model.families, answer) {
+        let name = network.model.family(family).name.clone();
+        candidates.push((
+            format!("transposed indices of `{name}`: the weight connects the other way"),
+            repaired,
+        ));
+    }
+    // A factor of the result missing from the answer (an activation's derivative).
+    let truth_factors = top_factors(&network.model.store, truth.backprop)
+        .into_iter()
+        .chain(
+            truth
+                .expanded
+                .map(|e| top_factors(&network.model.store, e))
+                .unwrap_or_default(),
+        )
+        .collect::<Vec<_>>();
+    let answer_factors = top_factors(&network.model.store, answer);
+    for factor in truth_factors {
+        if answer_factors.contains(&factor) || network.model.store.as_number(factor).is_some() {
+            continue;
+        }
+        let shown = Printer::new(&network.model, Format::Latex).expr(factor);
+        let repaired = network.model.store.mul(vec![answer, factor]);
+        let plain_answer =
+            !has_adjoint(&network.model.store, answer) && !has_sum(&network.model.store, answer);
+        let words = if is_activation_derivative(&network.model.store, factor) && plain_answer {
+            format!(
+                "the activation's derivative ${shown}$ is missing; `y - t` alone holds only for a canonical link (a sigmoid or softmax output with the matching cross-entropy)"
+            )
+        } else if is_activation_derivative(&network.model.store, factor) {
+            format!("the activation's derivative ${shown}$ is missing")
+        } else {
+            format!("the factor ${shown}$ is missing")
+        };
+        candidates.push((words, repaired));
+    }
+    // A quantity written where the one it is computed from is meant (z for a).
+    for (written, meant) in confusable_pairs(network) {
+        let repaired = replace_family(&mut network.model.store, answer, written, meant);
+        if repaired != answer {
+            let model = &network.model;
+            candidates.push((
+                format!(
+                    "`{}` is written where `{}` is meant",
+                    model.family(written).name,
+                    model.family(meant).name
+                ),
+                repaired,
+            ));
+        }
+    }
+    // A successor's term left out.
+    for target in [Some(truth.backprop), truth.expanded].into_iter().flatten() {
+        if let Node::Add(terms) = network.model.store.node(target).clone() {
+            for term in terms.iter() {
+                let shown = Printer::new(&network.model, Format::Latex).expr(*term);
+                let repaired = network.model.store.add(vec![answer, *term]);
+                candidates.push((
+                    format!(
+                        "the term ${shown}$, from one of the units this one feeds, is left out"
+                    ),
+                    repaired,
+                ));
+            }
+        }
+    }
+    for (words, repaired) in candidates {
+        let comparison = compare(
+            network,
+            repaired,
+            truth.backprop,
+            &truth.equations,
+            &SEEDS[..2],
+            1,
+        );
+        if comparison.agree {
+            let simplified = network.engine().simplify(repaired);
+            let latex = Printer::new(&network.model, Format::Latex).expr(simplified);
+            return Some(Diagnosis {
+                words,
+                latex: Some(latex),
+            });
+        }
+    }
+    None
+}
+
+fn repair_missing_sum(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<String> {
+    let wanted = free_of(&truth.query);
+    let extra: Vec<IndexVar> = network
+        .model
+        .store
+        .free_vars(answer)
+        .iter()
+        .copied()
+        .filter(|v| !wanted.contains(v))
+        .collect();
+    if extra.is_empty() {
+        return None;
+    }
+    let mut repaired = answer;
+    for var in extra.iter().rev() {
+        repaired = network.model.store.sum(*var, repaired);
+    }
+    let comparison = compare(
+        network,
+        repaired,
+        truth.backprop,
+        &truth.equations,
+        &SEEDS[..2],
+        1,
+    );
+    comparison
+        .agree
+        .then(|| Printer::new(&network.model, Format::Latex).expr(repaired))
+}
+
+fn top_factors(store: &Store, expr: ExprId) -> Vec<ExprId> {
+    let mut current = expr;
+    while let Node::Sum(_, body) = store.node(current) {
+        current = *body;
+    }
+    match store.node(current) {
+        Node::Mul(factors) => factors.to_vec(),
+        _ => vec![current],
+    }
+}
+
+fn is_activation_derivative(store: &Store, expr: ExprId) -> bool {
+    match store.node(expr) {
+        Node::Call(_, order, _) => *order > 0,
+        Node::Add(_) | Node::Pow(..) | Node::Mul(_) => store.children(expr).into_iter().any(|c| {
+            matches!(
+                store.node(c),
+                Node::Pow(..) | Node::Ref(..) | Node::Call(..) | Node::Mul(_)
+            )
+        }),
+        _ => false,
+    }
+}
+
+/// Families over the same ranges where one is computed directly from the
+/// other (`z[j] = h(a[j])`): a student may write either for the other.
+fn confusable_pairs(network: &Network) -> Vec<(FamilyId, FamilyId)> {
+    let model = &network.model;
+    let mut pairs = Vec::new();
+    for family in model.family_ids() {
+        if model.family(family).kind != FamilyKind::Defined {
+            continue;
+        }
+        for source in network.graph.predecessors(family) {
+            if model.family(source).ranges == model.family(family).ranges
+                && model.family(source).kind == FamilyKind::Defined
+            {
+                pairs.push((family, source));
+                pairs.push((source, family));
+            }
+        }
+    }
+    pairs
+}
+
+fn replace_family(store: &mut Store, expr: ExprId, from: FamilyId, to: FamilyId) -> ExprId {
+    match store.node(expr).clone() {
+        Node::Ref(family, indices) if family == from => store.reference(to, &indices),
+        Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => expr,
+        node => {
+            let children: Vec<ExprId> = store
+                .children(expr)
+                .into_iter()
+                .map(|c| replace_family(store, c, from, to))
+                .collect();
+            store.rebuild(&node, &children)
+        }
+    }
+}
+
+/// Each weight reference with two indices, swapped one at a time.
+fn transposed(
+    store: &mut Store,
+    families: &[crate::model::Family],
+    expr: ExprId,
+) -> Vec<(FamilyId, ExprId)> {
+    let mut found = Vec::new();
+    let mut references = Vec::new();
+    collect_two_index_refs(store, expr, &mut references);
+    references.sort_unstable();
+    references.dedup();
+    for reference in references {
+        let Node::Ref(family, indices) = store.node(reference).clone() else {
+            continue;
+        };
+        let info = &families[family.0 as usize];
+        if info.ranges[0] != info.ranges[1] && indices.len() == 2 {
+            // Swapping indices over different ranges could not be evaluated;
+            // a transposition there is an index-range mistake, reported as such.
+            continue;
+        }
+        let swapped = store.reference(family, &[indices[1], indices[0]]);
+        let repaired = crate::differentiate::replace(store, expr, reference, swapped);
+        found.push((family, repaired));
+    }
+    found
+}
+
+fn collect_two_index_refs(store: &Store, expr: ExprId, found: &mut Vec<ExprId>) {
+    match store.node(expr) {
+        Node::Ref(_, indices) if indices.len() == 2 => found.push(expr),
+        _ => {
+            for child in store.children(expr) {
+                collect_two_index_refs(store, child, found);
+            }
+        }
+    }
+}
+
+/// The grade of one line of a derivation.
+#[derive(Clone, Debug, Serialize)]
+pub struct LineGrade {
+    /// The line, counted from 1.
+    pub line: usize,
+    /// `correct` when the line is a true equation, else why not.
+    pub verdict: Verdict,
+    /// What is wrong with the line, if anything.
+    pub message: Option<String>,
+}
+
+/// The grade of a whole derivation.
+#[derive(Clone, Debug, Serialize)]
+pub struct DerivationGrade {
+    /// The verdict of the derivation as a whole.
+    pub verdict: Verdict,
+    /// Every line's grade.
+    pub lines: Vec<LineGrade>,
+    /// The first line that is not true (counted from 1), 0 when all are.
+    pub first_wrong_line: usize,
+    /// The grade of the derivation's final expression against the result.
+    pub result: Grade,
+}
+
+/// Grades a derivation: lines separated by `\\` or new lines, each an
+/// equality; a line starting with `=` continues the previous left side.
+pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> DerivationGrade {
+    let lines: Vec<&str> = text
+        .split("\\\\")
+        .flat_map(|chunk| chunk.split('\n'))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("\\begin") && !l.starts_with("\\end"))
+        .collect();
+    let free = free_of(&truth.query);
+    let mut grades = Vec::new();
+    let mut previous_left: Option<ExprId> = None;
+    let mut last_right: Option<ExprId> = None;
+    let mut first_wrong = 0;
+    for (number, line) in lines.iter().enumerate() {
+        let source = Source::new(format!("<line {}>", number + 1), *line);
+        let parsed = match parse_answer(&source) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                let (verdict, message) = match error {
+                    AnswerError::TooLarge(why) => (Verdict::TooLarge, why),
+                    AnswerError::Unreadable(d) => (Verdict::Unreadable, d.to_string()),
+                };
+                grades.push(LineGrade {
+                    line: number + 1,
+                    verdict,
+                    message: Some(message),
+                });
+                if first_wrong == 0 {
+                    first_wrong = number + 1;
+                }
+                continue;
+            }
+        };
+        let mut sides = Vec::new();
+        let mut failure = None;
+        {
+            let mut resolver = Resolver::new(&mut network.model, free.clone());
+            for side in &parsed.sides {
+                match resolver.resolve(side) {
+                    Ok(expr) => sides.push(expr),
+                    Err(error) => {
+                        failure = Some((
+                            if error.mistake {
+                                Verdict::Incorrect
+                            } else {
+                                Verdict::Unreadable
+                            },
+                            source.error(error.span, error.message).to_string(),
+                        ));
+                        break;
+                    }
+                }
+            }
+        }
+        if parsed.continued
+            && let Some(left) = previous_left
+        {
+            sides.insert(0, left);
+        }
+        let verdict = match failure {
+            Some((verdict, message)) => LineGrade {
+                line: number + 1,
+                verdict,
+                message: Some(message),
+            },
+            None if sides.len() < 2 => LineGrade {
+                line: number + 1,
+                verdict: Verdict::Unreadable,
+                message: Some(
+                    "a line of a derivation is an equation: write `lhs = rhs`, or start with `=`"
+                        .to_string(),
+                ),
+            },
+            None => {
+                let mut message = None;
+                for pair in sides.windows(2) {
+                    let comparison =
+                        compare(network, pair[1], pair[0], &truth.equations, &SEEDS[..2], 2);
+                    if !comparison.agree {
+                        let shown = Printer::new(&network.model, Format::Latex)
+                            .expr_equation(pair[0], pair[1]);
+                        message = Some(format!(
+                            "${shown}$ does not hold ({})",
+                            comparison.counterexample.unwrap_or_default()
+                        ));
+                        break;
+                    }
+                }
+                LineGrade {
+                    line: number + 1,
+                    verdict: if message.is_none() {
+                        Verdict::Correct
+                    } else {
+                        Verdict::Incorrect
+                    },
+                    message,
+                }
+            }
+        };
+        if !verdict.verdict.is_right() && first_wrong == 0 {
+            first_wrong = number + 1;
+        }
+        grades.push(verdict);
+        if let (Some(first), Some(last)) = (sides.first(), sides.last()) {
+            if !parsed.continued {
+                previous_left = Some(*first);
+            }
+            last_right = Some(*last);
+        }
+    }
+    let result = match last_right {
+        Some(expr) => grade(network, truth, expr),
+        None => Grade::simple(
+            Verdict::Unreadable,
+            "the derivation has no line that could be read".to_string(),
+        ),
+    };
+    if first_wrong == 0 && !result.verdict.is_right() {
+        first_wrong = lines.len();
+    }
+    let verdict = if first_wrong == 0 {
+        result.verdict
+    } else if result.verdict == Verdict::TooLarge {
+        Verdict::TooLarge
+    } else {
+        Verdict::Incorrect
+    };
+    DerivationGrade {
+        verdict,
+        lines: grades,
+        first_wrong_line: first_wrong,
+        result,
+    }
+}

@@ -1,0 +1,524 @@
+//! Reading a parsed answer through the network's notation: which symbol is
+//! which family, which subscript is which index, what is a delta of the
+//! network and what a Kronecker delta, what is a call and what a product.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Span, closest};
+use crate::differentiate::nth_builtin_derivative;
+use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, OpaqueId, Wrt};
+use crate::model::Model;
+use crate::render::default_latex;
+use crate::syntax::answer::{AnswerExpr, Join, parse_fragment};
+
+/// Why an answer could not be read as an expression of the network.
+#[derive(Clone, Debug)]
+pub struct ResolveError {
+    /// Where in the answer.
+    pub span: Span,
+    /// What is wrong.
+    pub message: String,
+    /// True when the answer is readable but wrong (an index of the wrong
+    /// range, a sum reusing a free index), false when it cannot be read.
+    pub mistake: bool,
+}
+
+fn unreadable(span: Span, message: impl Into<String>) -> ResolveError {
+    ResolveError {
+        span,
+        message: message.into(),
+        mistake: false,
+    }
+}
+
+fn mistake(span: Span, message: impl Into<String>) -> ResolveError {
+    ResolveError {
+        span,
+        message: message.into(),
+        mistake: true,
+    }
+}
+
+/// Removes what does not change a symbol's meaning: spaces and braces.
+pub fn normalize(tex: &str) -> String {
+    tex.chars()
+        .filter(|c| !c.is_whitespace() && *c != '{' && *c != '}')
+        .collect()
+}
+
+/// Reads answers over one model.
+pub struct Resolver<'m> {
+    model: &'m mut Model,
+    /// Free index names the answer may use (the query's).
+    free: Vec<IndexVar>,
+    scope: Vec<(String, IndexVar)>,
+}
+
+impl<'m> Resolver<'m> {
+    /// A resolver whose free indices are `free`.
+    pub fn new(model: &'m mut Model, free: Vec<IndexVar>) -> Resolver<'m> {
+        Resolver {
+            model,
+            free,
+            scope: Vec::new(),
+        }
+    }
+
+    /// The expression an answer side means.
+    pub fn resolve(&mut self, expr: &AnswerExpr) -> Result<ExprId, ResolveError> {
+        match expr {
+            AnswerExpr::Number(value, _) => Ok(self.model.store.number(value.clone())),
+            AnswerExpr::Group(inner, _) => self.resolve(inner),
+            AnswerExpr::Terms(terms, _) => {
+                let mut items = Vec::new();
+                for (negative, term) in terms {
+                    let value = self.resolve(term)?;
+                    items.push(if *negative {
+                        self.model.store.negate(value)
+                    } else {
+                        value
+                    });
+                }
+                Ok(self.model.store.add(items))
+            }
+            AnswerExpr::Product(factors, _) => self.product(factors),
+            AnswerExpr::Frac(top, bottom, _) => {
+                let top = self.resolve(top)?;
+                let bottom = self.resolve(bottom)?;
+                let inverse = self.model.store.powi(bottom, -1);
+                Ok(self.model.store.mul(vec![top, inverse]))
+            }
+            AnswerExpr::Sqrt(inner, _) => {
+                let inner = self.resolve(inner)?;
+                Ok(self.model.store.builtin(Builtin::Sqrt, inner))
+            }
+            AnswerExpr::Power(base, exponent, _) => {
+                let base = self.resolve(base)?;
+                let exponent = self.resolve(exponent)?;
+                Ok(self.model.store.pow(base, exponent))
+            }
+            AnswerExpr::Sum(indices, body, span) => self.sum(indices, body, *span),
+            AnswerExpr::Call {
+                name,
+                primes,
+                power,
+                argument,
+                span,
+            } => {
+                let builtin = builtin_named(name)
+                    .ok_or_else(|| unreadable(*span, format!("unknown function `{name}`")))?;
+                let argument = self.resolve(argument)?;
+                let mut value = if *primes == 0 {
+                    self.model.store.builtin(builtin, argument)
+                } else {
+                    nth_builtin_derivative(&mut self.model.store, builtin, *primes, argument)
+                };
+                if let Some(power) = power {
+                    let power = self.resolve(power)?;
+                    value = self.model.store.pow(value, power);
+                }
+                Ok(value)
+            }
+            AnswerExpr::Partial(top, bottom, span) => {
+                let top = self.resolve(top)?;
+                let bottom_ref = self.resolve(bottom)?;
+                let crate::expr::Node::Ref(family, indices) =
+                    self.model.store.node(bottom_ref).clone()
+                else {
+                    return Err(unreadable(
+                        *span,
+                        "a derivative must be taken with respect to a quantity of the network",
+                    ));
+                };
+                Ok(self.model.store.derivative(
+                    top,
+                    Wrt {
+                        family,
+                        indices,
+                        held: Box::new([]),
+                    },
+                ))
+            }
+            AnswerExpr::Symbol { .. } => self.symbol(expr),
+        }
+    }
+
+    fn product(&mut self, factors: &[(Join, AnswerExpr)]) -> Result<ExprId, ResolveError> {
+        let mut items = Vec::new();
+        let mut at = 0;
+        while at < factors.len() {
+            let (join, factor) = &factors[at];
+            // `h(x)` and `h'(x)`: an opaque function followed by brackets is a call.
+            let value = match (factor, factors.get(at + 1)) {
+                (
+                    AnswerExpr::Symbol {
+                        base,
+                        sup: None,
+                        sub: None,
+                        primes,
+                        ..
+                    },
+                    Some((Join::Times, AnswerExpr::Group(argument, _))),
+                ) if self.opaque(base).is_some() => {
+                    let function = self.opaque(base).expect("checked");
+                    let argument = self.resolve(argument)?;
+                    at += 1;
+                    self.model
+                        .store
+                        .call(Function::Opaque(function), *primes, argument)
+                }
+                _ => self.resolve(factor)?,
+            };
+            items.push(match join {
+                Join::Times => value,
+                Join::Over => self.model.store.powi(value, -1),
+            });
+            at += 1;
+        }
+        Ok(self.model.store.mul(items))
+    }
+
+    fn opaque(&self, base: &str) -> Option<OpaqueId> {
+        self.model
+            .functions
+            .iter()
+            .position(|f| *f == base || default_latex(f) == base)
+            .map(|at| OpaqueId(at as u32))
+    }
+
+    fn sum(
+        &mut self,
+        indices: &[(String, Span)],
+        body: &AnswerExpr,
+        span: Span,
+    ) -> Result<ExprId, ResolveError> {
+        let mut bound = Vec::new();
+        for (name, index_span) in indices {
+            if self
+                .free
+                .iter()
+                .any(|v| self.model.store.var(*v).name == *name)
+                && !self.scope.iter().any(|(n, _)| n == name)
+            {
+                return Err(mistake(
+                    *index_span,
+                    format!("the sum over `{name}` reuses `{name}`, which is free in the result"),
+                ));
+            }
+            let range = self.index_range(name).ok_or_else(|| {
+                unreadable(*index_span, format!("unknown index `{name}` under the sum"))
+            })?;
+            let var = self.model.store.new_var(name.clone(), range);
+            bound.push((name.clone(), var));
+        }
+        if bound.is_empty() {
+            return Err(unreadable(span, "a sum needs its index: write `\\sum_k`"));
+        }
+        let depth = self.scope.len();
+        self.scope.extend(bound.iter().cloned());
+        let result = self.resolve(body);
+        self.scope.truncate(depth);
+        let mut value = result?;
+        for (_, var) in bound.iter().rev() {
+            value = self.model.store.sum(*var, value);
+        }
+        Ok(value)
+    }
+
+    /// The range of an index name: a declared one, or one made from a
+    /// declared name by primes or digits (`j'`, `j2`).
+    fn index_range(&self, name: &str) -> Option<crate::expr::RangeId> {
+        if let Some(var) = self.model.indices.get(name) {
+            return Some(self.model.store.var(*var).range);
+        }
+        let stem = name.trim_end_matches(|c: char| c == '\'' || c.is_ascii_digit());
+        self.model
+            .indices
+            .get(stem)
+            .map(|v| self.model.store.var(*v).range)
+    }
+
+    fn index_var(&self, name: &str) -> Option<IndexVar> {
+        if let Some((_, var)) = self.scope.iter().rev().find(|(n, _)| n == name) {
+            return Some(*var);
+        }
+        self.free
+            .iter()
+            .copied()
+            .find(|v| self.model.store.var(*v).name == name)
+    }
+
+    /// Splits a subscript into index names: at commas, or a declared name
+    /// whole, or letter by letter (each with its primes).
+    fn split_indices(&self, sub: &str) -> Vec<String> {
+        let text: String = sub.chars().filter(|c| !c.is_whitespace()).collect();
+        if text.contains(',') {
+            return text.split(',').map(str::to_string).collect();
+        }
+        if self.index_var(&text).is_some() || self.model.indices.contains_key(&text) {
+            return vec![text];
+        }
+        let mut names: Vec<String> = Vec::new();
+        for c in text.chars() {
+            match (c, names.last_mut()) {
+                ('\'', Some(last)) => last.push(c),
+                (c, Some(last)) if c.is_ascii_digit() => last.push(c),
+                _ => names.push(c.to_string()),
+            }
+        }
+        names
+    }
+
+    fn symbol(&mut self, expr: &AnswerExpr) -> Result<ExprId, ResolveError> {
+        let AnswerExpr::Symbol {
+            base,
+            sup,
+            sub,
+            primes,
+            span,
+        } = expr
+        else {
+            unreachable!("symbol() takes symbols")
+        };
+        let span = *span;
+        if *primes > 0 {
+            return Err(unreadable(
+                span,
+                format!("`{base}'` needs an argument, as in `{base}'(a_j)`"),
+            ));
+        }
+        let sup_text = sup
+            .as_deref()
+            .map(|s| format!("^{{{s}}}"))
+            .unwrap_or_default();
+        let sub_text = sub
+            .as_deref()
+            .map(|s| format!("_{{{s}}}"))
+            .unwrap_or_default();
+        // The whole symbol, scripts and all, may name a scalar family (`E_n`).
+        if let Some(found) = self.scalar_named(&format!("{base}{sup_text}{sub_text}")) {
+            return Ok(found);
+        }
+        let indices: Vec<String> = sub
+            .as_deref()
+            .map(|s| self.split_indices(s))
+            .unwrap_or_default();
+        // With its superscript as part of the symbol (`w^{(2)}`).
+        if sup.is_some()
+            && let Some(found) = self.indexed(&format!("{base}{sup_text}"), &indices, span)?
+        {
+            return Ok(found);
+        }
+        let plain = self.indexed(base, &indices, span)?;
+        let value = match plain {
+            Some(found) => found,
+            None => {
+                if base == "\\delta" && indices.len() == 2 {
+                    let a = self.index(&indices[0], span)?;
+                    let b = self.index(&indices[1], span)?;
+                    if self.model.store.var(a).range != self.model.store.var(b).range {
+                        return Err(mistake(
+                            span,
+                            "a Kronecker delta joins indices of different ranges",
+                        ));
+                    }
+                    self.model.store.delta(a, b)
+                } else if base == "e" && sup.is_some() && sub.is_none() {
+                    let exponent = self.fragment(sup.as_deref().expect("checked"), span)?;
+                    return Ok(self.model.store.builtin(Builtin::Exp, exponent));
+                } else {
+                    return Err(self.unknown_symbol(base, span));
+                }
+            }
+        };
+        match sup {
+            Some(power) => {
+                let exponent = self.fragment(power, span)?;
+                Ok(self.model.store.pow(value, exponent))
+            }
+            None => Ok(value),
+        }
+    }
+
+    fn fragment(&mut self, text: &str, span: Span) -> Result<ExprId, ResolveError> {
+        let parsed = parse_fragment(text)
+            .ok_or_else(|| unreadable(span, format!("cannot read the exponent `{text}`")))?;
+        self.resolve(&parsed)
+    }
+
+    /// The variable of an index name: bound by a sum, free in the query, or
+    /// a declared index left free (which the grade reports as a missing sum).
+    fn index(&self, name: &str, span: Span) -> Result<IndexVar, ResolveError> {
+        self.index_var(name)
+            .or_else(|| self.model.indices.get(name).copied())
+            .ok_or_else(|| unreadable(span, format!("unknown index `{name}`")))
+    }
+
+    /// Every symbol a family may be written with: its notation, its name,
+    /// and its delta's notation, each with what it stands for.
+    fn symbols(&self) -> Vec<(String, FamilyId, bool)> {
+        let mut found = Vec::new();
+        for family in self.model.family_ids() {
+            let info = self.model.family(family);
+            let latex = info
+                .latex
+                .clone()
+                .unwrap_or_else(|| default_latex(&info.name));
+            found.push((normalize(&latex), family, false));
+            found.push((normalize(&info.name), family, false));
+            found.push((
+                normalize(&format!("\\mathrm{{{}}}", info.name)),
+                family,
+                false,
+            ));
+            if let Some(delta) = &info.delta_latex {
+                found.push((normalize(delta), family, true));
+            }
+        }
+        found
+    }
+
+    fn scalar_named(&mut self, symbol: &str) -> Option<ExprId> {
+        let wanted = normalize(symbol);
+        let matches: Vec<(FamilyId, bool)> = self
+            .symbols()
+            .into_iter()
+            .filter(|(s, f, _)| *s == wanted && self.model.family(*f).ranges.is_empty())
+            .map(|(_, f, d)| (f, d))
+            .collect();
+        let (family, is_delta) = *matches.first()?;
+        Some(if is_delta {
+            self.model.store.adjoint(family, &[])
+        } else {
+            self.model.store.reference(family, &[])
+        })
+    }
+
+    /// The family (or delta) written `symbol` with these indices, chosen by
+    /// the ranges of the indices when several share the symbol.
+    fn indexed(
+        &mut self,
+        symbol: &str,
+        names: &[String],
+        span: Span,
+    ) -> Result<Option<ExprId>, ResolveError> {
+        let wanted = normalize(symbol);
+        let candidates: Vec<(FamilyId, bool)> = self
+            .symbols()
+            .into_iter()
+            .filter(|(s, f, _)| *s == wanted && self.model.family(*f).ranges.len() == names.len())
+            .map(|(_, f, d)| (f, d))
+            .collect();
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let mut vars = Vec::new();
+        for name in names {
+            vars.push(self.index(name, span)?);
+        }
+        let fitting: Vec<(FamilyId, bool)> = candidates
+            .iter()
+            .copied()
+            .filter(|(f, _)| {
+                let ranges = &self.model.family(*f).ranges;
+                vars.iter()
+                    .zip(ranges)
+                    .all(|(v, r)| self.model.store.var(*v).range == *r)
+            })
+            .collect();
+        let mut unique: Vec<(FamilyId, bool)> = Vec::new();
+        for candidate in fitting {
+            if !unique.contains(&candidate) {
+                unique.push(candidate);
+            }
+        }
+        match unique.as_slice() {
+            [] => {
+                let (family, _) = candidates[0];
+                let reversed: Vec<IndexVar> = vars.iter().rev().copied().collect();
+                let ranges = &self.model.family(family).ranges;
+                let fits_reversed = vars.len() == 2
+                    && reversed
+                        .iter()
+                        .zip(ranges)
+                        .all(|(v, r)| self.model.store.var(*v).range == *r);
+                if fits_reversed {
+                    return Err(mistake(
+                        span,
+                        format!(
+                            "transposed weight indices: `{symbol}_{{{}}}` should be `{symbol}_{{{}}}`",
+                            names.join(""),
+                            names.iter().rev().cloned().collect::<Vec<_>>().join("")
+                        ),
+                    ));
+                }
+                let info = self.model.family(family);
+                let wanted_ranges: Vec<&str> = info
+                    .ranges
+                    .iter()
+                    .map(|r| self.model.ranges[r.0 as usize].name.as_str())
+                    .collect();
+                Err(mistake(
+                    span,
+                    format!(
+                        "`{symbol}` takes indices over {}, but `{}` range over other values",
+                        wanted_ranges.join(", "),
+                        names.join(",")
+                    ),
+                ))
+            }
+            [(family, is_delta)] => Ok(Some(if *is_delta {
+                self.model.store.adjoint(*family, &vars)
+            } else {
+                self.model.store.reference(*family, &vars)
+            })),
+            several => {
+                let names: Vec<String> = several
+                    .iter()
+                    .map(|(f, _)| format!("`{}`", self.model.family(*f).name))
+                    .collect();
+                Err(unreadable(
+                    span,
+                    format!("`{symbol}` is ambiguous: it may be {}", names.join(" or ")),
+                ))
+            }
+        }
+    }
+
+    fn unknown_symbol(&self, base: &str, span: Span) -> ResolveError {
+        let known: Vec<String> = self.symbols().into_iter().map(|(s, _, _)| s).collect();
+        let mut message = format!("unknown symbol `{base}`");
+        if let Some(near) = closest(&normalize(base), known.iter().map(String::as_str)) {
+            message.push_str(&format!("; the closest known symbol is `{near}`"));
+        } else {
+            let mut sample: Vec<&String> = known.iter().collect();
+            sample.sort();
+            sample.dedup();
+            let listed: Vec<String> = sample.iter().take(8).map(|s| format!("`{s}`")).collect();
+            message.push_str(&format!("; known symbols include {}", listed.join(", ")));
+        }
+        unreadable(span, message)
+    }
+}
+
+/// The built-in function a LaTeX name stands for.
+fn builtin_named(name: &str) -> Option<Builtin> {
+    let plain: String = name
+        .trim_start_matches('\\')
+        .trim_start_matches("operatorname")
+        .trim_start_matches("mathrm")
+        .chars()
+        .filter(|c| c.is_ascii_alphabetic())
+        .collect();
+    let lowered = plain.to_ascii_lowercase();
+    let table: HashMap<&str, Builtin> = HashMap::from([
+        ("ln", Builtin::Log),
+        ("log", Builtin::Log),
+        ("sigma", Builtin::Sigmoid),
+        ("sigmoid", Builtin::Sigmoid),
+    ]);
+    table
+        .get(lowered.as_str())
+        .copied()
+        .or_else(|| Builtin::from_name(&lowered))
+}
