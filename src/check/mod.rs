@@ -182,23 +182,28 @@ pub fn read_answer(network: &mut Network, query: &Query, text: &str) -> Result<E
     let source = Source::new("<answer>", text);
     let answer = match parse_answer(&source) {
         Ok(answer) => answer,
-        Err(AnswerError::TooLarge(why)) => return Err(Grade::simple(Verdict::TooLarge, why)),
+        Err(AnswerError::TooLarge(why)) => {
+            return Err(Box::new(Grade::simple(Verdict::TooLarge, why)));
+        }
         Err(AnswerError::Unreadable(diagnostic)) => {
-            return Err(Grade::simple(Verdict::Unreadable, diagnostic.to_string()));
+            return Err(Box::new(Grade::simple(
+                Verdict::Unreadable,
+                diagnostic.to_string(),
+            )));
         }
     };
     let side = answer.sides.last().expect("an answer has a side");
     let mut resolver = Resolver::new(&mut network.model, free);
     resolver.resolve(side).map_err(|error| {
         let located = source.error(error.span, error.message.clone()).to_string();
-        Grade::simple(
+        Box::new(Grade::simple(
             if error.mistake {
                 Verdict::Incorrect
             } else {
                 Verdict::Unreadable
             },
             located,
-        )
+        ))
     })
 }
 
