@@ -227,10 +227,11 @@ pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
     };
     if network.model.store.largest_number_bits() > 4096
         || network.model.store.tree_size(answer, 20_000) >= 20_000
+        || has_huge_power(&network.model.store, answer)
     {
         return Grade::simple(
             Verdict::TooLarge,
-            "the answer's numbers or terms exceed what is checked".to_string(),
+            "the answer's numbers, powers or terms exceed what is checked".to_string(),
         );
     }
     grade(network, truth, answer)
@@ -306,6 +307,15 @@ pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
         .collect();
     for target in &targets {
         if alpha_canon(network, *target) == answer_canonical {
+            if is_unsimplified(network, answer) {
+                let simplified = Some(Printer::new(&network.model, Format::Latex).expr(*target));
+                return Grade {
+                    verdict: Verdict::CorrectUnsimplified,
+                    evidence: "symbolic identity after simplification".to_string(),
+                    simplified,
+                    ..base
+                };
+            }
             return Grade {
                 verdict: Verdict::Correct,
                 evidence: "symbolic identity".to_string(),
@@ -332,11 +342,7 @@ pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
         } else {
             truth.expanded.unwrap_or(truth.backprop)
         };
-        let simplified_answer = network.engine().simplify(answer);
-        let size = |n: &Network, e: ExprId| n.model.store.tree_size(e, 100_000);
-        if size(network, answer) > size(network, simplest) + 2
-            && size(network, simplified_answer) < size(network, answer)
-        {
+        if is_unsimplified(network, answer) {
             let simplified = Some(Printer::new(&network.model, Format::Latex).expr(simplest));
             return Grade {
                 verdict: Verdict::CorrectUnsimplified,
@@ -385,6 +391,59 @@ fn list_refs(names: &[&String]) -> String {
         .map(|n| n.to_string())
         .collect::<Vec<_>>()
         .join("`, `")
+}
+
+/// Largest power an answer may raise to.
+const MAX_POWER: i64 = 1_000;
+
+fn has_huge_power(store: &Store, expr: ExprId) -> bool {
+    match store.node(expr) {
+        Node::Pow(_, exponent) if has_huge_number(store, *exponent) => true,
+        _ => store
+            .children(expr)
+            .into_iter()
+            .any(|c| has_huge_power(store, c)),
+    }
+}
+
+/// True when an exponent holds a number, or a power of numbers, beyond
+/// [`MAX_POWER`] (`10^{9}` is not computed to find out).
+fn has_huge_number(store: &Store, expr: ExprId) -> bool {
+    use num_traits::Signed;
+    match store.node(expr) {
+        Node::Number(value) => {
+            value.abs() > num_rational::BigRational::from_integer(MAX_POWER.into())
+        }
+        Node::Pow(base, exponent) => {
+            store.as_number(*base).is_some() && store.as_number(*exponent).is_some() && {
+                let base = store.as_number(*base).expect("a number").abs();
+                let exponent = store.as_number(*exponent).expect("a number").abs();
+                base > num_rational::BigRational::from_integer(1.into())
+                    && exponent > num_rational::BigRational::from_integer(3.into())
+            }
+        }
+        _ => store
+            .children(expr)
+            .into_iter()
+            .any(|c| has_huge_number(store, c)),
+    }
+}
+
+/// True when plain simplification (numbers folded, Kronecker deltas
+/// collapsed, like terms and common factors gathered; no forward quantities
+/// or assumptions) makes the answer, as printed, shorter by four
+/// characters or more (so `-(t - y)` passes, `2 x / 2` does not).
+fn is_unsimplified(network: &mut Network, answer: ExprId) -> bool {
+    let mut plain = crate::simplify::Simplifier::new(crate::simplify::Facts::none());
+    let simplified = plain.simplify(&mut network.model.store, answer);
+    let length = |e: ExprId| {
+        Printer::new(&network.model, Format::Dsl)
+            .expr(e)
+            .chars()
+            .count()
+    };
+    let (before, after) = (length(answer), length(simplified));
+    before >= after + 4
 }
 
 fn has_sum(store: &Store, expr: ExprId) -> bool {
@@ -550,20 +609,29 @@ fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diag
         ));
     }
     // A factor of the result missing from the answer (an activation's derivative).
-    let truth_factors = top_factors(&network.model.store, truth.backprop)
-        .into_iter()
-        .chain(
-            truth
-                .expanded
-                .map(|e| top_factors(&network.model.store, e))
-                .unwrap_or_default(),
-        )
-        .collect::<Vec<_>>();
-    let answer_factors = top_factors(&network.model.store, answer);
-    for factor in truth_factors {
-        if answer_factors.contains(&factor) || network.model.store.as_number(factor).is_some() {
-            continue;
+    let mut truth_factors = top_factors(&mut network.model.store, truth.backprop);
+    if let Some(expanded) = truth.expanded {
+        truth_factors.extend(top_factors(&mut network.model.store, expanded));
+    }
+    let canonical_answer = network.engine().simplify(answer);
+    let answer_factors = top_factors(&mut network.model.store, canonical_answer);
+    let mut missing: Vec<ExprId> = Vec::new();
+    for factor in &truth_factors {
+        if !answer_factors.contains(factor)
+            && network.model.store.as_number(*factor).is_none()
+            && !missing.contains(factor)
+        {
+            missing.push(*factor);
         }
+    }
+    // Several factors missing together, as `y (1 - y)` from a sigmoid.
+    let mut groups: Vec<ExprId> = Vec::new();
+    if missing.len() > 1 {
+        let together = network.model.store.mul(missing.clone());
+        groups.push(together);
+    }
+    groups.extend(missing);
+    for factor in groups {
         let shown = Printer::new(&network.model, Format::Latex).expr(factor);
         let repaired = network.model.store.mul(vec![answer, factor]);
         let plain_answer =
@@ -594,21 +662,6 @@ fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diag
             ));
         }
     }
-    // A successor's term left out.
-    for target in [Some(truth.backprop), truth.expanded].into_iter().flatten() {
-        if let Node::Add(terms) = network.model.store.node(target).clone() {
-            for term in terms.iter() {
-                let shown = Printer::new(&network.model, Format::Latex).expr(*term);
-                let repaired = network.model.store.add(vec![answer, *term]);
-                candidates.push((
-                    format!(
-                        "the term ${shown}$, from one of the units this one feeds, is left out"
-                    ),
-                    repaired,
-                ));
-            }
-        }
-    }
     for (words, repaired) in candidates {
         let comparison = compare(
             network,
@@ -625,6 +678,39 @@ fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diag
                 words,
                 latex: Some(latex),
             });
+        }
+    }
+    // A successor's term left out: the answer matches the result with one
+    // term of one of its sums removed.
+    for target in [Some(truth.backprop), truth.expanded].into_iter().flatten() {
+        let sums: Vec<ExprId> = std::iter::once(target)
+            .chain(match network.model.store.node(target) {
+                Node::Mul(factors) => factors.to_vec(),
+                _ => Vec::new(),
+            })
+            .filter(|e| matches!(network.model.store.node(*e), Node::Add(_)))
+            .collect();
+        for sum in sums {
+            let terms = network.model.store.children(sum);
+            for (at, term) in terms.iter().enumerate() {
+                let mut rest = terms.clone();
+                rest.remove(at);
+                let shortened = network.model.store.add(rest);
+                let without =
+                    crate::differentiate::replace(&mut network.model.store, target, sum, shortened);
+                let comparison =
+                    compare(network, answer, without, &truth.equations, &SEEDS[..2], 1);
+                if comparison.agree {
+                    let shown = Printer::new(&network.model, Format::Latex).expr(*term);
+                    let latex = Printer::new(&network.model, Format::Latex).expr(target);
+                    return Some(Diagnosis {
+                        words: format!(
+                            "the term ${shown}$, from one of the units this one feeds, is left out"
+                        ),
+                        latex: Some(latex),
+                    });
+                }
+            }
         }
     }
     None
@@ -660,15 +746,17 @@ fn repair_missing_sum(network: &mut Network, truth: &Truth, answer: ExprId) -> O
         .then(|| Printer::new(&network.model, Format::Latex).expr(repaired))
 }
 
-fn top_factors(store: &Store, expr: ExprId) -> Vec<ExprId> {
-    let mut current = expr;
-    while let Node::Sum(_, body) = store.node(current) {
-        current = *body;
-    }
-    match store.node(current) {
+/// The factors of a product (the expression itself otherwise), each with
+/// canonical bound variables, so that equal factors are equal ids.
+fn top_factors(store: &mut Store, expr: ExprId) -> Vec<ExprId> {
+    let factors = match store.node(expr) {
         Node::Mul(factors) => factors.to_vec(),
-        _ => vec![current],
-    }
+        _ => vec![expr],
+    };
+    factors
+        .into_iter()
+        .map(|f| store.canonical_binders(f))
+        .collect()
 }
 
 fn is_activation_derivative(store: &Store, expr: ExprId) -> bool {

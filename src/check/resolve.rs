@@ -205,9 +205,12 @@ impl<'m> Resolver<'m> {
                     format!("the sum over `{name}` reuses `{name}`, which is free in the result"),
                 ));
             }
-            let range = self.index_range(name).ok_or_else(|| {
-                unreadable(*index_span, format!("unknown index `{name}` under the sum"))
-            })?;
+            let range = match self.index_range(name) {
+                Some(range) => range,
+                None => self.infer_range(name, body).ok_or_else(|| {
+                    unreadable(*index_span, format!("unknown index `{name}` under the sum"))
+                })?,
+            };
             let var = self.model.store.new_var(name.clone(), range);
             bound.push((name.clone(), var));
         }
@@ -223,6 +226,22 @@ impl<'m> Resolver<'m> {
             value = self.model.store.sum(*var, value);
         }
         Ok(value)
+    }
+
+    /// The range of a summed name that no index line declares: the first
+    /// range under which the body reads without an index-range mistake.
+    fn infer_range(&mut self, name: &str, body: &AnswerExpr) -> Option<crate::expr::RangeId> {
+        for at in 0..self.model.ranges.len() {
+            let range = crate::expr::RangeId(at as u32);
+            let var = self.model.store.new_var(name.to_string(), range);
+            self.scope.push((name.to_string(), var));
+            let fits = self.resolve(body).is_ok();
+            self.scope.pop();
+            if fits {
+                return Some(range);
+            }
+        }
+        None
     }
 
     /// The range of an index name: a declared one, or one made from a
@@ -374,6 +393,12 @@ impl<'m> Resolver<'m> {
             if let Some(delta) = &info.delta_latex {
                 found.push((normalize(delta), family, true));
             }
+            // The name the printer gives a delta that shares its symbol.
+            found.push((
+                normalize(&format!("\\delta^{{({})}}", info.name)),
+                family,
+                true,
+            ));
         }
         found
     }
@@ -435,6 +460,11 @@ impl<'m> Resolver<'m> {
         match unique.as_slice() {
             [] => {
                 let (family, _) = candidates[0];
+                let describe = |me: &Self, var: IndexVar| {
+                    me.model.ranges[me.model.store.var(var).range.0 as usize]
+                        .name
+                        .clone()
+                };
                 let reversed: Vec<IndexVar> = vars.iter().rev().copied().collect();
                 let ranges = &self.model.family(family).ranges;
                 let fits_reversed = vars.len() == 2
@@ -453,17 +483,22 @@ impl<'m> Resolver<'m> {
                     ));
                 }
                 let info = self.model.family(family);
-                let wanted_ranges: Vec<&str> = info
+                let wanted_ranges: Vec<String> = info
                     .ranges
                     .iter()
-                    .map(|r| self.model.ranges[r.0 as usize].name.as_str())
+                    .map(|r| self.model.ranges[r.0 as usize].name.clone())
+                    .collect();
+                let found: Vec<String> = names
+                    .iter()
+                    .zip(&vars)
+                    .map(|(n, v)| format!("`{n}` ranges over {}", describe(self, *v)))
                     .collect();
                 Err(mistake(
                     span,
                     format!(
-                        "`{symbol}` takes indices over {}, but `{}` range over other values",
+                        "`{symbol}` takes indices over {}, but {}",
                         wanted_ranges.join(", "),
-                        names.join(",")
+                        found.join(" and ")
                     ),
                 ))
             }

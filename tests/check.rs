@@ -1,0 +1,315 @@
+//! Homework checking, against a corpus of answers whose verdicts and
+//! diagnoses were written by hand (`tests/corpus/answers.tsv`), whole
+//! derivations with a known first wrong line, the identities that fool
+//! random-point checkers, and batches.
+
+mod common;
+
+use std::collections::HashMap;
+
+use chainrule::Network;
+use chainrule::check::{self, check_derivation};
+use common::{example_text, network, run};
+
+fn corpus() -> Vec<(String, String, String, String, String)> {
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/corpus/answers.tsv",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| {
+            let parts: Vec<&str> = line.splitn(5, '\t').collect();
+            assert_eq!(parts.len(), 5, "five columns: {line}");
+            (
+                parts[0].into(),
+                parts[1].into(),
+                parts[2].into(),
+                parts[3].into(),
+                parts[4].into(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_corpus_is_graded_as_written_by_hand() {
+    let rows = corpus();
+    assert!(
+        rows.len() >= 80,
+        "at least 80 answers, found {}",
+        rows.len()
+    );
+    let mut networks: HashMap<String, Network> = HashMap::new();
+    let mut failures = Vec::new();
+    for (example, query, verdict, phrase, answer) in &rows {
+        let net = networks
+            .entry(example.clone())
+            .or_insert_with(|| network(&example_text(example)));
+        let query_value = net.query(query).unwrap();
+        let truth = check::truth(net, &query_value).unwrap();
+        let grade = check::check(net, &truth, answer);
+        let words = grade
+            .diagnosis
+            .as_ref()
+            .map(|d| d.words.clone())
+            .unwrap_or_default();
+        let verdict_ok = grade.verdict.name() == verdict;
+        let phrase_ok = phrase == "-" || words.contains(phrase.as_str());
+        if !verdict_ok || !phrase_ok {
+            failures.push(format!(
+                "{example} {query} `{answer}`: wanted {verdict} / {phrase}, got {} / {words}",
+                grade.verdict.name()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} answers graded otherwise:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn identities_that_fool_random_point_checkers_are_correct_every_time() {
+    let mut tanh = network(&example_text("tanh-hidden.nn"));
+    let mut sigmoid = network(&example_text("sigmoid-squared.nn"));
+    for _ in 0..20 {
+        let query = tanh.query("dE/da[j]").unwrap();
+        let truth = check::truth(&mut tanh, &query).unwrap();
+        for answer in [
+            "(1 - \\tanh^2 (a_j))\\sum_k w^{(2)}_{kj}\\delta_k",
+            "\\frac{1}{\\cosh^2(a_j)}\\sum_k w^{(2)}_{kj}\\delta_k",
+        ] {
+            assert!(
+                check::check(&mut tanh, &truth, answer).verdict.is_right(),
+                "{answer}"
+            );
+        }
+        let query = sigmoid.query("dE/da").unwrap();
+        let truth = check::truth(&mut sigmoid, &query).unwrap();
+        for answer in [
+            "(y-t)\\sigma(a)(1-\\sigma(a))",
+            "(y-t)\\frac{e^{-a}}{(1+e^{-a})^2}",
+            "(y-t) y (1-y)",
+        ] {
+            assert!(
+                check::check(&mut sigmoid, &truth, answer)
+                    .verdict
+                    .is_right(),
+                "{answer}"
+            );
+        }
+    }
+}
+
+/// Derivations with the first wrong line known by hand (0: none is wrong).
+const DERIVATIONS: [(&str, &str, &str, usize); 10] = [
+    (
+        "bishop-5.3.nn",
+        "dE/da[j]",
+        "\\delta_j = \\frac{\\partial E_n}{\\partial a_j} \\\\ &= \\sum_k \\frac{\\partial E_n}{\\partial a_k}\\frac{\\partial a_k}{\\partial a_j} \\\\ &= \\sum_k \\delta_k w^{(2)}_{kj} h'(a_j)",
+        0,
+    ),
+    (
+        "bishop-5.3.nn",
+        "dE/da[j]",
+        "\\delta_j = \\sum_k \\delta_k \\frac{\\partial a_k}{\\partial a_j} \\\\ &= \\sum_k \\delta_k w^{(2)}_{kj} \\\\ &= h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k",
+        2,
+    ),
+    (
+        "bishop-5.3.nn",
+        "dE/da[j]",
+        "\\delta_j = \\sum_k \\delta_k \\frac{\\partial a_k}{\\partial a_j} \\\\ &= h'(a_j)\\sum_k w^{(2)}_{jk}\\delta_k",
+        2,
+    ),
+    (
+        "bishop-5.3.nn",
+        "dE/da[j]",
+        "\\frac{\\partial a_k}{\\partial a_j} = w^{(2)}_{kj} h'(a_j) \\\\ \\delta_j = h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k",
+        0,
+    ),
+    (
+        "bishop-5.3.nn",
+        "dE/da[j]",
+        "\\frac{\\partial a_k}{\\partial a_j} = w^{(2)}_{kj} \\\\ \\delta_j = h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k",
+        1,
+    ),
+    (
+        "bishop-5.3.nn",
+        "dE/db[k]",
+        "\\delta_k = \\frac{\\partial E_n}{\\partial a_k} \\\\ &= y_k - t_k",
+        0,
+    ),
+    (
+        "bishop-5.3.nn",
+        "dE/db[k]",
+        "\\delta_k = \\frac{\\partial E_n}{\\partial a_k} \\\\ &= 2(y_k - t_k) \\\\ &= y_k - t_k",
+        2,
+    ),
+    (
+        "bishop-5.3.nn",
+        "dE/dw1[j,i]",
+        "\\frac{\\partial E_n}{\\partial w^{(1)}_{ji}} = \\frac{\\partial E_n}{\\partial a_j}\\frac{\\partial a_j}{\\partial w^{(1)}_{ji}} \\\\ &= \\delta_j x_i",
+        0,
+    ),
+    (
+        "bishop-5.3.nn",
+        "dE/dw1[j,i]",
+        "\\frac{\\partial E_n}{\\partial w^{(1)}_{ji}} = \\delta_j x_i \\\\ &= \\delta_j z_i",
+        2,
+    ),
+    (
+        "sigmoid-squared.nn",
+        "dE/da",
+        "\\delta = \\frac{\\partial E}{\\partial y}\\frac{\\partial y}{\\partial a} \\\\ &= (y - t) y (1 - y) \\\\ &= y - t",
+        3,
+    ),
+];
+
+#[test]
+fn derivations_are_checked_line_by_line() {
+    for (example, query, text, first_wrong) in DERIVATIONS {
+        let mut net = network(&example_text(example));
+        let query_value = net.query(query).unwrap();
+        let truth = check::truth(&mut net, &query_value).unwrap();
+        let graded = check_derivation(&mut net, &truth, text);
+        assert_eq!(
+            graded.first_wrong_line, first_wrong,
+            "{example} {query}: {text}\n{:#?}",
+            graded.lines
+        );
+        assert_eq!(graded.verdict.is_right(), first_wrong == 0, "{text}");
+    }
+}
+
+#[test]
+fn the_binary_grades_one_answer_with_an_exit_status() {
+    let right = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "dE/da[j]",
+        "--answer",
+        "h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k",
+    ]);
+    assert_eq!(
+        (right.status, right.stdout.lines().next()),
+        (0, Some("correct (symbolic identity)"))
+    );
+    let wrong = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "dE/da[j]",
+        "--answer",
+        "-h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(wrong.status, 1);
+    let value: serde_json::Value = serde_json::from_str(&wrong.stdout).unwrap();
+    assert_eq!(value["verdict"], "incorrect");
+    for key in [
+        "evidence",
+        "diagnosis",
+        "simplified",
+        "counterexample",
+        "answer_latex",
+        "answer_dsl",
+    ] {
+        assert!(value.get(key).is_some(), "{key}");
+    }
+    assert_eq!(
+        value["diagnosis"]["latex"],
+        "h'(a_{j}) \\sum_{k} w^{(2)}_{kj} \\delta_{k}"
+    );
+    let unusable = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "dE/dq[j]",
+        "--answer",
+        "x",
+    ]);
+    assert_eq!(unusable.status, 2);
+}
+
+#[test]
+fn a_batch_grades_every_row_and_survives_bad_ones() {
+    let dir = std::env::temp_dir().join(format!("chainrule-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("answers.csv");
+    std::fs::write(
+        &csv,
+        "id,query,answer\n\
+         s1,dE/da[j],\"h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k\"\n\
+         s2,dE/da[j],\"\\sum_k w^{(2)}_{kj}\\delta_k\"\n\
+         s3,dE/dnothing[j],x\n\
+         s4,dE/db[k],y_k - t_k\n\
+         s5,dE/da[j],\"h'(a_j\"\n",
+    )
+    .unwrap();
+    let out = dir.join("grades.jsonl");
+    let run_out = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "--batch",
+        csv.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run_out.status, 1, "{}", run_out.stderr);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let verdicts: Vec<&str> = lines
+        .iter()
+        .map(|v| v["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            "correct",
+            "incorrect",
+            "unreadable",
+            "correct",
+            "unreadable"
+        ]
+    );
+    assert_eq!(lines[0]["id"], "s1");
+    let bad_file = dir.join("bad.csv");
+    std::fs::write(&bad_file, "name,answer\nx,y\n").unwrap();
+    assert_eq!(
+        run(&[
+            "check",
+            "examples/bishop-5.3.nn",
+            "--batch",
+            bad_file.to_str().unwrap()
+        ])
+        .status,
+        2
+    );
+    let all_right = dir.join("right.jsonl");
+    std::fs::write(
+        &all_right,
+        "{\"id\": \"a\", \"query\": \"dE/db[k]\", \"answer\": \"y_k - t_k\"}\n",
+    )
+    .unwrap();
+    let csv_out = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "--batch",
+        all_right.to_str().unwrap(),
+    ]);
+    assert_eq!(csv_out.status, 0, "{}", csv_out.stderr);
+    assert!(
+        csv_out
+            .stdout
+            .starts_with("id,verdict,evidence,diagnosis,repaired,simplified\na,correct,"),
+        "{}",
+        csv_out.stdout
+    );
+}
