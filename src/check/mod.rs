@@ -188,14 +188,14 @@ pub fn read_answer(network: &mut Network, query: &Query, text: &str) -> Result<E
         Err(AnswerError::Unreadable(diagnostic)) => {
             return Err(Box::new(Grade::simple(
                 Verdict::Unreadable,
-                diagnostic.to_string(),
+                one_line(&diagnostic),
             )));
         }
     };
     let side = answer.sides.last().expect("an answer has a side");
     let mut resolver = Resolver::new(&mut network.model, free);
     resolver.resolve(side).map_err(|error| {
-        let located = source.error(error.span, error.message.clone()).to_string();
+        let located = one_line(&source.error(error.span, error.message.clone()));
         Box::new(Grade::simple(
             if error.mistake {
                 Verdict::Incorrect
@@ -205,6 +205,15 @@ pub fn read_answer(network: &mut Network, query: &Query, text: &str) -> Result<E
             located,
         ))
     })
+}
+
+/// A located message on one line, for grades that go into CSV and JSON:
+/// `at column 15: ...`.
+fn one_line(diagnostic: &Diagnostic) -> String {
+    match &diagnostic.location {
+        Some(at) => format!("at column {}: {}", at.column, diagnostic.message),
+        None => diagnostic.message.clone(),
+    }
 }
 
 fn free_of(query: &Query) -> Vec<IndexVar> {
@@ -892,7 +901,7 @@ pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> Der
             Err(error) => {
                 let (verdict, message) = match error {
                     AnswerError::TooLarge(why) => (Verdict::TooLarge, why),
-                    AnswerError::Unreadable(d) => (Verdict::Unreadable, d.to_string()),
+                    AnswerError::Unreadable(d) => (Verdict::Unreadable, one_line(&d)),
                 };
                 grades.push(LineGrade {
                     line: number + 1,
@@ -919,7 +928,7 @@ pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> Der
                             } else {
                                 Verdict::Unreadable
                             },
-                            source.error(error.span, error.message).to_string(),
+                            one_line(&source.error(error.span, error.message)),
                         ));
                         break;
                     }
