@@ -77,9 +77,9 @@ fn the_corpus_is_graded_as_written_by_hand() {
 fn identities_that_fool_random_point_checkers_are_correct_every_time() {
     let mut tanh = network(&example_text("tanh-hidden.nn"));
     let mut sigmoid = network(&example_text("sigmoid-squared.nn"));
-    for _ in 0..20 {
+    for seed in 0..50 {
         let query = tanh.query("dE/da[j]").unwrap();
-        let truth = check::truth(&mut tanh, &query).unwrap();
+        let truth = check::truth(&mut tanh, &query).unwrap().with_seed(seed);
         for answer in [
             "(1 - \\tanh^2 (a_j))\\sum_k w^{(2)}_{kj}\\delta_k",
             "\\frac{1}{\\cosh^2(a_j)}\\sum_k w^{(2)}_{kj}\\delta_k",
@@ -90,7 +90,7 @@ fn identities_that_fool_random_point_checkers_are_correct_every_time() {
             );
         }
         let query = sigmoid.query("dE/da").unwrap();
-        let truth = check::truth(&mut sigmoid, &query).unwrap();
+        let truth = check::truth(&mut sigmoid, &query).unwrap().with_seed(seed);
         for answer in [
             "(y-t)\\sigma(a)(1-\\sigma(a))",
             "(y-t)\\frac{e^{-a}}{(1+e^{-a})^2}",
@@ -312,4 +312,19 @@ fn a_batch_grades_every_row_and_survives_bad_ones() {
         "{}",
         csv_out.stdout
     );
+}
+
+#[test]
+fn hostile_answers_get_a_verdict_and_are_never_echoed_raw() {
+    let mut net = network(&example_text("bishop-5.3.nn"));
+    let query = net.query("dE/da[j]").unwrap();
+    let truth = check::truth(&mut net, &query).unwrap();
+    let million = vec!["x_1"; 200_000].join(" + ");
+    assert_eq!(
+        check::check(&mut net, &truth, &million).verdict.name(),
+        "too-large"
+    );
+    let grade = check::check(&mut net, &truth, "w^{(2)}_{\\input{/etc/passwd}}");
+    let words = grade.diagnosis.unwrap().words;
+    assert!(!words.contains("input"), "{words}");
 }

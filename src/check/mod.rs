@@ -109,10 +109,24 @@ const POINTS_PER_SEED: usize = 2;
 
 /// What the engine knows to be true for one query.
 pub struct Truth {
+    /// The seeds of the numeric comparison; each binds opaque functions anew.
+    seeds: Vec<u64>,
     query: Query,
     backprop: ExprId,
     expanded: Option<ExprId>,
     equations: Vec<Equation>,
+}
+
+impl Truth {
+    /// The same truth compared at other seeded points (and other bindings
+    /// of the opaque functions), derived from `seed`.
+    pub fn with_seed(mut self, seed: u64) -> Truth {
+        let mut draws = Draws::new(seed);
+        self.seeds = (0..SEEDS.len())
+            .map(|_| (draws.unit() * 1e12) as u64)
+            .collect();
+        self
+    }
 }
 
 /// Derives what an answer to `query` is checked against: both forms, and
@@ -161,6 +175,7 @@ pub fn truth(network: &mut Network, query: &Query) -> Result<Truth, Diagnostic> 
         }
     }
     Ok(Truth {
+        seeds: SEEDS.to_vec(),
         query: query.clone(),
         backprop: backprop.result,
         expanded,
@@ -337,7 +352,7 @@ pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
         answer,
         truth.backprop,
         &truth.equations,
-        &SEEDS,
+        &truth.seeds,
         POINTS_PER_SEED,
     );
     if comparison.agree {
@@ -677,7 +692,7 @@ fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diag
             repaired,
             truth.backprop,
             &truth.equations,
-            &SEEDS[..2],
+            &truth.seeds[..2],
             1,
         );
         if comparison.agree {
@@ -707,8 +722,14 @@ fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diag
                 let shortened = network.model.store.add(rest);
                 let without =
                     crate::differentiate::replace(&mut network.model.store, target, sum, shortened);
-                let comparison =
-                    compare(network, answer, without, &truth.equations, &SEEDS[..2], 1);
+                let comparison = compare(
+                    network,
+                    answer,
+                    without,
+                    &truth.equations,
+                    &truth.seeds[..2],
+                    1,
+                );
                 if comparison.agree {
                     let shown = Printer::new(&network.model, Format::Latex).expr(*term);
                     let latex = Printer::new(&network.model, Format::Latex).expr(target);
@@ -747,7 +768,7 @@ fn repair_missing_sum(network: &mut Network, truth: &Truth, answer: ExprId) -> O
         repaired,
         truth.backprop,
         &truth.equations,
-        &SEEDS[..2],
+        &truth.seeds[..2],
         1,
     );
     comparison
@@ -957,8 +978,14 @@ pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> Der
             None => {
                 let mut message = None;
                 for pair in sides.windows(2) {
-                    let comparison =
-                        compare(network, pair[1], pair[0], &truth.equations, &SEEDS[..2], 2);
+                    let comparison = compare(
+                        network,
+                        pair[1],
+                        pair[0],
+                        &truth.equations,
+                        &truth.seeds[..2],
+                        2,
+                    );
                     if !comparison.agree {
                         let shown = Printer::new(&network.model, Format::Latex)
                             .expr_equation(pair[0], pair[1]);

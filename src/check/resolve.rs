@@ -39,6 +39,22 @@ fn mistake(span: Span, message: impl Into<String>) -> ResolveError {
     }
 }
 
+/// Text from an answer as a message may quote it: names and scripts made of
+/// letters, digits, primes and a few signs; anything else is not repeated.
+fn shown(text: &str) -> String {
+    let plain = text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "'(),^_{} ".contains(c));
+    let greek = text.starts_with('\\')
+        && text[1..].chars().all(|c| c.is_ascii_alphabetic())
+        && text.len() < 12;
+    if plain || greek {
+        text.to_string()
+    } else {
+        "this symbol".to_string()
+    }
+}
+
 /// Removes what does not change a symbol's meaning: spaces and braces.
 pub fn normalize(tex: &str) -> String {
     tex.chars()
@@ -105,8 +121,9 @@ impl<'m> Resolver<'m> {
                 argument,
                 span,
             } => {
-                let builtin = builtin_named(name)
-                    .ok_or_else(|| unreadable(*span, format!("unknown function `{name}`")))?;
+                let builtin = builtin_named(name).ok_or_else(|| {
+                    unreadable(*span, format!("unknown function `{}`", shown(name)))
+                })?;
                 let argument = self.resolve(argument)?;
                 let mut value = if *primes == 0 {
                     self.model.store.builtin(builtin, argument)
@@ -202,13 +219,19 @@ impl<'m> Resolver<'m> {
             {
                 return Err(mistake(
                     *index_span,
-                    format!("the sum over `{name}` reuses `{name}`, which is free in the result"),
+                    format!(
+                        "the sum over `{0}` reuses `{0}`, which is free in the result",
+                        shown(name)
+                    ),
                 ));
             }
             let range = match self.index_range(name) {
                 Some(range) => range,
                 None => self.infer_range(name, body).ok_or_else(|| {
-                    unreadable(*index_span, format!("unknown index `{name}` under the sum"))
+                    unreadable(
+                        *index_span,
+                        format!("unknown index `{}` under the sum", shown(name)),
+                    )
                 })?,
             };
             let var = self.model.store.new_var(name.clone(), range);
@@ -303,7 +326,7 @@ impl<'m> Resolver<'m> {
         if *primes > 0 {
             return Err(unreadable(
                 span,
-                format!("`{base}'` needs an argument, as in `{base}'(a_j)`"),
+                format!("`{0}'` needs an argument, as in `{0}'(a_j)`", shown(base)),
             ));
         }
         let sup_text = sup
@@ -360,8 +383,9 @@ impl<'m> Resolver<'m> {
     }
 
     fn fragment(&mut self, text: &str, span: Span) -> Result<ExprId, ResolveError> {
-        let parsed = parse_fragment(text)
-            .ok_or_else(|| unreadable(span, format!("cannot read the exponent `{text}`")))?;
+        let parsed = parse_fragment(text).ok_or_else(|| {
+            unreadable(span, format!("cannot read the exponent `{}`", shown(text)))
+        })?;
         self.resolve(&parsed)
     }
 
@@ -370,7 +394,7 @@ impl<'m> Resolver<'m> {
     fn index(&self, name: &str, span: Span) -> Result<IndexVar, ResolveError> {
         self.index_var(name)
             .or_else(|| self.model.indices.get(name).copied())
-            .ok_or_else(|| unreadable(span, format!("unknown index `{name}`")))
+            .ok_or_else(|| unreadable(span, format!("unknown index `{}`", shown(name))))
     }
 
     /// Every symbol a family may be written with: its notation, its name,
@@ -476,9 +500,10 @@ impl<'m> Resolver<'m> {
                     return Err(mistake(
                         span,
                         format!(
-                            "transposed weight indices: `{symbol}_{{{}}}` should be `{symbol}_{{{}}}`",
-                            names.join(""),
-                            names.iter().rev().cloned().collect::<Vec<_>>().join("")
+                            "transposed weight indices: `{0}_{{{1}}}` should be `{0}_{{{2}}}`",
+                            shown(symbol),
+                            shown(&names.join("")),
+                            shown(&names.iter().rev().cloned().collect::<Vec<_>>().join(""))
                         ),
                     ));
                 }
@@ -491,12 +516,13 @@ impl<'m> Resolver<'m> {
                 let found: Vec<String> = names
                     .iter()
                     .zip(&vars)
-                    .map(|(n, v)| format!("`{n}` ranges over {}", describe(self, *v)))
+                    .map(|(n, v)| format!("`{}` ranges over {}", shown(n), describe(self, *v)))
                     .collect();
                 Err(mistake(
                     span,
                     format!(
-                        "`{symbol}` takes indices over {}, but {}",
+                        "`{}` takes indices over {}, but {}",
+                        shown(symbol),
                         wanted_ranges.join(", "),
                         found.join(" and ")
                     ),
@@ -514,7 +540,11 @@ impl<'m> Resolver<'m> {
                     .collect();
                 Err(unreadable(
                     span,
-                    format!("`{symbol}` is ambiguous: it may be {}", names.join(" or ")),
+                    format!(
+                        "`{}` is ambiguous: it may be {}",
+                        shown(symbol),
+                        names.join(" or ")
+                    ),
                 ))
             }
         }
@@ -522,7 +552,7 @@ impl<'m> Resolver<'m> {
 
     fn unknown_symbol(&self, base: &str, span: Span) -> ResolveError {
         let known: Vec<String> = self.symbols().into_iter().map(|(s, _, _)| s).collect();
-        let mut message = format!("unknown symbol `{base}`");
+        let mut message = format!("unknown symbol `{}`", shown(base));
         if let Some(near) = closest(&normalize(base), known.iter().map(String::as_str)) {
             message.push_str(&format!("; the closest known symbol is `{near}`"));
         } else {
