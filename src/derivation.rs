@@ -760,7 +760,10 @@ impl Deriver<'_> {
         let mut current = derivation.result();
         let collapsed = self.simplifier.canon(&mut self.model.store, current);
         if collapsed != current {
-            let had_deltas = has_kronecker(&self.model.store, current);
+            let had_deltas = self
+                .model
+                .store
+                .any_node(current, |n| matches!(n, Node::Delta(..)));
             let rule = if had_deltas {
                 Rule::KroneckerCollapse
             } else {
@@ -923,16 +926,6 @@ fn simple_step(rule: Rule, words: &str, expr: ExprId) -> Step {
         reason: vec![ReasonPart::Words(words.into())],
         expr,
         lemmas: Vec::new(),
-    }
-}
-
-fn has_kronecker(store: &Store, expr: ExprId) -> bool {
-    match store.node(expr) {
-        Node::Delta(..) => true,
-        _ => store
-            .children(expr)
-            .into_iter()
-            .any(|c| has_kronecker(store, c)),
     }
 }
 

@@ -651,6 +651,22 @@ impl Store {
         size
     }
 
+    /// True when some node of the expression satisfies `predicate`.
+    pub fn any_node(&self, id: ExprId, predicate: impl Fn(&Node) -> bool) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let mut stack = vec![id];
+        while let Some(next) = stack.pop() {
+            if !seen.insert(next) {
+                continue;
+            }
+            if predicate(self.node(next)) {
+                return true;
+            }
+            stack.extend(self.children(next));
+        }
+        false
+    }
+
     /// True when the expression mentions `family` (as a reference or an adjoint).
     pub fn mentions(&self, id: ExprId, family: FamilyId) -> bool {
         let mut seen = std::collections::HashSet::new();

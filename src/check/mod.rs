@@ -360,7 +360,10 @@ pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
             "{} numeric comparisons at {} points",
             comparison.comparisons, comparison.points
         );
-        let uses_deltas = has_adjoint(&network.model.store, answer);
+        let uses_deltas = network
+            .model
+            .store
+            .any_node(answer, |n| matches!(n, Node::Adjoint(..)));
         let simplest = if uses_deltas {
             truth.backprop
         } else {
@@ -470,23 +473,6 @@ fn is_unsimplified(network: &mut Network, answer: ExprId) -> bool {
     before >= after + 4
 }
 
-fn has_sum(store: &Store, expr: ExprId) -> bool {
-    match store.node(expr) {
-        Node::Sum(..) => true,
-        _ => store.children(expr).into_iter().any(|c| has_sum(store, c)),
-    }
-}
-
-fn has_adjoint(store: &Store, expr: ExprId) -> bool {
-    match store.node(expr) {
-        Node::Adjoint(..) => true,
-        _ => store
-            .children(expr)
-            .into_iter()
-            .any(|c| has_adjoint(store, c)),
-    }
-}
-
 fn alpha_canon(network: &mut Network, expr: ExprId) -> ExprId {
     let renamed = network.model.store.canonical_binders(expr);
     let simplified = network.engine().simplify(renamed);
@@ -516,7 +502,10 @@ fn compare(
     free.extend(model.store.free_vars(truth));
     free.sort_unstable();
     free.dedup();
-    let tolerance = if has_formal_derivative(&model.store, answer) {
+    let tolerance = if model
+        .store
+        .any_node(answer, |n| matches!(n, Node::Derivative(..)))
+    {
         1e-5
     } else {
         1e-8
@@ -588,16 +577,6 @@ fn compare(
     result
 }
 
-fn has_formal_derivative(store: &Store, expr: ExprId) -> bool {
-    match store.node(expr) {
-        Node::Derivative(..) => true,
-        _ => store
-            .children(expr)
-            .into_iter()
-            .any(|c| has_formal_derivative(store, c)),
-    }
-}
-
 /// Tries repairs of a wrong answer against the truth; the first that makes
 /// it right names the mistake.
 fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diagnosis> {
@@ -658,8 +637,14 @@ fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diag
     for factor in groups {
         let shown = Printer::new(&network.model, Format::Latex).expr(factor);
         let repaired = network.model.store.mul(vec![answer, factor]);
-        let plain_answer =
-            !has_adjoint(&network.model.store, answer) && !has_sum(&network.model.store, answer);
+        let plain_answer = !network
+            .model
+            .store
+            .any_node(answer, |n| matches!(n, Node::Adjoint(..)))
+            && !network
+                .model
+                .store
+                .any_node(answer, |n| matches!(n, Node::Sum(..)));
         let words = if is_activation_derivative(&network.model.store, factor) && plain_answer {
             format!(
                 "the activation's derivative ${shown}$ is missing; `y - t` alone holds only for a canonical link (a sigmoid or softmax output with the matching cross-entropy)"
