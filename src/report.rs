@@ -4,18 +4,35 @@
 use serde_json::{Value, json};
 
 use crate::derivation::{Derivation, ReasonPart, Report, Step};
+use crate::expr::Node;
 use crate::model::Model;
-use crate::render::{Format, Printer};
+use crate::render::{Format, Lhs, Printer};
 
 /// The derivation of a query and its deltas as numbered text.
 pub fn text(model: &Model, report: &Report) -> String {
     let mut out = String::new();
     derivation_text(model, &report.main, "", &mut out);
     let mut printer = Printer::new(model, Format::Text);
-    let final_line = printer.expr_equation(report.main.lhs, report.main.result());
+    // The result of a scalar objective's derivative by a family with a
+    // delta line is that delta: Bishop's eq. 5.56 reads `δ_j = ...`.
+    let delta = match model.store.node(report.main.lhs) {
+        Node::Derivative(of, wrt) if model.family(wrt.family).delta_latex.is_some() => {
+            match model.store.node(*of) {
+                Node::Ref(_, indices) if indices.is_empty() => {
+                    Some(Lhs::Delta(wrt.family, wrt.indices.to_vec()))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let final_line = match delta {
+        Some(lhs) => printer.equation(&lhs, report.main.result()),
+        None => printer.expr_equation(report.main.lhs, report.main.result()),
+    };
     out.push_str(&format!("so {final_line}\n"));
     for (family, indices, derivation) in &report.deltas {
-        let symbol = printer.lhs(&crate::render::Lhs::Delta(*family, indices.clone()));
+        let symbol = printer.lhs(&Lhs::Delta(*family, indices.clone()));
         out.push_str(&format!("\nwhere {symbol}:\n"));
         derivation_text(model, derivation, "", &mut out);
     }
@@ -106,7 +123,7 @@ pub fn latex(model: &Model, report: &Report) -> String {
     derivation_latex(model, &report.main, &mut out);
     for (family, indices, derivation) in &report.deltas {
         let mut printer = Printer::new(model, Format::Latex);
-        let symbol = printer.lhs(&crate::render::Lhs::Delta(*family, indices.clone()));
+        let symbol = printer.lhs(&Lhs::Delta(*family, indices.clone()));
         out.push_str(&format!("\\noindent where ${symbol}$:\n"));
         derivation_latex(model, derivation, &mut out);
     }

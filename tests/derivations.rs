@@ -157,7 +157,7 @@ fn bishop_hidden_delta_goes_as_the_book_goes() {
         "        (2) = Σⱼ′ h′(aⱼ′) w⁽²⁾ₖⱼ′ δⱼⱼ′",
         "        (3) = h′(aⱼ) w⁽²⁾ₖⱼ",
         "(4) = h′(aⱼ) Σₖ w⁽²⁾ₖⱼ δₖ",
-        "so ∂Eₙ/∂aⱼ = h′(aⱼ) Σₖ w⁽²⁾ₖⱼ δₖ",
+        "so δⱼ = h′(aⱼ) Σₖ w⁽²⁾ₖⱼ δₖ",
         "where δₖ:",
         "(3) = yₖ − tₖ",
     ];
