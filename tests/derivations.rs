@@ -179,11 +179,7 @@ fn the_output_delta_is_derived_from_the_error_function() {
         "{}",
         out.stdout
     );
-    assert!(
-        out.stdout.ends_with("so ∂Eₙ/∂aₖ = yₖ − tₖ\n"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.ends_with("so δₖ = yₖ − tₖ\n"), "{}", out.stdout);
 }
 
 #[test]
