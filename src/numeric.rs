@@ -566,6 +566,77 @@ impl Verdict {
     }
 }
 
+/// What a walk over sample points met.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sampling {
+    /// Points at which the visitor ran.
+    pub points: usize,
+    /// Points passed over because the network (or a delta) is not finite there.
+    pub skipped: usize,
+    /// An assumption that the drawn data cannot meet, if any.
+    pub problem: Option<String>,
+}
+
+/// Whether a walk over sample points goes on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Visit the next assignment.
+    Continue,
+    /// Stop the walk.
+    Stop,
+}
+
+/// Draws `points` usable points from `seed` (signed and positive data in
+/// turn, up to ten tries a point), evaluates the deltas of `equations` at
+/// each, and calls `visit` for every assignment of the `free` indices.
+pub fn sample(
+    model: &Model,
+    graph: &DependencyGraph,
+    equations: &[Equation],
+    free: &[IndexVar],
+    seed: u64,
+    points: usize,
+    mut visit: impl FnMut(&mut Instance<'_>, &mut HashMap<IndexVar, usize>) -> Flow,
+) -> Sampling {
+    let mut draws = Draws::new(seed);
+    let mut instance = Instance::new(model, graph, &mut draws);
+    let dims: Vec<usize> = free
+        .iter()
+        .map(|v| instance.sizes[model.store.var(*v).range.0 as usize])
+        .collect();
+    let mut sampling = Sampling::default();
+    let mut attempts = 0;
+    while sampling.points < points && attempts < points * 10 {
+        attempts += 1;
+        match instance.draw_point(&mut draws, attempts % 2 == 1) {
+            Ok(()) => {}
+            Err(PointError::Undefined) => {
+                sampling.skipped += 1;
+                continue;
+            }
+            Err(PointError::Assumption(message)) => {
+                sampling.problem = Some(message);
+                return sampling;
+            }
+        }
+        if instance
+            .evaluate_equations(equations, graph.topological_order())
+            .is_err()
+        {
+            sampling.skipped += 1;
+            continue;
+        }
+        sampling.points += 1;
+        for at in assignments(&dims) {
+            let mut env: HashMap<IndexVar, usize> = free.iter().copied().zip(at).collect();
+            if visit(&mut instance, &mut env) == Flow::Stop {
+                return sampling;
+            }
+        }
+    }
+    sampling
+}
+
 /// Compares a derived result with finite differences of the forward
 /// computation at `points` seeded points and for every assignment of its
 /// free indices. In backprop form the deltas are evaluated from their
@@ -577,8 +648,6 @@ pub fn verify(
     points: usize,
     seed: u64,
 ) -> Verdict {
-    let mut draws = Draws::new(seed);
-    let mut instance = Instance::new(model, graph, &mut draws);
     let query = &derivative.query;
     let mut free: Vec<IndexVar> = query
         .numerator_indices
@@ -588,10 +657,6 @@ pub fn verify(
         .collect();
     free.sort_unstable();
     free.dedup();
-    let dims: Vec<usize> = free
-        .iter()
-        .map(|v| instance.sizes[model.store.var(*v).range.0 as usize])
-        .collect();
     let mut verdict = Verdict {
         largest_error: 0.0,
         largest_unexplained: 0.0,
@@ -599,32 +664,14 @@ pub fn verify(
         skipped: 0,
         problem: None,
     };
-    let mut attempts = 0;
-    let mut used = 0;
-    while used < points && attempts < points * 10 {
-        attempts += 1;
-        let signed = attempts % 2 == 1;
-        match instance.draw_point(&mut draws, signed) {
-            Ok(()) => {}
-            Err(PointError::Undefined) => {
-                verdict.skipped += 1;
-                continue;
-            }
-            Err(PointError::Assumption(message)) => {
-                verdict.problem = Some(message);
-                return verdict;
-            }
-        }
-        if instance
-            .evaluate_equations(&derivative.equations, graph.topological_order())
-            .is_err()
-        {
-            verdict.skipped += 1;
-            continue;
-        }
-        used += 1;
-        for at in assignments(&dims) {
-            let mut env: HashMap<IndexVar, usize> = free.iter().copied().zip(at).collect();
+    let sampling = sample(
+        model,
+        graph,
+        &derivative.equations,
+        &free,
+        seed,
+        points,
+        |instance, env| {
             let numerator_at: Vec<usize> = query.numerator_indices.iter().map(|v| env[v]).collect();
             let denominator_at: Vec<usize> =
                 query.denominator_indices.iter().map(|v| env[v]).collect();
@@ -636,16 +683,19 @@ pub fn verify(
             );
             if !reference.is_finite() || uncertainty > 1e-3 * reference.abs().max(1.0) {
                 verdict.skipped += 1;
-                continue;
+                return Flow::Continue;
             }
-            let value = instance.eval(derivative.result, &mut env);
+            let value = instance.eval(derivative.result, env);
             let error = relative_error(value, reference);
             let unexplained = (error - uncertainty / reference.abs().max(1.0)).max(0.0);
             verdict.largest_error = verdict.largest_error.max(error);
             verdict.largest_unexplained = verdict.largest_unexplained.max(unexplained);
             verdict.comparisons += 1;
-        }
-    }
+            Flow::Continue
+        },
+    );
+    verdict.skipped += sampling.skipped;
+    verdict.problem = sampling.problem;
     if verdict.comparisons == 0 && verdict.problem.is_none() {
         verdict.problem =
             Some("found no point where the network is defined and smooth".to_string());

@@ -4,13 +4,11 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use chainrule::Network;
 use chainrule::chain::Equation;
 use chainrule::derivation::{Derivation, Verbosity, derive_steps};
 use chainrule::expr::IndexVar;
-use chainrule::numeric::{Draws, Instance, assignments};
+use chainrule::numeric::{Flow, sample};
 use common::{example_names, example_text, network, run};
 
 /// The largest relative disagreement between consecutive links of a
@@ -22,8 +20,6 @@ fn largest_link_error(
     seed: u64,
 ) -> f64 {
     let model = &net.model;
-    let mut draws = Draws::new(seed);
-    let mut instance = Instance::new(model, &net.graph, &mut draws);
     let mut links = vec![derivation.lhs];
     links.extend(derivation.steps.iter().map(|s| s.expr));
     let mut free: Vec<IndexVar> = links
@@ -32,34 +28,24 @@ fn largest_link_error(
         .collect();
     free.sort_unstable();
     free.dedup();
-    let dims: Vec<usize> = free
-        .iter()
-        .map(|v| instance.sizes[model.store.var(*v).range.0 as usize])
-        .collect();
     let mut largest: f64 = 0.0;
-    let mut used = 0;
-    for attempt in 0..20 {
-        if used == 2 {
-            break;
-        }
-        if instance.draw_point(&mut draws, attempt % 2 == 0).is_err()
-            || instance
-                .evaluate_equations(equations, net.graph.topological_order())
-                .is_err()
-        {
-            continue;
-        }
-        used += 1;
-        for at in assignments(&dims) {
-            let mut env: HashMap<IndexVar, usize> = free.iter().copied().zip(at).collect();
-            let values: Vec<f64> = links.iter().map(|l| instance.eval(*l, &mut env)).collect();
+    let sampling = sample(
+        model,
+        &net.graph,
+        equations,
+        &free,
+        seed,
+        2,
+        |instance, env| {
+            let values: Vec<f64> = links.iter().map(|l| instance.eval(*l, env)).collect();
             for pair in values.windows(2) {
                 let error = (pair[0] - pair[1]).abs() / pair[0].abs().max(1.0);
                 largest = largest.max(if error.is_nan() { f64::INFINITY } else { error });
             }
-        }
-    }
-    assert!(used > 0, "no usable point");
+            Flow::Continue
+        },
+    );
+    assert!(sampling.points > 0, "no usable point");
     for step in &derivation.steps {
         for lemma in &step.lemmas {
             largest = largest.max(largest_link_error(net, lemma, equations, seed));

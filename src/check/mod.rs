@@ -12,8 +12,6 @@
 pub mod batch;
 pub mod resolve;
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
 use crate::Network;
@@ -21,7 +19,7 @@ use crate::chain::{Equation, Form};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::expr::{ExprId, FamilyId, IndexVar, Node, Store};
 use crate::model::{FamilyKind, Query};
-use crate::numeric::{Draws, Instance, assignments};
+use crate::numeric::{Draws, Flow, sample};
 use crate::render::{Format, Printer};
 use crate::syntax::answer::{AnswerError, parse_answer};
 use resolve::Resolver;
@@ -517,57 +515,38 @@ fn compare(
         counterexample: None,
     };
     for seed in seeds {
-        let mut draws = Draws::new(*seed);
-        let mut instance = Instance::new(model, &network.graph, &mut draws);
-        let dims: Vec<usize> = free
-            .iter()
-            .map(|v| instance.sizes[model.store.var(*v).range.0 as usize])
-            .collect();
-        let mut used = 0;
-        for attempt in 0..points * 8 {
-            if used == points {
-                break;
-            }
-            if instance.draw_point(&mut draws, attempt % 2 == 0).is_err()
-                || instance
-                    .evaluate_equations(equations, network.graph.topological_order())
-                    .is_err()
-            {
-                continue;
-            }
-            used += 1;
-            result.points += 1;
-            for at in assignments(&dims) {
-                let mut env: HashMap<IndexVar, usize> =
-                    free.iter().copied().zip(at.iter().copied()).collect();
-                let (a, t) = (
-                    instance.eval(answer, &mut env),
-                    instance.eval(truth, &mut env),
-                );
+        let sampling = sample(
+            model,
+            &network.graph,
+            equations,
+            &free,
+            *seed,
+            points,
+            |instance, env| {
+                let (a, t) = (instance.eval(answer, env), instance.eval(truth, env));
                 result.comparisons += 1;
-                let close = (a - t).abs() <= tolerance * t.abs().max(1.0);
-                if !close {
-                    result.agree = false;
-                    if result.counterexample.is_none() {
-                        let where_: Vec<String> = free
-                            .iter()
-                            .zip(&at)
-                            .map(|(v, value)| {
-                                format!("{} = {}", model.store.var(*v).name, value + 1)
-                            })
-                            .collect();
-                        result.counterexample = Some(format!(
-                            "{}answer {a:.6}, result {t:.6}",
-                            if where_.is_empty() {
-                                String::new()
-                            } else {
-                                format!("at {}: ", where_.join(", "))
-                            }
-                        ));
-                    }
-                    return result;
+                if (a - t).abs() <= tolerance * t.abs().max(1.0) {
+                    return Flow::Continue;
                 }
-            }
+                result.agree = false;
+                let at: Vec<String> = free
+                    .iter()
+                    .map(|v| format!("{} = {}", model.store.var(*v).name, env[v] + 1))
+                    .collect();
+                result.counterexample = Some(format!(
+                    "{}answer {a:.6}, result {t:.6}",
+                    if at.is_empty() {
+                        String::new()
+                    } else {
+                        format!("at {}: ", at.join(", "))
+                    }
+                ));
+                Flow::Stop
+            },
+        );
+        result.points += sampling.points;
+        if !result.agree {
+            return result;
         }
     }
     if result.comparisons == 0 {

@@ -3,13 +3,12 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use chainrule::chain::{Derivative, Form};
 use chainrule::expr::{ExprId, IndexVar};
-use chainrule::numeric::{Draws, Instance, assignments};
+use chainrule::numeric::{Draws, Flow, sample};
 
 use chainrule::{Network, Source};
 
@@ -106,35 +105,27 @@ pub fn largest_difference(
     seed: u64,
 ) -> f64 {
     let model = &network.model;
-    let mut draws = Draws::new(seed);
-    let mut instance = Instance::new(model, &network.graph, &mut draws);
     let mut free: Vec<IndexVar> = model.store.free_vars(a).to_vec();
     free.extend(model.store.free_vars(b));
     free.sort_unstable();
     free.dedup();
-    let dims: Vec<usize> = free
-        .iter()
-        .map(|v| instance.sizes[model.store.var(*v).range.0 as usize])
-        .collect();
     let mut largest: f64 = 0.0;
-    let mut used = 0;
-    for attempt in 0..points * 10 {
-        if used == points {
-            break;
-        }
-        if instance.draw_point(&mut draws, attempt % 2 == 0).is_err() {
-            continue;
-        }
-        used += 1;
-        for at in assignments(&dims) {
-            let mut env: HashMap<IndexVar, usize> = free.iter().copied().zip(at).collect();
-            let (x, y) = (instance.eval(a, &mut env), instance.eval(b, &mut env));
+    let sampling = sample(
+        model,
+        &network.graph,
+        &[],
+        &free,
+        seed,
+        points,
+        |instance, env| {
+            let (x, y) = (instance.eval(a, env), instance.eval(b, env));
             if x.is_finite() || y.is_finite() {
                 largest = largest.max((x - y).abs() / x.abs().max(1.0));
             }
-        }
-    }
-    assert!(used > 0, "no usable point");
+            Flow::Continue
+        },
+    );
+    assert!(sampling.points > 0, "no usable point");
     largest
 }
 
