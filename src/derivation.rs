@@ -186,15 +186,8 @@ pub fn derive_steps(
         let equation = match target.equations.iter().find(|e| e.family == family) {
             Some(known) => known.clone(),
             None => {
-                let model = engine.model();
-                let slots = model.family(family).slots.clone();
-                let delta_query = Query {
-                    numerator: query.numerator,
-                    numerator_indices: Vec::new(),
-                    denominator: family,
-                    denominator_indices: slots.clone(),
-                    text: String::new(),
-                };
+                let delta_query = Query::delta(engine.model(), query.numerator, family);
+                let slots = delta_query.denominator_indices.clone();
                 let derived = engine.derive(&delta_query, Form::Backprop)?;
                 for more in derived.equations {
                     if !queue.contains(&more.family) {

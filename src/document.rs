@@ -335,14 +335,7 @@ fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
     let mut equations: Vec<Equation> = Vec::new();
     let mut results = Vec::new();
     for parameter in &parameters {
-        let info = network.model.family(*parameter);
-        let query = Query {
-            numerator: objective,
-            numerator_indices: Vec::new(),
-            denominator: *parameter,
-            denominator_indices: info.slots.clone(),
-            text: String::new(),
-        };
+        let query = Query::delta(&network.model, objective, *parameter);
         let derived = network.engine().derive(&query, Form::Backprop)?;
         for equation in derived.equations {
             if !equations.iter().any(|e| e.family == equation.family) {

@@ -85,6 +85,34 @@ pub struct Query {
     pub text: String,
 }
 
+impl Query {
+    /// The derivative of a scalar `objective` with respect to `family` at its
+    /// own index names: the query whose result is the family's delta.
+    pub fn delta(model: &Model, objective: FamilyId, family: FamilyId) -> Query {
+        Query {
+            numerator: objective,
+            numerator_indices: Vec::new(),
+            denominator: family,
+            denominator_indices: model.family(family).slots.clone(),
+            text: String::new(),
+        }
+    }
+
+    /// The free index variables of the result: the numerator's and the
+    /// denominator's, each once, sorted.
+    pub fn free_indices(&self) -> Vec<IndexVar> {
+        let mut free: Vec<IndexVar> = self
+            .numerator_indices
+            .iter()
+            .chain(&self.denominator_indices)
+            .copied()
+            .collect();
+        free.sort_unstable();
+        free.dedup();
+        free
+    }
+}
+
 /// A network, checked and lowered.
 pub struct Model {
     /// The source it came from.

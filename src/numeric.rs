@@ -649,14 +649,7 @@ pub fn verify(
     seed: u64,
 ) -> Verdict {
     let query = &derivative.query;
-    let mut free: Vec<IndexVar> = query
-        .numerator_indices
-        .iter()
-        .chain(&query.denominator_indices)
-        .copied()
-        .collect();
-    free.sort_unstable();
-    free.dedup();
+    let free = query.free_indices();
     let mut verdict = Verdict {
         largest_error: 0.0,
         largest_unexplained: 0.0,

@@ -149,14 +149,8 @@ pub fn truth(network: &mut Network, query: &Query) -> Result<Truth, Diagnostic> 
             {
                 continue;
             }
-            let slots = network.model.family(family).slots.clone();
-            let delta_query = Query {
-                numerator: query.numerator,
-                numerator_indices: Vec::new(),
-                denominator: family,
-                denominator_indices: slots.clone(),
-                text: String::new(),
-            };
+            let delta_query = Query::delta(&network.model, query.numerator, family);
+            let slots = delta_query.denominator_indices.clone();
             let derived = network.engine().derive(&delta_query, Form::Backprop)?;
             for more in derived.equations {
                 if !equations.iter().any(|e| e.family == more.family) {
@@ -184,7 +178,7 @@ pub fn truth(network: &mut Network, query: &Query) -> Result<Truth, Diagnostic> 
 /// Reads an answer, in the language or in LaTeX, as an expression; the
 /// right side of `lhs = rhs` is the answer.
 pub fn read_answer(network: &mut Network, query: &Query, text: &str) -> Result<ExprId, Box<Grade>> {
-    let free: Vec<IndexVar> = free_of(query);
+    let free: Vec<IndexVar> = query.free_indices();
     // The language's own syntax first: it never reads LaTeX.
     if !text.contains('\\') && !text.contains('_') && !text.contains('^') || text.contains('[') {
         let source = Source::new("<answer>", text);
@@ -229,18 +223,6 @@ fn one_line(diagnostic: &Diagnostic) -> String {
     }
 }
 
-fn free_of(query: &Query) -> Vec<IndexVar> {
-    let mut free: Vec<IndexVar> = query
-        .numerator_indices
-        .iter()
-        .chain(&query.denominator_indices)
-        .copied()
-        .collect();
-    free.sort_unstable();
-    free.dedup();
-    free
-}
-
 /// Grades one answer to `query`.
 pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
     let answer = match read_answer(network, &truth.query, text) {
@@ -273,7 +255,9 @@ pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
         answer_latex,
         answer_dsl,
     };
-    let wanted: Vec<String> = free_of(&truth.query)
+    let wanted: Vec<String> = truth
+        .query
+        .free_indices()
         .iter()
         .map(|v| network.model.store.var(*v).name.clone())
         .collect();
@@ -711,7 +695,7 @@ fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diag
 }
 
 fn repair_missing_sum(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<String> {
-    let wanted = free_of(&truth.query);
+    let wanted = truth.query.free_indices();
     let extra: Vec<IndexVar> = network
         .model
         .store
@@ -874,7 +858,7 @@ pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> Der
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("\\begin") && !l.starts_with("\\end"))
         .collect();
-    let free = free_of(&truth.query);
+    let free = truth.query.free_indices();
     let mut grades = Vec::new();
     let mut previous_left: Option<ExprId> = None;
     let mut last_right: Option<ExprId> = None;
