@@ -194,7 +194,7 @@ fn derivation_section(
         "Each step says which rule it applies.".to_string()
     };
     let mut figures = Vec::new();
-    if use_delta && let Some(figure) = delta_figure(network, query, report.main.result()) {
+    if use_delta && let Some(figure) = delta_figure(network, query, &report.main) {
         figures.push(figure);
     }
     Ok(DerivationSection {
@@ -211,10 +211,24 @@ fn derivation_section(
 
 /// Bishop's Figure 5.7 for a hidden delta: the unit, the units it sends
 /// connections to, and the deltas flowing back along those connections.
-fn delta_figure(network: &Network, query: &Query, rhs: crate::expr::ExprId) -> Option<Figure> {
+fn delta_figure(
+    network: &Network,
+    query: &Query,
+    derivation: &crate::derivation::Derivation,
+) -> Option<Figure> {
     let model = &network.model;
     let unit = query.denominator;
-    let receivers = crate::chain::adjoint_families(&model.store, rhs);
+    let receivers = crate::chain::adjoint_families(&model.store, derivation.result());
+    // Each connection is labelled with its local derivative, as derived in
+    // the lemma of the chain rule's step (Bishop labels it w_kj).
+    let mut labels: HashMap<FamilyId, crate::expr::ExprId> = HashMap::new();
+    for lemma in derivation.steps.iter().flat_map(|s| &s.lemmas) {
+        if let crate::expr::Node::Derivative(of, _) = model.store.node(lemma.lhs)
+            && let crate::expr::Node::Ref(family, _) = model.store.node(*of)
+        {
+            labels.insert(*family, lemma.result());
+        }
+    }
     let receivers: Vec<FamilyId> = receivers.into_iter().filter(|f| *f != unit).collect();
     if receivers.is_empty() {
         return None;
@@ -245,7 +259,13 @@ fn delta_figure(network: &Network, query: &Query, rhs: crate::expr::ExprId) -> O
                 tikz.push_str(&format!(
                     "\\draw[forward] (me) to[bend left=12] (r{row});\n"
                 ));
-                tikz.push_str(&format!("\\draw[back] (r{row}) to[bend left=12] (me);\n"));
+                let label = labels
+                    .get(receiver)
+                    .map(|l| Printer::new(model, Format::Latex).expr(*l))
+                    .unwrap_or_default();
+                tikz.push_str(&format!(
+                    "\\draw[back] (r{row}) to[bend left=12] node[midway,below,sloped,font=\\small] {{${label}$}} (me);\n"
+                ));
             } else {
                 tikz.push_str(&format!("\\node (r{row}) at (4,{y:.1}) {{${label}$}};\n"));
             }
