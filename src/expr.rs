@@ -223,6 +223,8 @@ pub struct IndexVarInfo {
 pub struct Store {
     nodes: Vec<Node>,
     free: Vec<Box<[IndexVar]>>,
+    /// Each node's size written out as a tree, saturating.
+    sizes: Vec<u64>,
     lookup: HashMap<Node, ExprId>,
     vars: Vec<IndexVarInfo>,
     largest_number_bits: u64,
@@ -296,9 +298,13 @@ impl Store {
             self.largest_number_bits = self.largest_number_bits.max(bits);
         }
         let free = self.compute_free(&node);
+        let size = self.children_of(&node).iter().fold(1u64, |total, c| {
+            total.saturating_add(self.sizes[c.0 as usize])
+        });
         let id = ExprId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
         self.nodes.push(node.clone());
         self.free.push(free);
+        self.sizes.push(size);
         self.lookup.insert(node, id);
         id
     }
@@ -486,7 +492,11 @@ impl Store {
 
     /// The children of a node, in order.
     pub fn children(&self, id: ExprId) -> Vec<ExprId> {
-        match self.node(id) {
+        self.children_of(self.node(id))
+    }
+
+    fn children_of(&self, node: &Node) -> Vec<ExprId> {
+        match node {
             Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => Vec::new(),
             Node::Add(items) | Node::Mul(items) => items.to_vec(),
             Node::Pow(base, exponent) => vec![*base, *exponent],
@@ -631,24 +641,9 @@ impl Store {
     /// The number of nodes of the expression written out as a tree, counted
     /// up to `limit` (shared subexpressions count each time they appear).
     pub fn tree_size(&self, id: ExprId, limit: usize) -> usize {
-        let mut memo = HashMap::default();
-        self.tree_size_memo(id, limit, &mut memo)
-    }
-
-    fn tree_size_memo(&self, id: ExprId, limit: usize, memo: &mut HashMap<ExprId, usize>) -> usize {
-        if let Some(&size) = memo.get(&id) {
-            return size;
-        }
-        let mut size = 1usize;
-        for child in self.children(id) {
-            size = size.saturating_add(self.tree_size_memo(child, limit, memo));
-            if size >= limit {
-                size = limit;
-                break;
-            }
-        }
-        memo.insert(id, size);
-        size
+        usize::try_from(self.sizes[id.0 as usize])
+            .unwrap_or(usize::MAX)
+            .min(limit)
     }
 
     /// True when some node of the expression satisfies `predicate`.
