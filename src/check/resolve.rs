@@ -48,7 +48,14 @@ fn shown(text: &str) -> String {
     let greek = text.starts_with('\\')
         && text[1..].chars().all(|c| c.is_ascii_alphabetic())
         && text.len() < 12;
-    if plain || greek {
+    let roman = ["\\mathrm{", "\\mathit{", "\\operatorname{", "\\text{"]
+        .iter()
+        .any(|prefix| text.starts_with(prefix))
+        && text.ends_with('}')
+        && text[1..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_{}".contains(c));
+    if plain || greek || roman {
         text.to_string()
     } else {
         "this symbol".to_string()
@@ -551,16 +558,44 @@ impl<'m> Resolver<'m> {
     }
 
     fn unknown_symbol(&self, base: &str, span: Span) -> ResolveError {
-        let known: Vec<String> = self.symbols().into_iter().map(|(s, _, _)| s).collect();
+        // The symbols as the file writes them: each family's notation and
+        // its delta's, shown in LaTeX; the family's own name is accepted too.
+        let mut known: Vec<(String, String)> = Vec::new();
+        for family in self.model.family_ids() {
+            let info = self.model.family(family);
+            let latex = info
+                .latex
+                .clone()
+                .unwrap_or_else(|| default_latex(&info.name));
+            known.push((normalize(&latex), latex));
+            if let Some(delta) = &info.delta_latex {
+                known.push((normalize(delta), delta.clone()));
+            }
+        }
+        known.sort();
+        known.dedup();
         let mut message = format!("unknown symbol `{}`", shown(base));
-        if let Some(near) = closest(&normalize(base), known.iter().map(String::as_str)) {
-            message.push_str(&format!("; the closest known symbol is `{near}`"));
-        } else {
-            let mut sample: Vec<&String> = known.iter().collect();
-            sample.sort();
-            sample.dedup();
-            let listed: Vec<String> = sample.iter().take(8).map(|s| format!("`{s}`")).collect();
-            message.push_str(&format!("; known symbols include {}", listed.join(", ")));
+        // One letter is close to every other letter: list the symbols instead.
+        let wanted = normalize(base);
+        let near = (wanted.chars().count() > 2)
+            .then(|| closest(&wanted, known.iter().map(|(n, _)| n.as_str())))
+            .flatten()
+            .and_then(|n| {
+                known
+                    .iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, shown)| shown.clone())
+            });
+        match near {
+            Some(near) => message.push_str(&format!("; the closest known symbol is `{near}`")),
+            None => {
+                let listed: Vec<String> = known
+                    .iter()
+                    .take(12)
+                    .map(|(_, s)| format!("`{s}`"))
+                    .collect();
+                message.push_str(&format!("; the known symbols are {}", listed.join(", ")));
+            }
         }
         unreadable(span, message)
     }
