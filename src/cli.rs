@@ -360,20 +360,7 @@ fn choose_objective(network: &Network, named: Option<&str>) -> Result<FamilyId, 
 /// The left side of a derive result: the delta when the denominator has one
 /// and the numerator is scalar, else the derivative itself.
 fn main_lhs(model: &Model, derivative: &Derivative) -> Lhs {
-    let query = &derivative.query;
-    let use_delta = derivative.form == Form::Backprop
-        && query.numerator_indices.is_empty()
-        && model.family(query.denominator).delta_latex.is_some();
-    if use_delta {
-        Lhs::Delta(query.denominator, query.denominator_indices.clone())
-    } else {
-        Lhs::Derivative {
-            numerator: query.numerator,
-            numerator_indices: query.numerator_indices.clone(),
-            denominator: query.denominator,
-            denominator_indices: query.denominator_indices.clone(),
-        }
-    }
+    Lhs::of_query(model, &derivative.query, derivative.form == Form::Backprop)
 }
 
 /// The equations of a result, main first.

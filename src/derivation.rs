@@ -136,6 +136,8 @@ pub enum Verbosity {
 /// A derivation of a query and of every delta its result uses.
 #[derive(Clone, Debug)]
 pub struct Report {
+    /// What was asked.
+    pub query: Query,
     /// The query's derivation.
     pub main: Derivation,
     /// For each delta the derivation uses: its family, indices and derivation.
@@ -226,6 +228,7 @@ pub fn derive_steps(
         }
     }
     Ok(Report {
+        query: query.clone(),
         main,
         deltas,
         equations,

@@ -151,9 +151,9 @@ fn derivation_section(
     let lhs_title = printer.expr(report.main.lhs);
     let mut body = String::new();
     derivation_latex(model, &report.main, &mut body);
-    let is_delta_query =
-        query.numerator_indices.is_empty() && model.family(query.denominator).delta_latex.is_some();
-    if is_delta_query {
+    let result_lhs = Lhs::of_query(model, query, true);
+    let use_delta = matches!(result_lhs, Lhs::Delta(..));
+    if use_delta {
         derived_in
             .entry(query.denominator)
             .or_insert_with(|| section.clone());
@@ -172,18 +172,6 @@ fn derivation_section(
         derivation_latex(model, derivation, &mut body);
         derived_in.insert(*family, section.clone());
     }
-    let numerator_scalar = query.numerator_indices.is_empty();
-    let use_delta = numerator_scalar && model.family(query.denominator).delta_latex.is_some();
-    let result_lhs = if use_delta {
-        Lhs::Delta(query.denominator, query.denominator_indices.clone())
-    } else {
-        Lhs::Derivative {
-            numerator: query.numerator,
-            numerator_indices: query.numerator_indices.clone(),
-            denominator: query.denominator,
-            denominator_indices: query.denominator_indices.clone(),
-        }
-    };
     let result = printer.equation(&result_lhs, report.main.result());
     let introduction = if use_delta {
         let delta = printer.lhs(&result_lhs);

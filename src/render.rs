@@ -75,6 +75,26 @@ pub enum Lhs {
     Family(FamilyId, Vec<IndexVar>),
 }
 
+impl Lhs {
+    /// The left side of a query's result: its delta (`δ_j`) when the
+    /// numerator is scalar and a `delta` line names the denominator's delta
+    /// and `named` is set (backprop form), else the derivative itself.
+    pub fn of_query(model: &Model, query: &crate::model::Query, named: bool) -> Lhs {
+        let has_delta = query.numerator_indices.is_empty()
+            && model.family(query.denominator).delta_latex.is_some();
+        if named && has_delta {
+            Lhs::Delta(query.denominator, query.denominator_indices.clone())
+        } else {
+            Lhs::Derivative {
+                numerator: query.numerator,
+                numerator_indices: query.numerator_indices.clone(),
+                denominator: query.denominator,
+                denominator_indices: query.denominator_indices.clone(),
+            }
+        }
+    }
+}
+
 /// Prints formulas of one model in one format.
 pub struct Printer<'a> {
     model: &'a Model,

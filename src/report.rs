@@ -4,7 +4,6 @@
 use serde_json::{Value, json};
 
 use crate::derivation::{Derivation, ReasonPart, Report, Step};
-use crate::expr::Node;
 use crate::model::Model;
 use crate::render::{Format, Lhs, Printer};
 
@@ -13,23 +12,9 @@ pub fn text(model: &Model, report: &Report) -> String {
     let mut out = String::new();
     derivation_text(model, &report.main, "", &mut out);
     let mut printer = Printer::new(model, Format::Text);
-    // The result of a scalar objective's derivative by a family with a
-    // delta line is that delta: Bishop's eq. 5.56 reads `δ_j = ...`.
-    let delta = match model.store.node(report.main.lhs) {
-        Node::Derivative(of, wrt) if model.family(wrt.family).delta_latex.is_some() => {
-            match model.store.node(*of) {
-                Node::Ref(_, indices) if indices.is_empty() => {
-                    Some(Lhs::Delta(wrt.family, wrt.indices.to_vec()))
-                }
-                _ => None,
-            }
-        }
-        _ => None,
-    };
-    let final_line = match delta {
-        Some(lhs) => printer.equation(&lhs, report.main.result()),
-        None => printer.expr_equation(report.main.lhs, report.main.result()),
-    };
+    // A delta's derivation ends in that delta, as Bishop's eq. 5.56 does.
+    let lhs = Lhs::of_query(model, &report.query, true);
+    let final_line = printer.equation(&lhs, report.main.result());
     out.push_str(&format!("so {final_line}\n"));
     for (family, indices, derivation) in &report.deltas {
         let symbol = printer.lhs(&Lhs::Delta(*family, indices.clone()));
