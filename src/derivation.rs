@@ -773,27 +773,24 @@ impl Deriver<'_> {
             derivation.steps.push(simple_step(rule, words, collapsed));
             current = collapsed;
         }
-        let forward = self
-            .simplifier
-            .rewrite_forward(&mut self.model.store, current);
-        if forward != current {
-            derivation.steps.push(simple_step(
+        // Forward quantities, then assumptions: a link each, when they apply.
+        for (rule, words) in [
+            (
                 Rule::ForwardQuantity,
                 "written through the forward quantities the network defines",
-                forward,
-            ));
-            current = forward;
-        }
-        let assumed = self
-            .simplifier
-            .rewrite_assumptions(&mut self.model.store, current);
-        if assumed != current {
-            derivation.steps.push(simple_step(
-                Rule::Assumption,
-                "by the assumption of the network",
-                assumed,
-            ));
-            current = assumed;
+            ),
+            (Rule::Assumption, "by the assumption of the network"),
+        ] {
+            let store = &mut self.model.store;
+            let next = if rule == Rule::ForwardQuantity {
+                self.simplifier.rewrite_forward(store, current)
+            } else {
+                self.simplifier.rewrite_assumptions(store, current)
+            };
+            if next != current {
+                derivation.steps.push(simple_step(rule, words, next));
+                current = next;
+            }
         }
         let simplified = self.simplifier.simplify(&mut self.model.store, current);
         if simplified != current {
