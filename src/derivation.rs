@@ -794,9 +794,33 @@ impl Deriver<'_> {
         }
         let simplified = self.simplifier.simplify(&mut self.model.store, current);
         if simplified != current {
-            derivation
-                .steps
-                .push(simple_step(Rule::Simplify, "simplified", simplified));
+            // Multiplying out can bring a sum into the shape an assumption
+            // speaks of; say so when the assumptions made the difference.
+            let mut plain = Simplifier::new(crate::simplify::Facts::none());
+            let without_facts = plain.simplify(&mut self.model.store, current);
+            let assumptions = self.model.assumptions.clone();
+            let assumed = !assumptions.is_empty()
+                && self.alpha_canon(without_facts) != self.alpha_canon(simplified);
+            let step = if assumed {
+                let mut reason = vec![ReasonPart::Words(
+                    "multiplied out and simplified, by the assumption ".into(),
+                )];
+                for (at, assumption) in assumptions.iter().enumerate() {
+                    if at > 0 {
+                        reason.push(ReasonPart::Words(" and ".into()));
+                    }
+                    reason.push(ReasonPart::Equation(assumption.lhs, assumption.rhs));
+                }
+                Step {
+                    rules: vec![Rule::Simplify, Rule::Assumption],
+                    reason,
+                    expr: simplified,
+                    lemmas: Vec::new(),
+                }
+            } else {
+                simple_step(Rule::Simplify, "simplified", simplified)
+            };
+            derivation.steps.push(step);
             current = simplified;
         }
         if let Some(target) = target {
