@@ -243,3 +243,24 @@ fn steps_in_latex_and_json() {
     );
     assert_eq!(value["deltas"][0]["delta_of"], "b");
 }
+
+#[test]
+fn the_softmax_derivation_names_its_assumption() {
+    let mut net = network(&example_text("softmax-ce.nn"));
+    let query = net.query("dE/da[k]").unwrap();
+    let report = derive_steps(&mut net.engine(), &query, Verbosity::Textbook).unwrap();
+    let last = report.main.steps.last().unwrap();
+    let ids: Vec<&str> = last.rules.iter().map(|r| r.id()).collect();
+    assert_eq!(ids, ["simplify", "assumption"]);
+    assert!(
+        report
+            .main
+            .steps
+            .iter()
+            .any(|s| s.rules.iter().any(|r| r.id() == "forward-quantity"))
+    );
+    assert_eq!(
+        net.print(report.main.result(), chainrule::render::Format::Dsl),
+        "y[k] - t[k]"
+    );
+}
