@@ -12,7 +12,7 @@ use crate::chain::{Derivative, Equation, Form, Gradient};
 use crate::derivation::{Verbosity, derive_steps};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::expr::{ExprId, FamilyId};
-use crate::model::{FamilyKind, Model};
+use crate::model::{FamilyKind, Model, Query};
 use crate::numeric;
 use crate::render::{Format, Lhs, Printer};
 use crate::{Network, check, differentiate, report, simplify, syntax};
@@ -548,21 +548,11 @@ fn verify(file: &str, points: usize, seed: u64) -> Result<Outcome, Diagnostic> {
     if queries.is_empty() {
         // Without derive lines, check the whole gradient.
         if let Ok(objective) = choose_objective(&network, None) {
-            let name = network.model.family(objective).name.clone();
-            for parameter in network.model.family_ids().collect::<Vec<_>>() {
-                let info = network.model.family(parameter);
-                if info.kind == FamilyKind::Leaf(crate::syntax::ast::LeafKind::Param) {
-                    let indices: Vec<String> = info
-                        .slots
-                        .iter()
-                        .map(|v| network.model.store.var(*v).name.clone())
-                        .collect();
-                    let text = if indices.is_empty() {
-                        format!("d{name}/d{}", info.name)
-                    } else {
-                        format!("d{name}/d{}[{}]", info.name, indices.join(","))
-                    };
-                    queries.push(network.query(&text)?);
+            for parameter in network.model.family_ids() {
+                if network.model.family(parameter).kind
+                    == FamilyKind::Leaf(crate::syntax::ast::LeafKind::Param)
+                {
+                    queries.push(Query::delta(&network.model, objective, parameter));
                 }
             }
         }

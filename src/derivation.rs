@@ -270,6 +270,12 @@ impl Deriver<'_> {
         &mut self.model.store
     }
 
+    /// `family` at the index names of its own declaration: `z_j`, `a_k`.
+    fn at_own_indices(&mut self, family: FamilyId) -> ExprId {
+        let slots = self.model.family(family).slots.clone();
+        self.model.store.reference(family, &slots)
+    }
+
     fn has_delta(&self, family: FamilyId) -> bool {
         self.deltas && self.model.family(family).delta_latex.is_some()
     }
@@ -867,13 +873,7 @@ impl Deriver<'_> {
         let me = self.store().reference(wrt, p);
         let objective = self.store().reference(numerator, &[]);
         let mut parts = vec![ReasonPart::Formula(me)];
-        let units: Vec<ExprId> = frontier
-            .iter()
-            .map(|f| {
-                let slots = self.model.family(*f).slots.clone();
-                self.model.store.reference(*f, &slots)
-            })
-            .collect();
+        let units: Vec<ExprId> = frontier.iter().map(|f| self.at_own_indices(*f)).collect();
         if between.is_empty() {
             parts.push(ReasonPart::Words(" feeds ".into()));
             push_list(&mut parts, &units);
@@ -883,13 +883,7 @@ impl Deriver<'_> {
                 parts.push(ReasonPart::Words(" directly".into()));
             }
         } else {
-            let through: Vec<ExprId> = between
-                .iter()
-                .map(|f| {
-                    let slots = self.model.family(*f).slots.clone();
-                    self.model.store.reference(*f, &slots)
-                })
-                .collect();
+            let through: Vec<ExprId> = between.iter().map(|f| self.at_own_indices(*f)).collect();
             if self.model.family(numerator).ranges.is_empty() {
                 parts.push(ReasonPart::Words(" reaches ".into()));
                 parts.push(ReasonPart::Formula(objective));

@@ -89,12 +89,22 @@ impl Query {
     /// The derivative of a scalar `objective` with respect to `family` at its
     /// own index names: the query whose result is the family's delta.
     pub fn delta(model: &Model, objective: FamilyId, family: FamilyId) -> Query {
+        let slots = model.family(family).slots.clone();
+        let names: Vec<String> = slots
+            .iter()
+            .map(|v| model.store.var(*v).name.clone())
+            .collect();
+        let wrt = if names.is_empty() {
+            model.family(family).name.clone()
+        } else {
+            format!("{}[{}]", model.family(family).name, names.join(","))
+        };
         Query {
             numerator: objective,
             numerator_indices: Vec::new(),
             denominator: family,
-            denominator_indices: model.family(family).slots.clone(),
-            text: String::new(),
+            denominator_indices: slots,
+            text: format!("d{}/d{wrt}", model.family(objective).name),
         }
     }
 

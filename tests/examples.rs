@@ -113,8 +113,13 @@ fn the_whole_gradient_of_every_example_agrees_with_finite_differences() {
             } else {
                 format!("d{objective_name}/d{}[{}]", info.name, names.join(","))
             };
+            let query = net.query(&query_text).unwrap();
+            assert_eq!(
+                query,
+                chainrule::model::Query::delta(&net.model, objective, *parameter)
+            );
             let derivative = Derivative {
-                query: net.query(&query_text).unwrap(),
+                query,
                 form: Form::Backprop,
                 result: *result,
                 equations: gradient.equations.clone(),

@@ -635,15 +635,7 @@ fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diag
         }
     }
     for (words, repaired) in candidates {
-        let comparison = compare(
-            network,
-            repaired,
-            truth.backprop,
-            &truth.equations,
-            &truth.seeds[..2],
-            1,
-        );
-        if comparison.agree {
+        if repairs(network, truth, repaired) {
             let simplified = network.engine().simplify(repaired);
             let latex = Printer::new(&network.model, Format::Latex).expr(simplified);
             return Some(Diagnosis {
@@ -711,17 +703,22 @@ fn repair_missing_sum(network: &mut Network, truth: &Truth, answer: ExprId) -> O
     for var in extra.iter().rev() {
         repaired = network.model.store.sum(*var, repaired);
     }
-    let comparison = compare(
+    repairs(network, truth, repaired)
+        .then(|| Printer::new(&network.model, Format::Latex).expr(repaired))
+}
+
+/// True when a repaired answer agrees with the result (a quicker
+/// comparison than the verdict's: two seeds, one point each).
+fn repairs(network: &Network, truth: &Truth, repaired: ExprId) -> bool {
+    compare(
         network,
         repaired,
         truth.backprop,
         &truth.equations,
         &truth.seeds[..2],
         1,
-    );
-    comparison
-        .agree
-        .then(|| Printer::new(&network.model, Format::Latex).expr(repaired))
+    )
+    .agree
 }
 
 /// The factors of a product (the expression itself otherwise), each with
