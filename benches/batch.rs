@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use chainrule::Source;
-use chainrule::check::batch::{Row, grade_rows};
+use chainrule::{Row, grade_rows};
 
 /// Answer templates; `N` is replaced by a number that differs row by row.
 const TEMPLATES: [(&str, &str); 10] = [
@@ -50,10 +50,7 @@ fn main() {
     let start = Instant::now();
     let grades = grade_rows(&source, &rows, workers).expect("the network loads");
     let elapsed = start.elapsed();
-    let right = grades
-        .iter()
-        .filter(|g| g.verdict.starts_with("correct"))
-        .count();
+    let right = grades.iter().filter(|g| g.verdict.is_right()).count();
     println!(
         "graded {} answers ({right} right) on {workers} threads in {:.2} s: {:.0} answers a second",
         grades.len(),

@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use chainrule::render::{Format, Lhs, Printer};
+use chainrule::{Format, Lhs, Printer};
 use chainrule::{Network, Source};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 

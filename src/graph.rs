@@ -8,13 +8,17 @@ use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::diagnostic::Diagnostic;
-use crate::expr::{ExprId, FamilyId, Node, Store};
+use crate::expr::FamilyId;
 use crate::model::{FamilyKind, Model};
 
 /// The families of a model and who feeds whom.
 pub struct DependencyGraph {
     graph: DiGraph<FamilyId, ()>,
     order: Vec<FamilyId>,
+    /// For each family, the families whose definitions refer to it, sorted.
+    successors: Vec<Vec<FamilyId>>,
+    /// For each family, the families its definition refers to, sorted.
+    predecessors: Vec<Vec<FamilyId>>,
 }
 
 impl DependencyGraph {
@@ -26,7 +30,7 @@ impl DependencyGraph {
         }
         for family in model.family_ids() {
             if let Some(definition) = model.family(family).definition {
-                for used in referenced_families(&model.store, definition) {
+                for used in model.store.referenced_families(definition) {
                     graph.add_edge(node(used), node(family), ());
                 }
             }
@@ -35,62 +39,75 @@ impl DependencyGraph {
             Ok(order) => order.into_iter().map(|n| graph[n]).collect(),
             Err(_) => return Err(cycle_error(model, &graph)),
         };
-        Ok(DependencyGraph { graph, order })
+        let neighbours = |direction: Direction| -> Vec<Vec<FamilyId>> {
+            model
+                .family_ids()
+                .map(|family| {
+                    let mut found: Vec<FamilyId> = graph
+                        .neighbors_directed(node(family), direction)
+                        .map(|n| graph[n])
+                        .collect();
+                    found.sort_unstable();
+                    found.dedup();
+                    found
+                })
+                .collect()
+        };
+        let successors = neighbours(Direction::Outgoing);
+        let predecessors = neighbours(Direction::Incoming);
+        Ok(DependencyGraph {
+            graph,
+            order,
+            successors,
+            predecessors,
+        })
     }
 
     /// The families whose definitions refer to `family`, in declaration order.
-    pub fn successors(&self, family: FamilyId) -> Vec<FamilyId> {
-        self.neighbours(family, Direction::Outgoing)
+    pub fn successors(&self, family: FamilyId) -> &[FamilyId] {
+        &self.successors[family.index()]
     }
 
     /// The families that `family`'s definition refers to, in declaration order.
-    pub fn predecessors(&self, family: FamilyId) -> Vec<FamilyId> {
-        self.neighbours(family, Direction::Incoming)
+    pub fn predecessors(&self, family: FamilyId) -> &[FamilyId] {
+        &self.predecessors[family.index()]
     }
 
-    fn neighbours(&self, family: FamilyId, direction: Direction) -> Vec<FamilyId> {
-        let mut found: Vec<FamilyId> = self
-            .graph
-            .neighbors_directed(node(family), direction)
-            .map(|n| self.graph[n])
-            .collect();
-        found.sort_unstable();
-        found.dedup();
-        found
+    /// For each family, whether it is one of `sources` or depends on one:
+    /// one sweep over the topological order, whatever their number.
+    pub fn downstream_of(&self, sources: &[FamilyId]) -> Vec<bool> {
+        let mut reached = vec![false; self.successors.len()];
+        for source in sources {
+            reached[source.index()] = true;
+        }
+        for family in &self.order {
+            if self
+                .predecessors(*family)
+                .iter()
+                .any(|p| reached[p.index()])
+            {
+                reached[family.index()] = true;
+            }
+        }
+        reached
+    }
+
+    /// For each family, whether `to` depends on it (or it is `to`): one
+    /// sweep over the topological order, backwards.
+    pub fn upstream_of(&self, to: FamilyId) -> Vec<bool> {
+        let mut reached = vec![false; self.successors.len()];
+        reached[to.index()] = true;
+        for family in self.order.iter().rev() {
+            if self.successors(*family).iter().any(|s| reached[s.index()]) {
+                reached[family.index()] = true;
+            }
+        }
+        reached
     }
 
     /// Every family, each after all the families it depends on.
     pub fn topological_order(&self) -> &[FamilyId] {
         &self.order
-    }
-
-    /// `from` and every family that depends on it, directly or not.
-    pub fn descendants(&self, from: FamilyId) -> HashSet<FamilyId> {
-        self.reach(&[from], Direction::Outgoing)
-    }
-
-    /// Every family in `from` and every family that depends on one of them,
-    /// found in one walk.
-    pub fn descendants_of_all(&self, from: &[FamilyId]) -> HashSet<FamilyId> {
-        self.reach(from, Direction::Outgoing)
-    }
-
-    /// `from` and every family it depends on, directly or not.
-    pub fn ancestors(&self, from: FamilyId) -> HashSet<FamilyId> {
-        self.reach(&[from], Direction::Incoming)
-    }
-
-    fn reach(&self, from: &[FamilyId], direction: Direction) -> HashSet<FamilyId> {
-        let mut seen: HashSet<FamilyId> = from.iter().copied().collect();
-        let mut stack = from.to_vec();
-        while let Some(next) = stack.pop() {
-            for neighbour in self.graph.neighbors_directed(node(next), direction) {
-                if seen.insert(self.graph[neighbour]) {
-                    stack.push(self.graph[neighbour]);
-                }
-            }
-        }
-        seen
     }
 
     /// The objective of a model: the one scalar definition that nothing uses.
@@ -118,28 +135,6 @@ impl DependencyGraph {
 
 fn node(family: FamilyId) -> NodeIndex {
     NodeIndex::new(family.0 as usize)
-}
-
-/// The families an expression refers to, each once.
-pub fn referenced_families(store: &Store, expr: ExprId) -> Vec<FamilyId> {
-    let mut seen = HashSet::new();
-    let mut families = Vec::new();
-    let mut stack = vec![expr];
-    while let Some(next) = stack.pop() {
-        if !seen.insert(next) {
-            continue;
-        }
-        match store.node(next) {
-            Node::Ref(family, _) => {
-                if !families.contains(family) {
-                    families.push(*family);
-                }
-            }
-            _ => stack.extend(store.children(next)),
-        }
-    }
-    families.sort_unstable();
-    families
 }
 
 /// Names the families of one cycle in order, located at the first one.
@@ -211,12 +206,21 @@ mod tests {
         let text = "input x\nparam w\na = w * x\nb = a^2\nc = a + b\nE = c\n";
         let net = Network::load(Source::new("g.nn", text)).unwrap();
         let a = net.model.family_named("a").unwrap();
-        assert_eq!(names(&net, net.graph.successors(a)), ["b", "c"]);
-        assert_eq!(names(&net, net.graph.predecessors(a)), ["w", "x"]);
+        assert_eq!(names(&net, net.graph.successors(a).to_vec()), ["b", "c"]);
+        assert_eq!(names(&net, net.graph.predecessors(a).to_vec()), ["w", "x"]);
         let e = net.model.family_named("E").unwrap();
+        let upstream = net.graph.upstream_of(e);
         assert_eq!(
-            names(&net, net.graph.ancestors(e)),
+            names(&net, net.model.family_ids().filter(|f| upstream[f.index()])),
             ["E", "a", "b", "c", "w", "x"]
+        );
+        let downstream = net.graph.downstream_of(&[a]);
+        assert_eq!(
+            names(
+                &net,
+                net.model.family_ids().filter(|f| downstream[f.index()])
+            ),
+            ["E", "a", "b", "c"]
         );
         assert_eq!(names(&net, net.graph.objectives(&net.model)), ["E"]);
         let order = net.graph.topological_order();

@@ -6,7 +6,7 @@
 //! *Pattern Recognition and Machine Learning* writes backpropagation.
 //!
 //! ```
-//! use chainrule::{Network, Source, chain::Form, render::Format};
+//! use chainrule::{Form, Format, Network, Source};
 //!
 //! let text = "
 //! index j in M
@@ -22,49 +22,68 @@
 //! let derived = network.engine().derive(&query, Form::Expanded).unwrap();
 //! assert_eq!(network.print(derived.result, Format::Dsl), "y[k] - t[k]");
 //! ```
+//!
+//! The pipeline runs one way: `syntax` parses, `model` checks and lowers
+//! into the expression store (`expr`), `graph` orders the families,
+//! `calculus` differentiates (with `simplify`), `render` prints, `numeric`
+//! checks by numbers, `check` grades answers, and `cli` is the command line.
 #![warn(missing_docs)]
 
-pub mod chain;
-pub mod check;
+mod calculus;
+mod check;
 pub mod cli;
-pub mod derivation;
-pub mod diagnostic;
-pub mod differentiate;
-pub mod document;
-pub mod expr;
-pub mod functions;
-pub mod graph;
-pub mod model;
-pub mod notation;
-pub mod numeric;
-pub mod render;
-pub mod report;
-pub mod simplify;
-pub mod syntax;
+mod diagnostic;
+mod expr;
+mod graph;
+mod limits;
+mod model;
+mod numeric;
+mod render;
+mod rules;
+mod simplify;
+mod syntax;
 
-pub use diagnostic::{Diagnostic, Source};
+pub use calculus::chain::{Calculus, Engine};
+pub use calculus::deltas::Naming;
+pub use calculus::derivation::{Derivation, ReasonPart, Report, Step, Verbosity, derive_steps};
+pub use calculus::{Derivative, Equation, Form, Gradient};
+pub use check::batch::{Row, RowGrade, grade_rows, read_rows, write_grades};
+pub use check::{
+    DerivationGrade, Diagnosis, Evidence, Grade, LineGrade, Truth, Verdict, check as check_answer,
+    check_derivation, truth,
+};
+pub use diagnostic::{Diagnostic, Location, Source, Span};
+pub use expr::{Builtin, ExprId, FamilyId, IndexVar, Node, RangeId, Store, Wrt};
+pub use graph::DependencyGraph;
+pub use limits::TooLarge;
+pub use model::{Family, FamilyKind, LeafKind, Model, Query};
+pub use numeric::sample::{Agreement, Flow, Sampling, sample, verify};
+pub use numeric::{Draws, Instance};
+pub use render::{Format, Lhs, Printer};
+pub use rules::{Recorder, Rule, RuleSet, StepSink};
 
-use chain::Engine;
-use expr::ExprId;
-use graph::DependencyGraph;
-use model::{Model, Query};
-use render::{Format, Printer};
-
-/// A network loaded from source: its model and its dependency graph.
+/// A network loaded from source: its model, its dependency graph, and what
+/// the engine remembers of it between queries.
 pub struct Network {
     /// The checked model.
     pub model: Model,
     /// Who feeds whom.
     pub graph: DependencyGraph,
+    calculus: Calculus,
 }
 
 impl Network {
     /// Parses, checks and builds the graph of a `.nn` source.
     pub fn load(source: Source) -> Result<Network, Diagnostic> {
         let file = syntax::parse_file(&source)?;
-        let model = Model::lower(source, &file)?;
+        let mut model = Model::lower(source, &file)?;
         let graph = DependencyGraph::build(&model)?;
-        Ok(Network { model, graph })
+        let calculus = Calculus::new(&mut model)?;
+        Ok(Network {
+            model,
+            graph,
+            calculus,
+        })
     }
 
     /// Resolves a query written as on the command line (`dE/da[j]`).
@@ -81,7 +100,28 @@ impl Network {
 
     /// An engine that derives results of this network.
     pub fn engine(&mut self) -> Engine<'_> {
-        Engine::new(&mut self.model, &self.graph)
+        Engine::new(&mut self.model, &self.graph, &mut self.calculus)
+    }
+
+    /// An expression simplified with the network's facts.
+    pub fn simplify(&mut self, expr: ExprId) -> Result<ExprId, Diagnostic> {
+        self.engine().simplify(expr, &mut ())
+    }
+
+    /// An expression simplified with the network's facts, each rule that
+    /// fires told to `sink`.
+    pub fn simplify_recording(
+        &mut self,
+        expr: ExprId,
+        sink: &mut impl StepSink,
+    ) -> Result<ExprId, Diagnostic> {
+        self.engine().simplify(expr, sink)
+    }
+
+    /// An expression simplified without the network's facts: what any
+    /// reader could simplify.
+    pub fn simplify_plain(&mut self, expr: ExprId) -> Result<ExprId, Diagnostic> {
+        self.engine().simplify_plain(expr)
     }
 
     /// An expression of this network printed in one format.

@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashMap;
 
 use chainrule::Network;
-use chainrule::check::{self, check_derivation};
+use chainrule::{check_answer, check_derivation};
 use common::{example_text, network, run};
 
 fn corpus() -> Vec<(String, String, String, String, String)> {
@@ -48,8 +48,8 @@ fn the_corpus_is_graded_as_written_by_hand() {
             .entry(example.clone())
             .or_insert_with(|| network(&example_text(example)));
         let query_value = net.query(query).unwrap();
-        let truth = check::truth(net, &query_value).unwrap();
-        let grade = check::check(net, &truth, answer);
+        let truth = chainrule::truth(net, &query_value).unwrap();
+        let grade = check_answer(net, &truth, answer);
         let words = grade
             .diagnosis
             .as_ref()
@@ -79,25 +79,27 @@ fn identities_that_fool_random_point_checkers_are_correct_every_time() {
     let mut sigmoid = network(&example_text("sigmoid-squared.nn"));
     for seed in 0..50 {
         let query = tanh.query("dE/da[j]").unwrap();
-        let truth = check::truth(&mut tanh, &query).unwrap().with_seed(seed);
+        let truth = chainrule::truth(&mut tanh, &query).unwrap().with_seed(seed);
         for answer in [
             "(1 - \\tanh^2 (a_j))\\sum_k w^{(2)}_{kj}\\delta_k",
             "\\frac{1}{\\cosh^2(a_j)}\\sum_k w^{(2)}_{kj}\\delta_k",
         ] {
             assert!(
-                check::check(&mut tanh, &truth, answer).verdict.is_right(),
+                check_answer(&mut tanh, &truth, answer).verdict.is_right(),
                 "{answer}"
             );
         }
         let query = sigmoid.query("dE/da").unwrap();
-        let truth = check::truth(&mut sigmoid, &query).unwrap().with_seed(seed);
+        let truth = chainrule::truth(&mut sigmoid, &query)
+            .unwrap()
+            .with_seed(seed);
         for answer in [
             "(y-t)\\sigma(a)(1-\\sigma(a))",
             "(y-t)\\frac{e^{-a}}{(1+e^{-a})^2}",
             "(y-t) y (1-y)",
         ] {
             assert!(
-                check::check(&mut sigmoid, &truth, answer)
+                check_answer(&mut sigmoid, &truth, answer)
                     .verdict
                     .is_right(),
                 "{answer}"
@@ -175,7 +177,7 @@ fn derivations_are_checked_line_by_line() {
     for (example, query, text, first_wrong) in DERIVATIONS {
         let mut net = network(&example_text(example));
         let query_value = net.query(query).unwrap();
-        let truth = check::truth(&mut net, &query_value).unwrap();
+        let truth = chainrule::truth(&mut net, &query_value).unwrap();
         let graded = check_derivation(&mut net, &truth, text);
         assert_eq!(
             graded.first_wrong_line, first_wrong,
@@ -318,13 +320,13 @@ fn a_batch_grades_every_row_and_survives_bad_ones() {
 fn hostile_answers_get_a_verdict_and_are_never_echoed_raw() {
     let mut net = network(&example_text("bishop-5.3.nn"));
     let query = net.query("dE/da[j]").unwrap();
-    let truth = check::truth(&mut net, &query).unwrap();
+    let truth = chainrule::truth(&mut net, &query).unwrap();
     let million = vec!["x_1"; 200_000].join(" + ");
     assert_eq!(
-        check::check(&mut net, &truth, &million).verdict.name(),
+        check_answer(&mut net, &truth, &million).verdict.name(),
         "too-large"
     );
-    let grade = check::check(&mut net, &truth, "w^{(2)}_{\\input{/etc/passwd}}");
+    let grade = check_answer(&mut net, &truth, "w^{(2)}_{\\input{/etc/passwd}}");
     let words = grade.diagnosis.unwrap().words;
     assert!(!words.contains("input"), "{words}");
 }

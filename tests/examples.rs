@@ -4,11 +4,11 @@
 
 mod common;
 
-use chainrule::chain::{Derivative, Form};
-use chainrule::model::FamilyKind;
-use chainrule::numeric;
-use chainrule::render::Format;
-use chainrule::syntax::ast::LeafKind;
+use chainrule::FamilyKind;
+use chainrule::Format;
+use chainrule::LeafKind;
+use chainrule::verify;
+use chainrule::{Derivative, Form};
 use common::{example_names, example_text, largest_difference, network, run};
 
 fn derive_lines(text: &str) -> Vec<String> {
@@ -116,7 +116,7 @@ fn the_whole_gradient_of_every_example_agrees_with_finite_differences() {
             let query = net.query(&query_text).unwrap();
             assert_eq!(
                 query,
-                chainrule::model::Query::delta(&net.model, objective, *parameter)
+                chainrule::Query::delta(&net.model, objective, *parameter)
             );
             let derivative = Derivative {
                 query,
@@ -125,7 +125,7 @@ fn the_whole_gradient_of_every_example_agrees_with_finite_differences() {
                 equations: gradient.equations.clone(),
                 note: None,
             };
-            let verdict = numeric::verify(&net.model, &net.graph, &derivative, 3, 5);
+            let verdict = verify(&net.model, &net.graph, &derivative, 3, 5);
             assert!(verdict.passed(), "{name} {query_text}: {verdict:?}");
         }
     }

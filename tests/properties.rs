@@ -13,9 +13,9 @@
 
 mod common;
 
-use chainrule::chain::Form;
-use chainrule::numeric;
-use chainrule::render::Format;
+use chainrule::Form;
+use chainrule::Format;
+use chainrule::verify;
 use chainrule::{Network, Source};
 use common::{largest_difference, random_network};
 use proptest::prelude::*;
@@ -33,8 +33,7 @@ fn check_network(seed: u64) -> Result<(), String> {
                 }
                 Err(error) => return Err(format!("{}: {error}\n{text}", query.text)),
             };
-            let verdict =
-                numeric::verify(&network.model, &network.graph, &derived, 2, seed ^ 0x5eed);
+            let verdict = verify(&network.model, &network.graph, &derived, 2, seed ^ 0x5eed);
             let undefined = verdict.problem.as_deref()
                 == Some("found no point where the network is defined and smooth");
             if !verdict.passed() && !undefined {

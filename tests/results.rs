@@ -4,7 +4,7 @@
 
 mod common;
 
-use chainrule::chain::Form;
+use chainrule::Form;
 use common::{derive_dsl, example_text, network, run};
 
 fn dsl(example: &str, query: &str, form: Form) -> String {

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::{Deserialize, Serialize};
 
-use crate::diagnostic::{Diagnostic, Source};
-use crate::{Network, check};
+use crate::Network;
+use crate::check::{self, Evidence, Verdict};
+use crate::diagnostic::{Diagnostic, Source, Span};
 
 /// One answer to grade.
 #[derive(Clone, Debug, Deserialize)]
@@ -27,10 +28,10 @@ pub struct Row {
 pub struct RowGrade {
     /// The row's identifier.
     pub id: String,
-    /// The verdict's name.
-    pub verdict: String,
+    /// The verdict.
+    pub verdict: Verdict,
     /// What the verdict rests on.
-    pub evidence: String,
+    pub evidence: Evidence,
     /// What is wrong, in words.
     pub diagnosis: String,
     /// The repaired answer, in LaTeX, when a repair was found.
@@ -52,7 +53,7 @@ pub fn read_rows(name: &str, text: &str) -> Result<Vec<Row>, Diagnostic> {
                 let source = Source::new(name, text);
                 let offset: usize = text.lines().take(number).map(|l| l.len() + 1).sum();
                 source.error(
-                    crate::diagnostic::Span::new(offset, offset + 1),
+                    Span::new(offset, offset + 1),
                     format!("found a row that is not `{{\"id\", \"query\", \"answer\"}}`: {e}"),
                 )
             })?;
@@ -69,7 +70,7 @@ pub fn read_rows(name: &str, text: &str) -> Result<Vec<Row>, Diagnostic> {
         .clone();
     if headers.iter().collect::<Vec<_>>() != ["id", "query", "answer"] {
         return Err(Source::new(name, text).error(
-            crate::diagnostic::Span::new(0, text.find('\n').unwrap_or(text.len())),
+            Span::new(0, text.find('\n').unwrap_or(text.len())),
             "found a header other than `id,query,answer`, expected exactly that",
         ));
     }
@@ -145,8 +146,8 @@ fn grade_row(
         Err(message) => {
             return RowGrade {
                 id: row.id.clone(),
-                verdict: check::Verdict::Unreadable.name().to_string(),
-                evidence: "none".to_string(),
+                verdict: Verdict::Unreadable,
+                evidence: Evidence::Nothing,
                 diagnosis: format!("the query `{}` is not usable: {message}", row.query),
                 repaired: String::new(),
                 simplified: String::new(),
@@ -155,7 +156,7 @@ fn grade_row(
     };
     RowGrade {
         id: row.id.clone(),
-        verdict: grade.verdict.name().to_string(),
+        verdict: grade.verdict,
         evidence: grade.evidence,
         diagnosis: grade
             .diagnosis

@@ -10,95 +10,23 @@
 //! truth: the first repair that makes it right names the likely mistake.
 
 pub mod batch;
+mod diagnose;
 pub mod resolve;
-
-use serde::Serialize;
+mod verdict;
 
 use crate::Network;
-use crate::chain::{Equation, Form};
+use crate::calculus::{Equation, Form};
 use crate::diagnostic::{Diagnostic, Source};
-use crate::expr::{ExprId, FamilyId, IndexVar, Node, Store};
-use crate::model::{FamilyKind, Query};
-use crate::numeric::{Draws, Flow, sample};
+use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node, Store};
+use crate::limits::{MAX_ANSWER_POWER, MAX_ANSWER_SIZE, MAX_NUMBER_BITS};
+use crate::model::Query;
+use crate::numeric::Draws;
+use crate::numeric::sample::{Flow, sample};
 use crate::render::{Format, Printer};
 use crate::syntax::answer::{AnswerError, parse_answer};
+use diagnose::{diagnose, repair_missing_sum};
 use resolve::Resolver;
-
-/// How an answer is judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// Right, and as simple as the engine's result.
-    Correct,
-    /// Right, but not simplified.
-    CorrectUnsimplified,
-    /// Wrong.
-    Incorrect,
-    /// Could not be read.
-    Unreadable,
-    /// Over a size or depth limit.
-    TooLarge,
-}
-
-impl Verdict {
-    /// The verdict's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Verdict::Correct => "correct",
-            Verdict::CorrectUnsimplified => "correct-unsimplified",
-            Verdict::Incorrect => "incorrect",
-            Verdict::Unreadable => "unreadable",
-            Verdict::TooLarge => "too-large",
-        }
-    }
-
-    /// True for the verdicts that accept the answer.
-    pub fn is_right(self) -> bool {
-        matches!(self, Verdict::Correct | Verdict::CorrectUnsimplified)
-    }
-}
-
-/// The likely mistake, in words and as the repaired expression.
-#[derive(Clone, Debug, Serialize)]
-pub struct Diagnosis {
-    /// What is wrong, for a person.
-    pub words: String,
-    /// The answer repaired, in LaTeX.
-    pub latex: Option<String>,
-}
-
-/// The outcome of checking one answer.
-#[derive(Clone, Debug, Serialize)]
-pub struct Grade {
-    /// The verdict.
-    pub verdict: Verdict,
-    /// What the verdict rests on.
-    pub evidence: String,
-    /// What is wrong, for an incorrect or unreadable answer.
-    pub diagnosis: Option<Diagnosis>,
-    /// The simplified form, for a right but unsimplified answer.
-    pub simplified: Option<String>,
-    /// A point where the answer and the truth differ.
-    pub counterexample: Option<String>,
-    /// The answer as read, in LaTeX.
-    pub answer_latex: Option<String>,
-    /// The answer as read, in the language.
-    pub answer_dsl: Option<String>,
-}
-
-impl Grade {
-    fn simple(verdict: Verdict, words: String) -> Grade {
-        Grade {
-            verdict,
-            evidence: "reading the answer".to_string(),
-            diagnosis: Some(Diagnosis { words, latex: None }),
-            simplified: None,
-            counterexample: None,
-            answer_latex: None,
-            answer_dsl: None,
-        }
-    }
-}
+pub use verdict::{DerivationGrade, Diagnosis, Evidence, Grade, LineGrade, Verdict};
 
 /// Seeds of the numeric comparison: each binds opaque functions anew.
 const SEEDS: [u64; 4] = [11, 23, 37, 51];
@@ -138,31 +66,33 @@ pub fn truth(network: &mut Network, query: &Query) -> Result<Truth, Diagnostic> 
         .map(|d| d.result);
     let mut equations = backprop.equations.clone();
     if query.numerator_indices.is_empty() {
-        let with_deltas: Vec<FamilyId> = network
+        // Every delta an answer may use: those the file names upstream of
+        // the numerator, with the equations they lead to.
+        let upstream = network.graph.upstream_of(query.numerator);
+        let named: Vec<FamilyId> = network
             .model
             .family_ids()
-            .filter(|f| network.model.family(*f).delta_latex.is_some() && *f != query.numerator)
+            .filter(|f| {
+                upstream[f.index()]
+                    && network.model.family(*f).delta_latex.is_some()
+                    && *f != query.numerator
+                    && !equations.iter().any(|e| e.family == *f)
+            })
             .collect();
-        for family in with_deltas {
-            if equations.iter().any(|e| e.family == family)
-                || !network.graph.ancestors(query.numerator).contains(&family)
-            {
-                continue;
-            }
-            let delta_query = Query::delta(&network.model, query.numerator, family);
-            let slots = delta_query.denominator_indices.clone();
-            let derived = network.engine().derive(&delta_query, Form::Backprop)?;
-            for more in derived.equations {
-                if !equations.iter().any(|e| e.family == more.family) {
-                    equations.push(more);
-                }
-            }
+        let (results, more) = network.engine().system(query.numerator, &named)?;
+        for (family, rhs) in named.into_iter().zip(results) {
             if !equations.iter().any(|e| e.family == family) {
+                let indices = network.model.family(family).slots.clone();
                 equations.push(Equation {
                     family,
-                    indices: slots,
-                    rhs: derived.result,
+                    indices,
+                    rhs,
                 });
+            }
+        }
+        for equation in more {
+            if !equations.iter().any(|e| e.family == equation.family) {
+                equations.push(equation);
             }
         }
     }
@@ -190,10 +120,10 @@ pub fn read_answer(network: &mut Network, query: &Query, text: &str) -> Result<E
     let answer = match parse_answer(&source) {
         Ok(answer) => answer,
         Err(AnswerError::TooLarge(why)) => {
-            return Err(Box::new(Grade::simple(Verdict::TooLarge, why)));
+            return Err(Box::new(Grade::on_reading(Verdict::TooLarge, why)));
         }
         Err(AnswerError::Unreadable(diagnostic)) => {
-            return Err(Box::new(Grade::simple(
+            return Err(Box::new(Grade::on_reading(
                 Verdict::Unreadable,
                 one_line(&diagnostic),
             )));
@@ -203,7 +133,7 @@ pub fn read_answer(network: &mut Network, query: &Query, text: &str) -> Result<E
     let mut resolver = Resolver::new(&mut network.model, free);
     resolver.resolve(side).map_err(|error| {
         let located = one_line(&source.error(error.span, error.message.clone()));
-        Box::new(Grade::simple(
+        Box::new(Grade::on_reading(
             if error.mistake {
                 Verdict::Incorrect
             } else {
@@ -229,11 +159,11 @@ pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
         Ok(answer) => answer,
         Err(grade) => return *grade,
     };
-    if network.model.store.largest_number_bits() > 4096
-        || network.model.store.tree_size(answer, 20_000) >= 20_000
+    if network.model.store.largest_number_bits() > MAX_NUMBER_BITS
+        || network.model.store.tree_size(answer, MAX_ANSWER_SIZE) >= MAX_ANSWER_SIZE
         || has_huge_power(&network.model.store, answer)
     {
-        return Grade::simple(
+        return Grade::on_reading(
             Verdict::TooLarge,
             "the answer's numbers, powers or terms exceed what is checked".to_string(),
         );
@@ -243,12 +173,24 @@ pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
 
 /// Grades an answer already read as an expression.
 pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
+    match grade_within_bounds(network, truth, answer) {
+        Ok(grade) => grade,
+        Err(error) => Grade::on_reading(Verdict::TooLarge, error.message),
+    }
+}
+
+/// [`grade`], stopping where simplifying the answer outgrows its bounds.
+fn grade_within_bounds(
+    network: &mut Network,
+    truth: &Truth,
+    answer: ExprId,
+) -> Result<Grade, Diagnostic> {
     let mut printer = Printer::new(&network.model, Format::Latex);
     let answer_latex = Some(printer.expr(answer));
     let answer_dsl = Some(Printer::new(&network.model, Format::Dsl).expr(answer));
     let base = Grade {
         verdict: Verdict::Incorrect,
-        evidence: String::new(),
+        evidence: Evidence::Nothing,
         diagnosis: None,
         simplified: None,
         counterexample: None,
@@ -296,37 +238,37 @@ pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
             )
         };
         let repaired = repair_missing_sum(network, truth, answer);
-        return Grade {
-            evidence: "free indices".to_string(),
+        return Ok(Grade {
+            evidence: Evidence::FreeIndices,
             diagnosis: Some(Diagnosis {
                 words,
                 latex: repaired,
             }),
             ..base
-        };
+        });
     }
     // Symbolic identity first: it never gives a false positive.
-    let answer_canonical = alpha_canon(network, answer);
+    let answer_canonical = alpha_canon(network, answer)?;
     let targets: Vec<ExprId> = [Some(truth.backprop), truth.expanded]
         .into_iter()
         .flatten()
         .collect();
     for target in &targets {
-        if alpha_canon(network, *target) == answer_canonical {
-            if is_unsimplified(network, answer) {
+        if alpha_canon(network, *target)? == answer_canonical {
+            if is_unsimplified(network, answer)? {
                 let simplified = Some(Printer::new(&network.model, Format::Latex).expr(*target));
-                return Grade {
+                return Ok(Grade {
                     verdict: Verdict::CorrectUnsimplified,
-                    evidence: "symbolic identity after simplification".to_string(),
+                    evidence: Evidence::SymbolicIdentity { simplified: true },
                     simplified,
                     ..base
-                };
+                });
             }
-            return Grade {
+            return Ok(Grade {
                 verdict: Verdict::Correct,
-                evidence: "symbolic identity".to_string(),
+                evidence: Evidence::SymbolicIdentity { simplified: false },
                 ..base
-            };
+            });
         }
     }
     let comparison = compare(
@@ -338,41 +280,37 @@ pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
         POINTS_PER_SEED,
     );
     if comparison.agree {
-        let evidence = format!(
-            "{} numeric comparisons at {} points",
-            comparison.comparisons, comparison.points
-        );
-        let uses_deltas = network
-            .model
-            .store
-            .any_node(answer, |n| matches!(n, Node::Adjoint(..)));
+        let evidence = Evidence::Numeric {
+            comparisons: comparison.comparisons,
+            points: comparison.points,
+        };
+        let uses_deltas = network.model.store.contents(answer).has(Contents::ADJOINT);
         let simplest = if uses_deltas {
             truth.backprop
         } else {
             truth.expanded.unwrap_or(truth.backprop)
         };
-        if is_unsimplified(network, answer) {
+        if is_unsimplified(network, answer)? {
             let simplified = Some(Printer::new(&network.model, Format::Latex).expr(simplest));
-            return Grade {
+            return Ok(Grade {
                 verdict: Verdict::CorrectUnsimplified,
                 evidence,
                 simplified,
                 ..base
-            };
+            });
         }
-        return Grade {
+        return Ok(Grade {
             verdict: Verdict::Correct,
             evidence,
             ..base
-        };
+        });
     }
-    let diagnosis = diagnose(network, truth, answer);
-    Grade {
+    let diagnosis = diagnose(network, truth, answer)?;
+    Ok(Grade {
         verdict: Verdict::Incorrect,
-        evidence: format!(
-            "a counterexample among {} numeric comparisons",
-            comparison.comparisons.max(1)
-        ),
+        evidence: Evidence::Counterexample {
+            comparisons: comparison.comparisons,
+        },
         diagnosis: Some(
             diagnosis.unwrap_or(Diagnosis {
                 words:
@@ -383,7 +321,7 @@ pub fn grade(network: &mut Network, truth: &Truth, answer: ExprId) -> Grade {
         ),
         counterexample: comparison.counterexample,
         ..base
-    }
+    })
 }
 
 fn list(names: &[String]) -> String {
@@ -402,68 +340,57 @@ fn list_refs(names: &[&String]) -> String {
         .join("`, `")
 }
 
-/// Largest power an answer may raise to.
-const MAX_POWER: i64 = 1_000;
-
+/// True when some power's exponent holds a number, or a power of numbers,
+/// beyond [`MAX_ANSWER_POWER`] (`10^{9}` is not computed to find out).
 fn has_huge_power(store: &Store, expr: ExprId) -> bool {
-    match store.node(expr) {
-        Node::Pow(_, exponent) if has_huge_number(store, *exponent) => true,
-        _ => store
-            .children(expr)
-            .into_iter()
-            .any(|c| has_huge_power(store, c)),
-    }
-}
-
-/// True when an exponent holds a number, or a power of numbers, beyond
-/// [`MAX_POWER`] (`10^{9}` is not computed to find out).
-fn has_huge_number(store: &Store, expr: ExprId) -> bool {
+    use num_rational::BigRational;
     use num_traits::Signed;
-    match store.node(expr) {
-        Node::Number(value) => {
-            value.abs() > num_rational::BigRational::from_integer(MAX_POWER.into())
-        }
-        Node::Pow(base, exponent) => {
-            store.as_number(*base).is_some() && store.as_number(*exponent).is_some() && {
-                let base = store.as_number(*base).expect("a number").abs();
-                let exponent = store.as_number(*exponent).expect("a number").abs();
-                base > num_rational::BigRational::from_integer(1.into())
-                    && exponent > num_rational::BigRational::from_integer(3.into())
-            }
-        }
-        _ => store
-            .children(expr)
-            .into_iter()
-            .any(|c| has_huge_number(store, c)),
-    }
+    let huge_number = |exponent: ExprId| {
+        store.any_node(exponent, |node| match node {
+            Node::Number(value) => value.abs() > BigRational::from_integer(MAX_ANSWER_POWER.into()),
+            Node::Pow(base, exponent) => match (store.as_number(*base), store.as_number(*exponent))
+            {
+                (Some(base), Some(exponent)) => {
+                    base.abs() > BigRational::from_integer(1.into())
+                        && exponent.abs() > BigRational::from_integer(3.into())
+                }
+                _ => false,
+            },
+            _ => false,
+        })
+    };
+    store.any_node(
+        expr,
+        |node| matches!(node, Node::Pow(_, exponent) if huge_number(*exponent)),
+    )
 }
 
 /// True when plain simplification (numbers folded, Kronecker deltas
 /// collapsed, like terms and common factors gathered; no forward quantities
 /// or assumptions) makes the answer, as printed, shorter by four
 /// characters or more (so `-(t - y)` passes, `2 x / 2` does not).
-fn is_unsimplified(network: &mut Network, answer: ExprId) -> bool {
-    let mut plain = crate::simplify::Simplifier::new(crate::simplify::Facts::none());
-    let simplified = plain.simplify(&mut network.model.store, answer);
-    let length = |e: ExprId| {
-        Printer::new(&network.model, Format::Dsl)
-            .expr(e)
-            .chars()
-            .count()
-    };
-    let (before, after) = (length(answer), length(simplified));
-    before >= after + 4
+fn is_unsimplified(network: &mut Network, answer: ExprId) -> Result<bool, Diagnostic> {
+    let simplified = network.simplify_plain(answer)?;
+    let mut printer = Printer::new(&network.model, Format::Dsl);
+    let (before, after) = (
+        printer.expr(answer).chars().count(),
+        printer.expr(simplified).chars().count(),
+    );
+    Ok(before >= after + 4)
 }
 
-fn alpha_canon(network: &mut Network, expr: ExprId) -> ExprId {
+/// Simplified, with canonical bound variables, in canonical order: equal
+/// for expressions that differ only in arrangement and bound names.
+fn alpha_canon(network: &mut Network, expr: ExprId) -> Result<ExprId, Diagnostic> {
     let renamed = network.model.store.canonical_binders(expr);
-    let simplified = network.engine().simplify(renamed);
-    network.model.store.canonical_binders(simplified)
+    let simplified = network.simplify(renamed)?;
+    let renamed = network.model.store.canonical_binders(simplified);
+    network.engine().canonical(renamed)
 }
 
 /// The outcome of comparing two expressions numerically.
-struct Comparison {
-    agree: bool,
+pub(super) struct Comparison {
+    pub(super) agree: bool,
     comparisons: usize,
     points: usize,
     counterexample: Option<String>,
@@ -471,7 +398,7 @@ struct Comparison {
 
 /// Compares `answer` with `truth` for every assignment of their free indices
 /// at seeded points, each seed binding opaque functions to other functions.
-fn compare(
+pub(super) fn compare(
     network: &Network,
     answer: ExprId,
     truth: ExprId,
@@ -484,10 +411,7 @@ fn compare(
     free.extend(model.store.free_vars(truth));
     free.sort_unstable();
     free.dedup();
-    let tolerance = if model
-        .store
-        .any_node(answer, |n| matches!(n, Node::Derivative(..)))
-    {
+    let tolerance = if model.store.contents(answer).has(Contents::DERIVATIVE) {
         1e-5
     } else {
         1e-8
@@ -538,312 +462,6 @@ fn compare(
         result.counterexample = Some("no point where both sides are defined".to_string());
     }
     result
-}
-
-/// Tries repairs of a wrong answer against the truth; the first that makes
-/// it right names the mistake.
-fn diagnose(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diagnosis> {
-    let mut candidates: Vec<(String, ExprId)> = Vec::new();
-    let store = &mut network.model.store;
-    // A sign error.
-    candidates.push((
-        "a sign error: the answer has the wrong sign".to_string(),
-        store.negate(answer),
-    ));
-    // A constant factor, such as the 2 from the square.
-    for (numerator, denominator, words) in [
-        (
-            1,
-            2,
-            "a factor of 2 too many (the 2 from differentiating the square cancels the 1/2)",
-        ),
-        (2, 1, "a factor of 2 too few"),
-        (-1, 2, "a sign error and a factor of 2"),
-    ] {
-        let factor = store.number(num_rational::BigRational::new(
-            numerator.into(),
-            denominator.into(),
-        ));
-        candidates.push((words.to_string(), store.mul(vec![factor, answer])));
-    }
-    // Transposed indices of a weight.
-    for (family, repaired) in transposed(store, &network.model.families, answer) {
-        let name = network.model.family(family).name.clone();
-        candidates.push((
-            format!("transposed indices of `{name}`: the weight connects the other way"),
-            repaired,
-        ));
-    }
-    // A factor of the result missing from the answer (an activation's derivative).
-    let mut truth_factors = top_factors(&mut network.model.store, truth.backprop);
-    if let Some(expanded) = truth.expanded {
-        truth_factors.extend(top_factors(&mut network.model.store, expanded));
-    }
-    let canonical_answer = network.engine().simplify(answer);
-    let answer_factors = top_factors(&mut network.model.store, canonical_answer);
-    let mut missing: Vec<ExprId> = Vec::new();
-    for factor in &truth_factors {
-        if !answer_factors.contains(factor)
-            && network.model.store.as_number(*factor).is_none()
-            && !missing.contains(factor)
-        {
-            missing.push(*factor);
-        }
-    }
-    // Several factors missing together, as `y (1 - y)` from a sigmoid.
-    let mut groups: Vec<ExprId> = Vec::new();
-    if missing.len() > 1 {
-        let together = network.model.store.mul(missing.clone());
-        groups.push(together);
-    }
-    groups.extend(missing);
-    for factor in groups {
-        let shown = Printer::new(&network.model, Format::Latex).expr(factor);
-        let repaired = network.model.store.mul(vec![answer, factor]);
-        let plain_answer = !network
-            .model
-            .store
-            .any_node(answer, |n| matches!(n, Node::Adjoint(..)))
-            && !network
-                .model
-                .store
-                .any_node(answer, |n| matches!(n, Node::Sum(..)));
-        let words = if is_activation_derivative(&network.model.store, factor) && plain_answer {
-            format!(
-                "the activation's derivative ${shown}$ is missing; `y - t` alone holds only for a canonical link (a sigmoid or softmax output with the matching cross-entropy)"
-            )
-        } else if is_activation_derivative(&network.model.store, factor) {
-            format!("the activation's derivative ${shown}$ is missing")
-        } else {
-            format!("the factor ${shown}$ is missing")
-        };
-        candidates.push((words, repaired));
-    }
-    // A quantity written where the one it is computed from is meant (z for a).
-    for (written, meant) in confusable_pairs(network) {
-        let repaired = replace_family(&mut network.model.store, answer, written, meant);
-        if repaired != answer {
-            let model = &network.model;
-            candidates.push((
-                format!(
-                    "`{}` is written where `{}` is meant",
-                    model.family(written).name,
-                    model.family(meant).name
-                ),
-                repaired,
-            ));
-        }
-    }
-    for (words, repaired) in candidates {
-        if repairs(network, truth, repaired) {
-            let simplified = network.engine().simplify(repaired);
-            let latex = Printer::new(&network.model, Format::Latex).expr(simplified);
-            return Some(Diagnosis {
-                words,
-                latex: Some(latex),
-            });
-        }
-    }
-    // A successor's term left out: the answer matches the result with one
-    // term of one of its sums removed.
-    for target in [Some(truth.backprop), truth.expanded].into_iter().flatten() {
-        let sums: Vec<ExprId> = std::iter::once(target)
-            .chain(match network.model.store.node(target) {
-                Node::Mul(factors) => factors.to_vec(),
-                _ => Vec::new(),
-            })
-            .filter(|e| matches!(network.model.store.node(*e), Node::Add(_)))
-            .collect();
-        for sum in sums {
-            let terms = network.model.store.children(sum);
-            for (at, term) in terms.iter().enumerate() {
-                let mut rest = terms.clone();
-                rest.remove(at);
-                let shortened = network.model.store.add(rest);
-                let without =
-                    crate::differentiate::replace(&mut network.model.store, target, sum, shortened);
-                let comparison = compare(
-                    network,
-                    answer,
-                    without,
-                    &truth.equations,
-                    &truth.seeds[..2],
-                    1,
-                );
-                if comparison.agree {
-                    let shown = Printer::new(&network.model, Format::Latex).expr(*term);
-                    let latex = Printer::new(&network.model, Format::Latex).expr(target);
-                    return Some(Diagnosis {
-                        words: format!(
-                            "the term ${shown}$, from one of the units this one feeds, is left out"
-                        ),
-                        latex: Some(latex),
-                    });
-                }
-            }
-        }
-    }
-    None
-}
-
-fn repair_missing_sum(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<String> {
-    let wanted = truth.query.free_indices();
-    let extra: Vec<IndexVar> = network
-        .model
-        .store
-        .free_vars(answer)
-        .iter()
-        .copied()
-        .filter(|v| !wanted.contains(v))
-        .collect();
-    if extra.is_empty() {
-        return None;
-    }
-    let mut repaired = answer;
-    for var in extra.iter().rev() {
-        repaired = network.model.store.sum(*var, repaired);
-    }
-    repairs(network, truth, repaired)
-        .then(|| Printer::new(&network.model, Format::Latex).expr(repaired))
-}
-
-/// True when a repaired answer agrees with the result (a quicker
-/// comparison than the verdict's: two seeds, one point each).
-fn repairs(network: &Network, truth: &Truth, repaired: ExprId) -> bool {
-    compare(
-        network,
-        repaired,
-        truth.backprop,
-        &truth.equations,
-        &truth.seeds[..2],
-        1,
-    )
-    .agree
-}
-
-/// The factors of a product (the expression itself otherwise), each with
-/// canonical bound variables, so that equal factors are equal ids.
-fn top_factors(store: &mut Store, expr: ExprId) -> Vec<ExprId> {
-    let factors = match store.node(expr) {
-        Node::Mul(factors) => factors.to_vec(),
-        _ => vec![expr],
-    };
-    factors
-        .into_iter()
-        .map(|f| store.canonical_binders(f))
-        .collect()
-}
-
-fn is_activation_derivative(store: &Store, expr: ExprId) -> bool {
-    match store.node(expr) {
-        Node::Call(_, order, _) => *order > 0,
-        Node::Add(_) | Node::Pow(..) | Node::Mul(_) => store.children(expr).into_iter().any(|c| {
-            matches!(
-                store.node(c),
-                Node::Pow(..) | Node::Ref(..) | Node::Call(..) | Node::Mul(_)
-            )
-        }),
-        _ => false,
-    }
-}
-
-/// Families over the same ranges where one is computed directly from the
-/// other (`z[j] = h(a[j])`): a student may write either for the other.
-fn confusable_pairs(network: &Network) -> Vec<(FamilyId, FamilyId)> {
-    let model = &network.model;
-    let mut pairs = Vec::new();
-    for family in model.family_ids() {
-        if model.family(family).kind != FamilyKind::Defined {
-            continue;
-        }
-        for source in network.graph.predecessors(family) {
-            if model.family(source).ranges == model.family(family).ranges
-                && model.family(source).kind == FamilyKind::Defined
-            {
-                pairs.push((family, source));
-                pairs.push((source, family));
-            }
-        }
-    }
-    pairs
-}
-
-fn replace_family(store: &mut Store, expr: ExprId, from: FamilyId, to: FamilyId) -> ExprId {
-    match store.node(expr).clone() {
-        Node::Ref(family, indices) if family == from => store.reference(to, &indices),
-        Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => expr,
-        node => {
-            let children: Vec<ExprId> = store
-                .children(expr)
-                .into_iter()
-                .map(|c| replace_family(store, c, from, to))
-                .collect();
-            store.rebuild(&node, &children)
-        }
-    }
-}
-
-/// Each weight reference with two indices, swapped one at a time.
-fn transposed(
-    store: &mut Store,
-    families: &[crate::model::Family],
-    expr: ExprId,
-) -> Vec<(FamilyId, ExprId)> {
-    let mut found = Vec::new();
-    let mut references = Vec::new();
-    collect_two_index_refs(store, expr, &mut references);
-    references.sort_unstable();
-    references.dedup();
-    for reference in references {
-        let Node::Ref(family, indices) = store.node(reference).clone() else {
-            continue;
-        };
-        let info = &families[family.0 as usize];
-        if info.ranges[0] != info.ranges[1] && indices.len() == 2 {
-            // Swapping indices over different ranges could not be evaluated;
-            // a transposition there is an index-range mistake, reported as such.
-            continue;
-        }
-        let swapped = store.reference(family, &[indices[1], indices[0]]);
-        let repaired = crate::differentiate::replace(store, expr, reference, swapped);
-        found.push((family, repaired));
-    }
-    found
-}
-
-fn collect_two_index_refs(store: &Store, expr: ExprId, found: &mut Vec<ExprId>) {
-    match store.node(expr) {
-        Node::Ref(_, indices) if indices.len() == 2 => found.push(expr),
-        _ => {
-            for child in store.children(expr) {
-                collect_two_index_refs(store, child, found);
-            }
-        }
-    }
-}
-
-/// The grade of one line of a derivation.
-#[derive(Clone, Debug, Serialize)]
-pub struct LineGrade {
-    /// The line, counted from 1.
-    pub line: usize,
-    /// `correct` when the line is a true equation, else why not.
-    pub verdict: Verdict,
-    /// What is wrong with the line, if anything.
-    pub message: Option<String>,
-}
-
-/// The grade of a whole derivation.
-#[derive(Clone, Debug, Serialize)]
-pub struct DerivationGrade {
-    /// The verdict of the derivation as a whole.
-    pub verdict: Verdict,
-    /// Every line's grade.
-    pub lines: Vec<LineGrade>,
-    /// The first line that is not true (counted from 1), 0 when all are.
-    pub first_wrong_line: usize,
-    /// The grade of the derivation's final expression against the result.
-    pub result: Grade,
 }
 
 /// Grades a derivation: lines separated by `\\` or new lines, each an
@@ -965,7 +583,7 @@ pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> Der
     }
     let result = match last_right {
         Some(expr) => grade(network, truth, expr),
-        None => Grade::simple(
+        None => Grade::on_reading(
             Verdict::Unreadable,
             "the derivation has no line that could be read".to_string(),
         ),

@@ -2,13 +2,11 @@
 //! which family, which subscript is which index, what is a delta of the
 //! network and what a Kronecker delta, what is a call and what a product.
 
-use std::collections::HashMap;
-
+use crate::calculus::local::nth_builtin_derivative;
 use crate::diagnostic::{Span, closest};
-use crate::differentiate::nth_builtin_derivative;
-use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, OpaqueId, Wrt};
+use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, OpaqueId, RangeId, Wrt};
 use crate::model::Model;
-use crate::render::default_latex;
+use crate::render::symbols::default_latex;
 use crate::syntax::answer::{AnswerExpr, Join, parse_fragment};
 
 /// Why an answer could not be read as an expression of the network.
@@ -90,9 +88,9 @@ impl<'m> Resolver<'m> {
     /// The expression an answer side means.
     pub fn resolve(&mut self, expr: &AnswerExpr) -> Result<ExprId, ResolveError> {
         match expr {
-            AnswerExpr::Number(value, _) => Ok(self.model.store.number(value.clone())),
-            AnswerExpr::Group(inner, _) => self.resolve(inner),
-            AnswerExpr::Terms(terms, _) => {
+            AnswerExpr::Number(value) => Ok(self.model.store.number(value.clone())),
+            AnswerExpr::Group(inner) => self.resolve(inner),
+            AnswerExpr::Terms(terms) => {
                 let mut items = Vec::new();
                 for (negative, term) in terms {
                     let value = self.resolve(term)?;
@@ -104,18 +102,18 @@ impl<'m> Resolver<'m> {
                 }
                 Ok(self.model.store.add(items))
             }
-            AnswerExpr::Product(factors, _) => self.product(factors),
-            AnswerExpr::Frac(top, bottom, _) => {
+            AnswerExpr::Product(factors) => self.product(factors),
+            AnswerExpr::Frac(top, bottom) => {
                 let top = self.resolve(top)?;
                 let bottom = self.resolve(bottom)?;
                 let inverse = self.model.store.powi(bottom, -1);
                 Ok(self.model.store.mul(vec![top, inverse]))
             }
-            AnswerExpr::Sqrt(inner, _) => {
+            AnswerExpr::Sqrt(inner) => {
                 let inner = self.resolve(inner)?;
                 Ok(self.model.store.builtin(Builtin::Sqrt, inner))
             }
-            AnswerExpr::Power(base, exponent, _) => {
+            AnswerExpr::Power(base, exponent) => {
                 let base = self.resolve(base)?;
                 let exponent = self.resolve(exponent)?;
                 Ok(self.model.store.pow(base, exponent))
@@ -128,7 +126,7 @@ impl<'m> Resolver<'m> {
                 argument,
                 span,
             } => {
-                let builtin = builtin_named(name).ok_or_else(|| {
+                let builtin = Builtin::from_answer_name(name).ok_or_else(|| {
                     unreadable(*span, format!("unknown function `{}`", shown(name)))
                 })?;
                 let argument = self.resolve(argument)?;
@@ -136,6 +134,7 @@ impl<'m> Resolver<'m> {
                     self.model.store.builtin(builtin, argument)
                 } else {
                     nth_builtin_derivative(&mut self.model.store, builtin, *primes, argument)
+                        .map_err(|e| unreadable(*span, e.what))?
                 };
                 if let Some(power) = power {
                     let power = self.resolve(power)?;
@@ -146,9 +145,7 @@ impl<'m> Resolver<'m> {
             AnswerExpr::Partial(top, bottom, span) => {
                 let top = self.resolve(top)?;
                 let bottom_ref = self.resolve(bottom)?;
-                let crate::expr::Node::Ref(family, indices) =
-                    self.model.store.node(bottom_ref).clone()
-                else {
+                let Node::Ref(family, indices) = self.model.store.node(bottom_ref).clone() else {
                     return Err(unreadable(
                         *span,
                         "a derivative must be taken with respect to a quantity of the network",
@@ -182,7 +179,7 @@ impl<'m> Resolver<'m> {
                         primes,
                         ..
                     },
-                    Some((Join::Times, AnswerExpr::Group(argument, _))),
+                    Some((Join::Times, AnswerExpr::Group(argument))),
                 ) if self.opaque(base).is_some() => {
                     let function = self.opaque(base).expect("checked");
                     let argument = self.resolve(argument)?;
@@ -260,9 +257,9 @@ impl<'m> Resolver<'m> {
 
     /// The range of a summed name that no index line declares: the first
     /// range under which the body reads without an index-range mistake.
-    fn infer_range(&mut self, name: &str, body: &AnswerExpr) -> Option<crate::expr::RangeId> {
+    fn infer_range(&mut self, name: &str, body: &AnswerExpr) -> Option<RangeId> {
         for at in 0..self.model.ranges.len() {
-            let range = crate::expr::RangeId(at as u32);
+            let range = RangeId(at as u32);
             let var = self.model.store.new_var(name.to_string(), range);
             self.scope.push((name.to_string(), var));
             let fits = self.resolve(body).is_ok();
@@ -276,7 +273,7 @@ impl<'m> Resolver<'m> {
 
     /// The range of an index name: a declared one, or one made from a
     /// declared name by primes or digits (`j'`, `j2`).
-    fn index_range(&self, name: &str) -> Option<crate::expr::RangeId> {
+    fn index_range(&self, name: &str) -> Option<RangeId> {
         if let Some(var) = self.model.indices.get(name) {
             return Some(self.model.store.var(*var).range);
         }
@@ -599,26 +596,4 @@ impl<'m> Resolver<'m> {
         }
         unreadable(span, message)
     }
-}
-
-/// The built-in function a LaTeX name stands for.
-fn builtin_named(name: &str) -> Option<Builtin> {
-    let plain: String = name
-        .trim_start_matches('\\')
-        .trim_start_matches("operatorname")
-        .trim_start_matches("mathrm")
-        .chars()
-        .filter(|c| c.is_ascii_alphabetic())
-        .collect();
-    let lowered = plain.to_ascii_lowercase();
-    let table: HashMap<&str, Builtin> = HashMap::from([
-        ("ln", Builtin::Log),
-        ("log", Builtin::Log),
-        ("sigma", Builtin::Sigmoid),
-        ("sigmoid", Builtin::Sigmoid),
-    ]);
-    table
-        .get(lowered.as_str())
-        .copied()
-        .or_else(|| Builtin::from_name(&lowered))
 }

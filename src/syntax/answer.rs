@@ -17,10 +17,25 @@ mod generated {
 }
 use generated::{AnswerGrammar, Rule};
 
-/// Longest answer read, in bytes.
-pub const MAX_ANSWER_BYTES: usize = 20_000;
-/// Deepest nesting of brackets and braces an answer may have.
-pub const MAX_ANSWER_DEPTH: usize = 60;
+use crate::limits::{MAX_ANSWER_BYTES, MAX_ANSWER_DEPTH};
+
+/// Commands after which an answer may nest without brackets
+/// (`\sum_k \tanh \sigma x`); each counts as a level of nesting.
+const PREFIX_COMMANDS: [&str; 13] = [
+    "\\sum",
+    "\\tanh",
+    "\\sinh",
+    "\\cosh",
+    "\\sin",
+    "\\cos",
+    "\\exp",
+    "\\ln",
+    "\\log",
+    "\\sigma",
+    "\\operatorname",
+    "\\mathrm",
+    "\\sqrt",
+];
 
 /// A parsed answer: one expression, or a chain of equal expressions.
 #[derive(Clone, Debug)]
@@ -44,7 +59,7 @@ pub enum Join {
 #[derive(Clone, Debug)]
 pub enum AnswerExpr {
     /// A number.
-    Number(BigRational, Span),
+    Number(BigRational),
     /// A symbol with what follows it: `w^{(2)}_{kj}`, `\delta_k`, `h'`.
     Symbol {
         /// The letter or command, as written (`w`, `\delta`, `\mathrm{loss}`).
@@ -75,38 +90,19 @@ pub enum AnswerExpr {
         span: Span,
     },
     /// `\sqrt{x}`.
-    Sqrt(Box<AnswerExpr>, Span),
+    Sqrt(Box<AnswerExpr>),
     /// `\frac{a}{b}`.
-    Frac(Box<AnswerExpr>, Box<AnswerExpr>, Span),
+    Frac(Box<AnswerExpr>, Box<AnswerExpr>),
     /// `\sum_k body`, with the indices as written.
     Sum(Vec<(String, Span)>, Box<AnswerExpr>, Span),
     /// Brackets, kept so that `h(x)` can be read as a call.
-    Group(Box<AnswerExpr>, Span),
+    Group(Box<AnswerExpr>),
     /// `base^exponent` written with an explicit group or digit.
-    Power(Box<AnswerExpr>, Box<AnswerExpr>, Span),
+    Power(Box<AnswerExpr>, Box<AnswerExpr>),
     /// Factors in order.
-    Product(Vec<(Join, AnswerExpr)>, Span),
+    Product(Vec<(Join, AnswerExpr)>),
     /// Terms with their signs (true for minus).
-    Terms(Vec<(bool, AnswerExpr)>, Span),
-}
-
-impl AnswerExpr {
-    /// Where the expression stands.
-    pub fn span(&self) -> Span {
-        match self {
-            AnswerExpr::Number(_, span)
-            | AnswerExpr::Symbol { span, .. }
-            | AnswerExpr::Partial(_, _, span)
-            | AnswerExpr::Call { span, .. }
-            | AnswerExpr::Sqrt(_, span)
-            | AnswerExpr::Frac(_, _, span)
-            | AnswerExpr::Sum(_, _, span)
-            | AnswerExpr::Group(_, span)
-            | AnswerExpr::Power(_, _, span)
-            | AnswerExpr::Product(_, span)
-            | AnswerExpr::Terms(_, span) => *span,
-        }
-    }
+    Terms(Vec<(bool, AnswerExpr)>),
 }
 
 /// Why an answer could not be read.
@@ -140,6 +136,18 @@ pub fn parse_answer(source: &Source) -> Result<Answer, AnswerError> {
             ')' | ']' | '}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+    }
+    // Nesting without brackets is bounded too: whatever the parser and
+    // the reader then do recursively stays shallow.
+    let prefixes: usize = PREFIX_COMMANDS
+        .iter()
+        .map(|command| text.matches(command).count())
+        .sum();
+    if prefixes > 4 * MAX_ANSWER_DEPTH {
+        return Err(AnswerError::TooLarge(format!(
+            "the answer holds more than {} sums and functions",
+            4 * MAX_ANSWER_DEPTH
+        )));
     }
     if text.trim().is_empty() {
         return Err(AnswerError::Unreadable(
@@ -211,7 +219,6 @@ fn strip_braces(text: &str) -> String {
 }
 
 fn expr(pair: Pair<Rule>) -> AnswerExpr {
-    let span = span_of(&pair);
     let mut terms = Vec::new();
     let mut negative = false;
     for item in pair.into_inner() {
@@ -227,11 +234,10 @@ fn expr(pair: Pair<Rule>) -> AnswerExpr {
     if terms.len() == 1 && !terms[0].0 {
         return terms.pop().expect("one term").1;
     }
-    AnswerExpr::Terms(terms, span)
+    AnswerExpr::Terms(terms)
 }
 
 fn product(pair: Pair<Rule>) -> AnswerExpr {
-    let span = span_of(&pair);
     let mut factors = Vec::new();
     let mut join = Join::Times;
     for item in pair.into_inner() {
@@ -248,11 +254,10 @@ fn product(pair: Pair<Rule>) -> AnswerExpr {
     if factors.len() == 1 && factors[0].0 == Join::Times {
         return factors.pop().expect("one factor").1;
     }
-    AnswerExpr::Product(factors, span)
+    AnswerExpr::Product(factors)
 }
 
 fn factor(pair: Pair<Rule>) -> AnswerExpr {
-    let span = span_of(&pair);
     let mut inner = pair.into_inner();
     let first = inner.next().expect("a factor has a part");
     let base = if first.as_rule() == Rule::sum_op {
@@ -263,7 +268,7 @@ fn factor(pair: Pair<Rule>) -> AnswerExpr {
     match inner.next() {
         Some(power) => {
             let exponent = power_value(power);
-            AnswerExpr::Power(Box::new(base), Box::new(exponent), span)
+            AnswerExpr::Power(Box::new(base), Box::new(exponent))
         }
         None => base,
     }
@@ -274,10 +279,9 @@ fn power_value(pair: Pair<Rule>) -> AnswerExpr {
     let span = span_of(&inner);
     match inner.as_rule() {
         Rule::braced => braced(inner),
-        Rule::digit_token => AnswerExpr::Number(
-            BigRational::from_integer(inner.as_str().parse::<BigInt>().expect("a digit")),
-            span,
-        ),
+        Rule::digit_token => AnswerExpr::Number(BigRational::from_integer(
+            inner.as_str().parse::<BigInt>().expect("a digit"),
+        )),
         _ => AnswerExpr::Symbol {
             base: inner.as_str().to_string(),
             sup: None,
@@ -289,9 +293,8 @@ fn power_value(pair: Pair<Rule>) -> AnswerExpr {
 }
 
 fn braced(pair: Pair<Rule>) -> AnswerExpr {
-    let span = span_of(&pair);
     let inner = expr(pair.into_inner().next().expect("braces hold an expression"));
-    AnswerExpr::Group(Box::new(inner), span)
+    AnswerExpr::Group(Box::new(inner))
 }
 
 fn sum(pair: Pair<Rule>) -> AnswerExpr {
@@ -318,7 +321,7 @@ fn sum(pair: Pair<Rule>) -> AnswerExpr {
 fn part(pair: Pair<Rule>) -> AnswerExpr {
     let span = span_of(&pair);
     match pair.as_rule() {
-        Rule::number => AnswerExpr::Number(decimal(pair.as_str()), span),
+        Rule::number => AnswerExpr::Number(decimal(pair.as_str())),
         Rule::symbol => symbol(pair),
         Rule::group => {
             let inner = pair.into_inner().next().expect("a group holds something");
@@ -327,19 +330,16 @@ fn part(pair: Pair<Rule>) -> AnswerExpr {
             } else {
                 expr(inner)
             };
-            AnswerExpr::Group(Box::new(content), span)
+            AnswerExpr::Group(Box::new(content))
         }
-        Rule::sqrt => AnswerExpr::Sqrt(
-            Box::new(braced(
-                pair.into_inner().next().expect("a root has an argument"),
-            )),
-            span,
-        ),
+        Rule::sqrt => AnswerExpr::Sqrt(Box::new(braced(
+            pair.into_inner().next().expect("a root has an argument"),
+        ))),
         Rule::frac => {
             let mut inner = pair.into_inner();
             let top = braced(inner.next().expect("a numerator"));
             let bottom = braced(inner.next().expect("a denominator"));
-            AnswerExpr::Frac(Box::new(top), Box::new(bottom), span)
+            AnswerExpr::Frac(Box::new(top), Box::new(bottom))
         }
         Rule::partial_frac => {
             let symbols: Vec<AnswerExpr> = pair
@@ -365,7 +365,7 @@ fn part(pair: Pair<Rule>) -> AnswerExpr {
                         let value = item.into_inner().next().expect("a power");
                         power = Some(Box::new(match value.as_rule() {
                             Rule::braced => braced(value),
-                            _ => AnswerExpr::Number(decimal(value.as_str()), span_of(&value)),
+                            _ => AnswerExpr::Number(decimal(value.as_str())),
                         }));
                     }
                     Rule::group => argument = Some(part(item)),
@@ -426,11 +426,11 @@ mod tests {
     #[test]
     fn a_sum_reaches_over_the_product_that_follows_it() {
         let answer = parse("h'(a_j)\\sum_k w_{kj}\\delta_k + x");
-        let AnswerExpr::Terms(terms, _) = &answer.sides[0] else {
+        let AnswerExpr::Terms(terms) = &answer.sides[0] else {
             panic!("terms")
         };
         assert_eq!(terms.len(), 2);
-        let AnswerExpr::Product(factors, _) = &terms[0].1 else {
+        let AnswerExpr::Product(factors) = &terms[0].1 else {
             panic!("a product")
         };
         assert_eq!(factors.len(), 3, "h', (a_j) and the sum");

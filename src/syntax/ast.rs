@@ -201,6 +201,43 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// The operands directly inside, in order.
+    pub fn operands(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Number(..) | Expr::Reference(_) | Expr::Kronecker(..) => Vec::new(),
+            Expr::Call { argument, .. } => vec![argument],
+            Expr::Sum { body, .. } => vec![body],
+            Expr::Negate(inner, _) => vec![inner],
+            Expr::Operation { first, rest, .. } => std::iter::once(first.as_ref())
+                .chain(rest.iter().map(|(_, operand)| operand))
+                .collect(),
+        }
+    }
+
+    /// Every expression inside this one, this one first, left to right;
+    /// walked with a stack of its own, so depth does not matter.
+    pub fn walk(&self) -> impl Iterator<Item = &Expr> {
+        let mut stack = vec![self];
+        std::iter::from_fn(move || {
+            let next = stack.pop()?;
+            stack.extend(next.operands().into_iter().rev());
+            Some(next)
+        })
+    }
+
+    /// The depth of the expression as a tree.
+    pub fn depth(&self) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(self, 1)];
+        while let Some((next, depth)) = stack.pop() {
+            deepest = deepest.max(depth);
+            stack.extend(next.operands().into_iter().map(|e| (e, depth + 1)));
+        }
+        deepest
+    }
+}
+
 impl BinaryOp {
     /// True for `+` and `-`.
     pub fn is_additive(self) -> bool {

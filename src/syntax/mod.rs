@@ -24,12 +24,7 @@ mod generated {
 }
 use generated::{NetworkGrammar, Rule};
 
-/// Deepest nesting of brackets a source may have.
-pub const MAX_BRACKET_DEPTH: usize = 256;
-/// Deepest expression tree a source may build (brackets, operators, calls).
-pub const MAX_EXPRESSION_DEPTH: usize = 2_000;
-/// Largest decimal exponent a number literal may have.
-const MAX_LITERAL_EXPONENT: u32 = 400;
+use crate::limits::{MAX_BRACKET_DEPTH, MAX_EXPRESSION_DEPTH, MAX_LITERAL_EXPONENT};
 
 /// Parses a whole `.nn` file.
 pub fn parse_file(source: &Source) -> Result<File, Diagnostic> {
@@ -472,7 +467,7 @@ fn primary(source: &Source, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
                 .next()
                 .expect("parentheses hold an expression");
             let expr = expression(source, inner)?;
-            let depth = expr_depth_hint(&expr);
+            let depth = expr.depth();
             Operand { expr, depth }
         }
         Rule::call => {
@@ -481,7 +476,7 @@ fn primary(source: &Source, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
             let order = inner.next().expect("a call has primes").as_str().len() as u32;
             let argument = expression(source, inner.next().expect("a call has an argument"))?;
             Operand {
-                depth: expr_depth_hint(&argument) + 1,
+                depth: argument.depth() + 1,
                 expr: Expr::Call {
                     function,
                     order,
@@ -508,7 +503,7 @@ fn primary(source: &Source, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
             }
             let body = body.expect("a sum has a body");
             Operand {
-                depth: expr_depth_hint(&body) + 1,
+                depth: body.depth() + 1,
                 expr: Expr::Sum {
                     indices,
                     body: Box::new(body),
@@ -518,23 +513,6 @@ fn primary(source: &Source, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
         }
         other => unreachable!("the grammar yields no operand {other:?}"),
     })
-}
-
-/// The depth of an expression that came out of brackets. Bracket nesting is
-/// bounded by [`prepare`], so this walk along the deepest path is bounded too.
-fn expr_depth_hint(expr: &Expr) -> usize {
-    match expr {
-        Expr::Number(..) | Expr::Reference(_) | Expr::Kronecker(..) => 1,
-        Expr::Call { argument, .. } => expr_depth_hint(argument) + 1,
-        Expr::Sum { body, .. } => expr_depth_hint(body) + 1,
-        Expr::Negate(inner, _) => expr_depth_hint(inner) + 1,
-        Expr::Operation { first, rest, .. } => {
-            rest.iter()
-                .map(|(_, e)| expr_depth_hint(e))
-                .fold(expr_depth_hint(first), usize::max)
-                + 1
-        }
-    }
 }
 
 /// Reads a decimal literal exactly: `0.1` is 1/10, `1e-3` is 1/1000.

@@ -6,9 +6,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use chainrule::chain::{Derivative, Form};
-use chainrule::expr::{ExprId, IndexVar};
-use chainrule::numeric::{Draws, Flow, sample};
+use chainrule::{Derivative, Form};
+use chainrule::{Draws, Flow, sample};
+use chainrule::{ExprId, IndexVar};
 
 use chainrule::{Network, Source};
 
@@ -83,7 +83,7 @@ pub fn derive_dsl(network: &mut Network, query: &str, form: Form) -> String {
         .engine()
         .derive(&query, form)
         .unwrap_or_else(|e| panic!("{e}"));
-    network.print(derived.result, chainrule::render::Format::Dsl)
+    network.print(derived.result, chainrule::Format::Dsl)
 }
 
 /// Derives `query` in `form`.

@@ -9,17 +9,17 @@ use std::collections::HashMap;
 use serde::Serialize;
 use tera::{Context, Tera};
 
+use super::report::{derivation_latex, latex_text};
+use super::{Format, Lhs, Printer};
 use crate::Network;
-use crate::chain::{Equation, Form};
-use crate::derivation::{Verbosity, derive_steps};
+use crate::calculus::Equation;
+use crate::calculus::derivation::{Derivation, Verbosity, derive_steps};
 use crate::diagnostic::Diagnostic;
-use crate::expr::FamilyId;
-use crate::model::{FamilyKind, Model, Query};
-use crate::render::{Format, Lhs, Printer};
-use crate::report::{derivation_latex, latex_text};
+use crate::expr::{ExprId, FamilyId, Node};
+use crate::model::{FamilyKind, LeafKind, Model, Query};
 
 /// The document template, built into the binary so that it runs anywhere.
-const TEMPLATE: &str = include_str!("../templates/document.tex.tera");
+const TEMPLATE: &str = include_str!("../../templates/document.tex.tera");
 
 /// Most families a dependency graph figure draws.
 pub const MAX_DRAWN_FAMILIES: usize = 60;
@@ -97,10 +97,10 @@ fn leaves_sentence(model: &Model) -> String {
             continue;
         };
         let at = match kind {
-            crate::syntax::ast::LeafKind::Input => 0,
-            crate::syntax::ast::LeafKind::Target => 1,
-            crate::syntax::ast::LeafKind::Param => 2,
-            crate::syntax::ast::LeafKind::Const => 3,
+            LeafKind::Input => 0,
+            LeafKind::Target => 1,
+            LeafKind::Param => 2,
+            LeafKind::Const => 3,
         };
         groups[at]
             .1
@@ -199,20 +199,16 @@ fn derivation_section(
 
 /// Bishop's Figure 5.7 for a hidden delta: the unit, the units it sends
 /// connections to, and the deltas flowing back along those connections.
-fn delta_figure(
-    network: &Network,
-    query: &Query,
-    derivation: &crate::derivation::Derivation,
-) -> Option<Figure> {
+fn delta_figure(network: &Network, query: &Query, derivation: &Derivation) -> Option<Figure> {
     let model = &network.model;
     let unit = query.denominator;
-    let receivers = crate::chain::adjoint_families(&model.store, derivation.result());
+    let receivers = model.store.adjoint_families(derivation.result());
     // Each connection is labelled with its local derivative, as derived in
     // the lemma of the chain rule's step (Bishop labels it w_kj).
-    let mut labels: HashMap<FamilyId, crate::expr::ExprId> = HashMap::new();
+    let mut labels: HashMap<FamilyId, ExprId> = HashMap::new();
     for lemma in derivation.steps.iter().flat_map(|s| &s.lemmas) {
-        if let crate::expr::Node::Derivative(of, _) = model.store.node(lemma.lhs)
-            && let crate::expr::Node::Ref(family, _) = model.store.node(*of)
+        if let Node::Derivative(of, _) = model.store.node(lemma.lhs)
+            && let Node::Ref(family, _) = model.store.node(*of)
         {
             labels.insert(*family, lemma.result());
         }
@@ -333,25 +329,17 @@ fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
     let parameters: Vec<FamilyId> = network
         .model
         .family_ids()
-        .filter(|f| {
-            network.model.family(*f).kind == FamilyKind::Leaf(crate::syntax::ast::LeafKind::Param)
-        })
+        .filter(|f| network.model.family(*f).kind == FamilyKind::Leaf(LeafKind::Param))
         .collect();
     if parameters.is_empty() {
         return Ok(None);
     }
-    let mut equations: Vec<Equation> = Vec::new();
-    let mut results = Vec::new();
-    for parameter in &parameters {
-        let query = Query::delta(&network.model, objective, *parameter);
-        let derived = network.engine().derive(&query, Form::Backprop)?;
-        for equation in derived.equations {
-            if !equations.iter().any(|e| e.family == equation.family) {
-                equations.push(equation);
-            }
-        }
-        results.push((query, derived.result));
-    }
+    let (derived, mut equations) = network.engine().system(objective, &parameters)?;
+    let results: Vec<(Query, ExprId)> = parameters
+        .iter()
+        .map(|p| Query::delta(&network.model, objective, *p))
+        .zip(derived)
+        .collect();
     let model = &network.model;
     let mut printer = Printer::new(model, Format::Latex);
     let order = network.graph.topological_order();
@@ -374,7 +362,7 @@ fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
         .collect();
     let (output, backward): (Vec<&Equation>, Vec<&Equation>) = equations
         .iter()
-        .partition(|e| crate::chain::adjoint_families(&model.store, e.rhs).is_empty());
+        .partition(|e| model.store.adjoint_families(e.rhs).is_empty());
     let print = |printer: &mut Printer, list: Vec<&Equation>| -> Vec<String> {
         list.iter()
             .map(|e| printer.equation(&Lhs::Delta(e.family, e.indices.clone()), e.rhs))

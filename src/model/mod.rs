@@ -9,10 +9,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+mod lower;
+pub mod notation;
+
 use crate::diagnostic::{Diagnostic, Source, Span, closest};
-use crate::differentiate::nth_builtin_derivative;
-use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, OpaqueId, RangeId, Store};
-use crate::syntax::ast::{self, BinaryOp, Declared, Ident, LeafKind, Statement};
+use crate::expr::{Builtin, ExprId, FamilyId, IndexVar, RangeId, Store};
+use crate::syntax::ast::{self, Declared, Ident, Statement};
+use lower::Scope;
+
+pub use crate::syntax::ast::LeafKind;
 
 /// Words the language keeps for itself.
 pub const KEYWORDS: [&str; 13] = [
@@ -485,10 +490,8 @@ impl Model {
                     let family = self
                         .family_named(&target.name.text)
                         .expect("declared in the first pass");
-                    let mut scope = Scope {
-                        free_names: target.indices.iter().map(|i| i.text.clone()).collect(),
-                        ..Scope::default()
-                    };
+                    let mut scope =
+                        Scope::with_free_names(target.indices.iter().map(|i| i.text.clone()));
                     let lowered = self.lower_expr(body, &mut scope)?;
                     if let Some(stray) = scope
                         .free_uses
@@ -523,7 +526,7 @@ impl Model {
                             .error(name.span, format!("unknown family `{}`", name.text));
                         self.suggest_family(error, &name.text)
                     })?;
-                    if let Err((offset, message)) = crate::notation::check_notation(&tex.text) {
+                    if let Err((offset, message)) = notation::check_notation(&tex.text) {
                         let at = tex.span.start + offset.min(tex.text.len());
                         return Err(self.source.error(Span::new(at, at + 1), message));
                     }
@@ -544,290 +547,6 @@ impl Model {
         }
         Ok(())
     }
-
-    /// Lowers an expression: names resolved, indices checked, subtraction,
-    /// division and negation turned into sums, products and powers.
-    fn lower_expr(&mut self, expr: &ast::Expr, scope: &mut Scope) -> Result<ExprId, Diagnostic> {
-        Ok(match expr {
-            ast::Expr::Number(value, _) => self.store.number(value.clone()),
-            ast::Expr::Reference(declared) => self.lower_reference(declared, scope)?,
-            ast::Expr::Kronecker(a, b, _) => {
-                let first = self.index_in_scope(a, scope)?;
-                let second = self.index_in_scope(b, scope)?;
-                let (range_a, range_b) =
-                    (self.store.var(first).range, self.store.var(second).range);
-                if range_a != range_b {
-                    return Err(self.source.error(
-                        b.span,
-                        format!(
-                            "`delta({}, {})` joins indices over different ranges ({} and {})",
-                            a.text,
-                            b.text,
-                            self.ranges[range_a.0 as usize].name,
-                            self.ranges[range_b.0 as usize].name
-                        ),
-                    ));
-                }
-                self.store.delta(first, second)
-            }
-            ast::Expr::Negate(inner, _) => {
-                let inner = self.lower_expr(inner, scope)?;
-                self.store.negate(inner)
-            }
-            ast::Expr::Operation { first, rest, .. } => {
-                let first = self.lower_expr(first, scope)?;
-                if let [(BinaryOp::Power, exponent)] = rest.as_slice() {
-                    let exponent = self.lower_expr(exponent, scope)?;
-                    return Ok(self.store.pow(first, exponent));
-                }
-                let mut items = vec![first];
-                for (op, operand) in rest {
-                    let operand = self.lower_expr(operand, scope)?;
-                    items.push(match op {
-                        BinaryOp::Subtract => self.store.negate(operand),
-                        // `1/2` is the number one half, not 1 times 2^-1.
-                        BinaryOp::Divide => match self.store.as_number(operand).cloned() {
-                            Some(value) if !num_traits::Zero::is_zero(&value) => {
-                                self.store.number(value.recip())
-                            }
-                            _ => self.store.powi(operand, -1),
-                        },
-                        _ => operand,
-                    });
-                }
-                if rest[0].0.is_additive() {
-                    self.store.add(items)
-                } else {
-                    self.store.mul(items)
-                }
-            }
-            ast::Expr::Call {
-                function,
-                order,
-                argument,
-                ..
-            } => {
-                let argument_id = self.lower_expr(argument, scope)?;
-                if let Some(builtin) = Builtin::from_name(&function.text) {
-                    if *order == 0 {
-                        self.store.builtin(builtin, argument_id)
-                    } else {
-                        nth_builtin_derivative(&mut self.store, builtin, *order, argument_id)
-                    }
-                } else if let Some(at) = self.functions.iter().position(|f| *f == function.text) {
-                    self.store
-                        .call(Function::Opaque(OpaqueId(at as u32)), *order, argument_id)
-                } else {
-                    let error = self.source.error(
-                        function.span,
-                        format!("unknown function `{}`", function.text),
-                    );
-                    let known: Vec<&str> = Builtin::ALL
-                        .iter()
-                        .map(|b| b.name())
-                        .chain(self.functions.iter().map(String::as_str))
-                        .collect();
-                    return Err(match closest(&function.text, known) {
-                        Some(near) => error.with_help(format!(
-                            "did you mean `{near}`? Otherwise declare it with `function {}`",
-                            function.text
-                        )),
-                        None => {
-                            error.with_help(format!("declare it with `function {}`", function.text))
-                        }
-                    });
-                }
-            }
-            ast::Expr::Sum { indices, body, .. } => {
-                let mut bound = Vec::new();
-                for binder in indices {
-                    let index = &binder.name;
-                    if scope.lookup(&index.text).is_some() {
-                        return Err(self.source.error(
-                            index.span,
-                            format!(
-                                "summed index `{}` is already bound by an enclosing sum",
-                                index.text
-                            ),
-                        ));
-                    }
-                    if scope.free_names.contains(&index.text) {
-                        return Err(self.source.error(
-                            index.span,
-                            format!("summed index `{}` is free where the sum stands", index.text),
-                        ));
-                    }
-                    if self.family_named(&index.text).is_some() {
-                        return Err(self.source.error(
-                            index.span,
-                            format!("`{}` is a family, not an index", index.text),
-                        ));
-                    }
-                    let written_range = match &binder.range {
-                        None => None,
-                        Some(range) => Some(
-                            self.ranges
-                                .iter()
-                                .position(|r| r.name == range.text)
-                                .map(|at| RangeId(at as u32))
-                                .ok_or_else(|| {
-                                    self.source.error(
-                                        range.span,
-                                        format!("unknown range `{}`", range.text),
-                                    )
-                                })?,
-                        ),
-                    };
-                    let var = match self.indices.get(&index.text) {
-                        Some(declared) => {
-                            let declared_range = self.store.var(*declared).range;
-                            if written_range.is_some_and(|r| r != declared_range) {
-                                return Err(self.source.error(
-                                    index.span,
-                                    format!(
-                                        "index `{}` ranges over {}, not over the range written",
-                                        index.text, self.ranges[declared_range.0 as usize].name
-                                    ),
-                                ));
-                            }
-                            *declared
-                        }
-                        None => {
-                            // A fresh name: its range is written, or inferred where it is used.
-                            let range = written_range.or_else(|| self.infer_range(&index.text, body)).ok_or_else(|| {
-                                self.source
-                                    .error(
-                                        index.span,
-                                        format!("cannot tell the range of summed index `{}`: it indexes nothing", index.text),
-                                    )
-                                    .with_help(format!("write its range: `sum({} in RANGE, ...)`", index.text))
-                            })?;
-                            self.store.new_var(index.text.clone(), range)
-                        }
-                    };
-                    bound.push((index.text.clone(), var));
-                }
-                scope.bound.extend(bound.iter().cloned());
-                let lowered = self.lower_expr(body, scope);
-                scope.bound.truncate(scope.bound.len() - bound.len());
-                let mut result = lowered?;
-                for (_, var) in bound.iter().rev() {
-                    result = self.store.sum(*var, result);
-                }
-                result
-            }
-        })
-    }
-
-    fn lower_reference(
-        &mut self,
-        declared: &Declared,
-        scope: &mut Scope,
-    ) -> Result<ExprId, Diagnostic> {
-        let name = &declared.name;
-        let Some(family) = self.family_named(&name.text) else {
-            let message =
-                if self.indices.contains_key(&name.text) || scope.lookup(&name.text).is_some() {
-                    format!("`{}` is an index, not a quantity", name.text)
-                } else if self.functions.contains(&name.text)
-                    || Builtin::from_name(&name.text).is_some()
-                {
-                    format!("function `{}` is used without an argument", name.text)
-                } else if KEYWORDS.contains(&name.text.as_str()) {
-                    format!("`{}` is a reserved word", name.text)
-                } else {
-                    let error = self
-                        .source
-                        .error(name.span, format!("unknown name `{}`", name.text));
-                    return Err(self.suggest_family(error, &name.text));
-                };
-            return Err(self.source.error(name.span, message));
-        };
-        let arity = self.family(family).ranges.len();
-        if declared.indices.len() != arity {
-            let span = declared
-                .indices
-                .iter()
-                .fold(name.span, |s, i| s.join(i.span));
-            return Err(self.source.error(
-                span,
-                format!(
-                    "`{}` takes {} but {} given",
-                    name.text,
-                    count(arity, "index", "indices"),
-                    if declared.indices.len() == 1 {
-                        "1 is".to_string()
-                    } else {
-                        format!("{} are", declared.indices.len())
-                    }
-                ),
-            ));
-        }
-        let mut vars = Vec::new();
-        for (position, index) in declared.indices.iter().enumerate() {
-            let var = self.index_in_scope(index, scope)?;
-            let source = self.source.clone();
-            self.check_range(&source, index, var, family, position)?;
-            vars.push(var);
-        }
-        Ok(self.store.reference(family, &vars))
-    }
-
-    fn index_in_scope(&self, index: &Ident, scope: &mut Scope) -> Result<IndexVar, Diagnostic> {
-        if let Some(var) = scope.lookup(&index.text) {
-            return Ok(var);
-        }
-        scope.free_uses.push(index.clone());
-        if self.family_named(&index.text).is_some() {
-            return Err(self.source.error(
-                index.span,
-                format!(
-                    "`{}` is a family; an index position takes an index name",
-                    index.text
-                ),
-            ));
-        }
-        self.declared_index(index)
-    }
-
-    /// The range of a fresh summed name, from the positions it indexes.
-    fn infer_range(&self, name: &str, body: &ast::Expr) -> Option<RangeId> {
-        let mut found = None;
-        visit_references(body, &mut |declared| {
-            if found.is_some() {
-                return;
-            }
-            if let Some(family) = self.family_named(&declared.name.text) {
-                let info = self.family(family);
-                for (position, index) in declared.indices.iter().enumerate() {
-                    if index.text == name && position < info.ranges.len() {
-                        found = Some(info.ranges[position]);
-                    }
-                }
-            }
-        });
-        found
-    }
-}
-
-/// The bound names in force while lowering an expression.
-#[derive(Default)]
-struct Scope {
-    bound: Vec<(String, IndexVar)>,
-    free_names: HashSet<String>,
-    /// Every index name used free, as written (a free index is an error
-    /// even where the expression would not need it, as in `a[j] * 0`).
-    free_uses: Vec<Ident>,
-}
-
-impl Scope {
-    fn lookup(&self, name: &str) -> Option<IndexVar> {
-        self.bound
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| *v)
-    }
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {
@@ -838,39 +557,13 @@ fn count(n: usize, one: &str, many: &str) -> String {
     }
 }
 
-fn visit_references(expr: &ast::Expr, visit: &mut dyn FnMut(&Declared)) {
-    match expr {
-        ast::Expr::Number(..) | ast::Expr::Kronecker(..) => {}
-        ast::Expr::Reference(declared) => visit(declared),
-        ast::Expr::Call { argument, .. } => visit_references(argument, visit),
-        ast::Expr::Sum { body, .. } => visit_references(body, visit),
-        ast::Expr::Negate(inner, _) => visit_references(inner, visit),
-        ast::Expr::Operation { first, rest, .. } => {
-            visit_references(first, visit);
-            for (_, operand) in rest {
-                visit_references(operand, visit);
-            }
-        }
-    }
-}
-
+/// The names of quantities and of functions an expression uses, in order.
 fn collect_names(expr: &ast::Expr, names: &mut Vec<Ident>, functions: &mut Vec<Ident>) {
-    match expr {
-        ast::Expr::Number(..) | ast::Expr::Kronecker(..) => {}
-        ast::Expr::Reference(declared) => names.push(declared.name.clone()),
-        ast::Expr::Call {
-            function, argument, ..
-        } => {
-            functions.push(function.clone());
-            collect_names(argument, names, functions);
-        }
-        ast::Expr::Sum { body, .. } => collect_names(body, names, functions),
-        ast::Expr::Negate(inner, _) => collect_names(inner, names, functions),
-        ast::Expr::Operation { first, rest, .. } => {
-            collect_names(first, names, functions);
-            for (_, operand) in rest {
-                collect_names(operand, names, functions);
-            }
+    for part in expr.walk() {
+        match part {
+            ast::Expr::Reference(declared) => names.push(declared.name.clone()),
+            ast::Expr::Call { function, .. } => functions.push(function.clone()),
+            _ => {}
         }
     }
 }

@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::derivation::{Derivation, ReasonPart, Report, Step};
+use super::{Format, Lhs, Printer};
+use crate::calculus::derivation::{Derivation, ReasonPart, Report, Step};
 use crate::model::Model;
-use crate::render::{Format, Lhs, Printer};
 
 /// The derivation of a query and its deltas as numbered text.
 pub fn text(model: &Model, report: &Report) -> String {
@@ -50,7 +50,7 @@ fn derivation_text(model: &Model, derivation: &Derivation, indent: &str, out: &m
 fn rule_ids(step: &Step) -> String {
     step.rules
         .iter()
-        .map(|r| r.id())
+        .map(|r| r.id)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -152,7 +152,7 @@ pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String
         let ids = step
             .rules
             .iter()
-            .map(|r| r.id())
+            .map(|r| r.id)
             .collect::<Vec<_>>()
             .join(", ");
         reasons.push_str(&format!(
@@ -236,7 +236,7 @@ fn derivation_json(model: &Model, derivation: &Derivation) -> Value {
         .enumerate()
         .map(|(at, step)| {
             json!({
-                "rules": step.rules.iter().map(|r| r.id()).collect::<Vec<_>>(),
+                "rules": step.rules.iter().map(|r| r.id).collect::<Vec<_>>(),
                 "reason": { "text": reason(model, step, Format::Text), "latex": reason(model, step, Format::Latex) },
                 "lhs": { "text": text[at], "latex": latex[at], "dsl": dsl[at] },
                 "rhs": { "text": text[at + 1], "latex": latex[at + 1], "dsl": dsl[at + 1] },

@@ -6,14 +6,23 @@
 //! only chooses how to show it (order of factors, fractions, minus signs,
 //! names for bound indices).
 
+pub mod document;
+pub mod report;
+pub mod symbols;
+
 use std::collections::{HashMap, HashSet};
 
 use num_rational::BigRational;
 use num_traits::{One, Signed};
 
-use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, Store};
-use crate::model::{FamilyKind, Model};
-use crate::syntax::ast::LeafKind;
+use crate::expr::functions::LatexName;
+use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
+use crate::model::{FamilyKind, LeafKind, Model};
+use symbols::{
+    default_latex, default_text, dsl_reference, greek_text, join_indices, latex_escape_name,
+    latex_identifier, latex_to_text, latex_with_indices, subscript_or_bracket, subscripts,
+    superscript,
+};
 
 /// The output formats of a formula.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +46,7 @@ enum Precedence {
 }
 
 /// A printed piece and how tightly it binds.
+#[derive(Clone, Debug)]
 struct Piece {
     text: String,
     precedence: Precedence,
@@ -95,12 +105,30 @@ impl Lhs {
     }
 }
 
+/// The names in force at some place of a formula: the name each index
+/// variable prints as, and the names already taken there.
+#[derive(Clone, Debug, Default)]
+struct Scope {
+    names: HashMap<IndexVar, String>,
+    taken: Vec<String>,
+}
+
 /// Prints formulas of one model in one format.
+///
+/// A formula is printed bottom-up with a stack of its own, so that its
+/// depth does not matter: each node's piece is made from the pieces of the
+/// parts it shows, each distinct part in each scope of names once.
 pub struct Printer<'a> {
     model: &'a Model,
     format: Format,
-    names: HashMap<IndexVar, String>,
-    taken: Vec<String>,
+    /// Every scope of names met so far; `scope` is the one in force.
+    scopes: Vec<Scope>,
+    scope: usize,
+    /// The pieces made, by expression and scope.
+    pieces: HashMap<(ExprId, usize), Piece>,
+    /// For each sum in a scope: the name its binder prints as, and the
+    /// scope of its body.
+    binders: HashMap<(ExprId, usize), (String, usize)>,
     /// Families whose `delta` symbol another family over the same ranges
     /// shares; their deltas carry the family's name as well.
     ambiguous_deltas: HashSet<FamilyId>,
@@ -130,8 +158,10 @@ impl<'a> Printer<'a> {
         Printer {
             model,
             format,
-            names: HashMap::new(),
-            taken: Vec::new(),
+            scopes: vec![Scope::default()],
+            scope: 0,
+            pieces: HashMap::new(),
+            binders: HashMap::new(),
             ambiguous_deltas,
             primed: HashMap::new(),
         }
@@ -209,7 +239,10 @@ impl<'a> Printer<'a> {
         extra: &[IndexVar],
         body: impl FnOnce(&mut Self) -> T,
     ) -> T {
-        let saved = (self.names.clone(), self.taken.clone());
+        let saved = self.scope;
+        let mut scope = self.scopes[saved].clone();
+        self.scopes.push(Scope::default());
+        self.scope = self.scopes.len() - 1;
         let mut free: Vec<IndexVar> = extra.to_vec();
         for expr in exprs {
             free.extend(self.store().free_vars(*expr));
@@ -221,21 +254,23 @@ impl<'a> Printer<'a> {
         free.sort_by_key(|v| !self.model.index_order.contains(v));
         for var in free {
             let hint = self.store().var(var).name.clone();
-            let name = if self.taken.contains(&hint) {
-                self.bind_name(var)
+            let name = if scope.taken.contains(&hint) {
+                self.bind_name(var, &scope.taken)
             } else {
                 hint
             };
-            self.taken.push(name.clone());
-            self.names.insert(var, name);
+            scope.taken.push(name.clone());
+            scope.names.insert(var, name);
         }
+        let at = self.scope;
+        self.scopes[at] = scope;
         let result = body(self);
-        (self.names, self.taken) = saved;
+        self.scope = saved;
         result
     }
 
     fn var_name(&self, var: IndexVar) -> String {
-        let name = self
+        let name = self.scopes[self.scope]
             .names
             .get(&var)
             .cloned()
@@ -248,7 +283,7 @@ impl<'a> Printer<'a> {
 
     /// Chooses a readable name for a bound index: its own hint if free,
     /// else another declared index over the same range, else a numbered one.
-    fn bind_name(&mut self, var: IndexVar) -> String {
+    fn bind_name(&mut self, var: IndexVar, taken: &[String]) -> String {
         let info = self.store().var(var).clone();
         let same_range_declared: Vec<String> = self
             .model
@@ -274,7 +309,7 @@ impl<'a> Printer<'a> {
             base
         };
         for n in 2.. {
-            let candidate = candidates.iter().find(|c| !self.taken.contains(c)).cloned();
+            let candidate = candidates.iter().find(|c| !taken.contains(c)).cloned();
             if let Some(name) = candidate {
                 return name;
             }
@@ -288,7 +323,104 @@ impl<'a> Printer<'a> {
         unreachable!("some numbered name is always free")
     }
 
-    fn piece(&mut self, expr: ExprId) -> Piece {
+    /// The piece of `root` in the scope in force, made bottom-up: a node's
+    /// piece is composed once the pieces of the parts it shows are made.
+    fn piece(&mut self, root: ExprId) -> Piece {
+        let top = self.scope;
+        let mut stack = vec![(root, top, false)];
+        let mut needs = Vec::new();
+        while let Some((expr, scope, ready)) = stack.pop() {
+            if self.pieces.contains_key(&(expr, scope)) {
+                continue;
+            }
+            self.scope = scope;
+            if !ready {
+                stack.push((expr, scope, true));
+                needs.clear();
+                self.needs(expr, &mut needs);
+                for (part, part_scope) in needs.drain(..) {
+                    if !self.pieces.contains_key(&(part, part_scope)) {
+                        stack.push((part, part_scope, false));
+                    }
+                }
+                continue;
+            }
+            let piece = self.compose(expr);
+            self.pieces.insert((expr, scope), piece);
+        }
+        self.scope = top;
+        self.pieces[&(root, top)].clone()
+    }
+
+    /// A piece already made, of a part shown in the scope in force.
+    fn get(&self, expr: ExprId) -> Piece {
+        self.pieces[&(expr, self.scope)].clone()
+    }
+
+    /// The parts whose pieces `expr`'s piece is made of, with the scope
+    /// each is printed in.
+    fn needs(&mut self, expr: ExprId, needs: &mut Vec<(ExprId, usize)>) {
+        let scope = self.scope;
+        match self.store().node(expr).clone() {
+            Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => {}
+            Node::Add(terms) => {
+                for term in terms.iter() {
+                    needs.push((*term, scope));
+                    if self.is_negative_term(*term) {
+                        self.product_needs(*term, needs);
+                    }
+                }
+            }
+            Node::Mul(_) | Node::Pow(..) => self.product_needs(expr, needs),
+            Node::Call(_, _, argument) => needs.push((argument, scope)),
+            Node::Derivative(of, _) => needs.push((of, scope)),
+            Node::Sum(bound, body) => {
+                let (_, body_scope) = self.binder(expr, bound);
+                needs.push((body, body_scope));
+            }
+        }
+    }
+
+    /// The parts a product shows: the base and exponent of every factor,
+    /// and the argument of a function raised to a power.
+    fn product_needs(&self, expr: ExprId, needs: &mut Vec<(ExprId, usize)>) {
+        let scope = self.scope;
+        let (_, factors) = self.coefficient_and_factors(expr);
+        for factor in factors {
+            match self.store().node(factor) {
+                Node::Pow(base, exponent) => {
+                    needs.push((*base, scope));
+                    if self.store().as_number(*exponent).is_none() {
+                        needs.push((*exponent, scope));
+                    }
+                    if let Node::Call(_, _, argument) = self.store().node(*base) {
+                        needs.push((*argument, scope));
+                    }
+                }
+                _ => needs.push((factor, scope)),
+            }
+        }
+    }
+
+    /// The name a sum's binder prints as in the scope in force, and the
+    /// scope of its body: chosen once for each sum and scope.
+    fn binder(&mut self, sum: ExprId, bound: IndexVar) -> (String, usize) {
+        let key = (sum, self.scope);
+        if let Some(known) = self.binders.get(&key) {
+            return known.clone();
+        }
+        let mut inner = self.scopes[self.scope].clone();
+        let name = self.bind_name(bound, &inner.taken);
+        inner.names.insert(bound, name.clone());
+        inner.taken.push(name.clone());
+        self.scopes.push(inner);
+        let made = (name, self.scopes.len() - 1);
+        self.binders.insert(key, made.clone());
+        made
+    }
+
+    /// The piece of a node whose parts' pieces are made.
+    fn compose(&mut self, expr: ExprId) -> Piece {
         match self.store().node(expr).clone() {
             Node::Number(value) => self.number(&value),
             Node::Ref(family, indices) => Piece::atom(self.reference(family, &indices)),
@@ -307,7 +439,7 @@ impl<'a> Printer<'a> {
         let bottom = self.reference(family, indices);
         let named = matches!(self.store().node(of), Node::Ref(..));
         let top = if named {
-            self.piece(of).text
+            self.get(of).text
         } else {
             String::new()
         };
@@ -319,7 +451,7 @@ impl<'a> Printer<'a> {
         if named {
             return Piece::atom(text);
         }
-        let inner = self.piece(of).text;
+        let inner = self.get(of).text;
         let spacer = if self.format == Format::Latex {
             " "
         } else {
@@ -401,7 +533,7 @@ impl<'a> Printer<'a> {
                 let (coefficient, factors) = self.coefficient_and_factors(term);
                 self.product_of(-coefficient, &factors)
             } else {
-                self.piece(term)
+                self.get(term)
             };
             let shown_text = if shown.precedence <= Precedence::Sum {
                 self.parens(&shown.text)
@@ -549,13 +681,13 @@ impl<'a> Printer<'a> {
         }
         for (_, base, exponent) in factors {
             let piece = match exponent {
-                Exponent::Number(power) if power.is_one() => self.piece(*base),
+                Exponent::Number(power) if power.is_one() => self.get(*base),
                 Exponent::Number(power) => {
                     let shown = self.number(power);
                     self.power_of(*base, shown)
                 }
                 Exponent::Expr(power) => {
-                    let shown = self.piece(*power);
+                    let shown = self.get(*power);
                     self.power_of(*base, shown)
                 }
             };
@@ -630,27 +762,29 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// True when a power or a call stands in `expr` outside any sum.
     fn holds_power_or_call(&self, expr: ExprId) -> bool {
-        match self.store().node(expr) {
-            Node::Pow(..) | Node::Call(..) => true,
-            Node::Sum(..) | Node::Adjoint(..) => false,
-            _ => self
-                .store()
-                .children(expr)
-                .into_iter()
-                .any(|c| self.holds_power_or_call(c)),
+        let store = self.store();
+        let mut stack = vec![expr];
+        while let Some(next) = stack.pop() {
+            match store.node(next) {
+                Node::Pow(..) | Node::Call(..) => return true,
+                Node::Sum(..) | Node::Adjoint(..) => {}
+                _ => stack.extend(store.children(next)),
+            }
         }
+        false
     }
 
     fn power_of(&mut self, base: ExprId, exponent: Piece) -> Piece {
         if let (Node::Call(Function::Builtin(builtin), 0, argument), Format::Latex | Format::Text) =
             (self.store().node(base).clone(), self.format)
             && exponent.precedence == Precedence::Atom
-            && named_function(builtin)
+            && !matches!(builtin.row().latex, LatexName::Root | LatexName::Bars)
         {
             return self.call(Function::Builtin(builtin), 0, argument, Some(exponent.text));
         }
-        let base_piece = self.piece(base);
+        let base_piece = self.get(base);
         let base_text = if base_piece.precedence < Precedence::Atom || base_piece.open_sum {
             self.parens(&base_piece.text)
         } else {
@@ -684,7 +818,7 @@ impl<'a> Printer<'a> {
         argument: ExprId,
         power: Option<String>,
     ) -> Piece {
-        let inner = self.piece(argument).text;
+        let inner = self.get(argument).text;
         let primes = match self.format {
             Format::Text => match order {
                 0 => String::new(),
@@ -703,27 +837,27 @@ impl<'a> Printer<'a> {
                     Format::Dsl => name.clone(),
                 }
             }
-            Function::Builtin(builtin) => match self.format {
-                Format::Dsl => builtin.name().to_string(),
-                Format::Text => match builtin {
-                    Builtin::Sigmoid => "σ".to_string(),
-                    Builtin::Abs => return Piece::atom(format!("|{inner}|")),
-                    Builtin::Sqrt if power.is_none() => return Piece::atom(format!("√({inner})")),
-                    _ => builtin.name().to_string(),
-                },
-                Format::Latex => match builtin {
-                    Builtin::Sigmoid => "\\sigma".to_string(),
-                    Builtin::Log => "\\ln".to_string(),
-                    Builtin::Abs => return Piece::atom(format!("\\lvert {inner} \\rvert")),
-                    Builtin::Sqrt if power.is_none() => {
+            Function::Builtin(builtin) => {
+                let row = builtin.row();
+                match (self.format, row.latex) {
+                    (Format::Dsl, _) => row.name.to_string(),
+                    (Format::Text, LatexName::Bars) => return Piece::atom(format!("|{inner}|")),
+                    (Format::Text, LatexName::Root) => {
+                        return Piece::atom(format!("{}({inner})", row.text));
+                    }
+                    (Format::Text, _) => row.text.to_string(),
+                    (Format::Latex, LatexName::Bars) => {
+                        return Piece::atom(format!("\\lvert {inner} \\rvert"));
+                    }
+                    (Format::Latex, LatexName::Root) => {
                         return Piece::atom(format!("\\sqrt{{{inner}}}"));
                     }
-                    Builtin::Softplus | Builtin::Relu | Builtin::Step | Builtin::Sign => {
-                        format!("\\operatorname{{{}}}", builtin.name())
+                    (Format::Latex, LatexName::Command(command)) => command.to_string(),
+                    (Format::Latex, LatexName::Operator(operator)) => {
+                        format!("\\operatorname{{{operator}}}")
                     }
-                    _ => format!("\\{}", builtin.name()),
-                },
-            },
+                }
+            }
         };
         let raised = match (&power, self.format) {
             (Some(p), Format::Latex) => format!("^{{{p}}}"),
@@ -738,15 +872,8 @@ impl<'a> Printer<'a> {
         let Node::Sum(bound, body) = self.store().node(expr).clone() else {
             unreachable!("sum() is called on sums")
         };
-        let name = self.bind_name(bound);
-        let previous = self.names.insert(bound, name.clone());
-        self.taken.push(name.clone());
-        let inner = self.piece(body);
-        self.taken.pop();
-        match previous {
-            Some(old) => self.names.insert(bound, old),
-            None => self.names.remove(&bound),
-        };
+        let (name, body_scope) = self.binder(expr, bound);
+        let inner = self.pieces[&(body, body_scope)].clone();
         match self.format {
             Format::Dsl => {
                 // A name that indexes nothing in the body, and that no index
@@ -873,13 +1000,9 @@ enum Exponent {
 
 /// True when `var` stands in a position of some family inside `expr`.
 fn indexes_something(store: &Store, expr: ExprId, var: IndexVar) -> bool {
-    match store.node(expr) {
-        Node::Ref(_, indices) | Node::Adjoint(_, indices) => indices.contains(&var),
-        _ => store
-            .children(expr)
-            .into_iter()
-            .any(|c| indexes_something(store, c, var)),
-    }
+    store.any_node(expr, |node| {
+        matches!(node, Node::Ref(_, indices) | Node::Adjoint(_, indices) if indices.contains(&var))
+    })
 }
 
 fn starts_with_digit(text: &str) -> bool {
@@ -888,362 +1011,4 @@ fn starts_with_digit(text: &str) -> bool {
 
 fn ends_with_digit(text: &str) -> bool {
     text.chars().last().is_some_and(|c| c.is_ascii_digit())
-}
-
-/// Functions written with a name (`\tanh^2(x)` reads well; `\sqrt` does not).
-fn named_function(builtin: Builtin) -> bool {
-    !matches!(builtin, Builtin::Sqrt | Builtin::Abs)
-}
-
-fn dsl_reference(name: &str, indices: &[String]) -> String {
-    if indices.is_empty() {
-        name.to_string()
-    } else {
-        format!("{name}[{}]", indices.join(","))
-    }
-}
-
-/// Index names side by side when each is one letter (primes aside), else
-/// with commas.
-fn join_indices(names: &[String]) -> String {
-    if names
-        .iter()
-        .all(|n| n.trim_end_matches('\'').chars().count() == 1)
-    {
-        names.concat()
-    } else {
-        names.join(",")
-    }
-}
-
-fn latex_with_indices(symbol: &str, names: &[String]) -> String {
-    if names.is_empty() {
-        return symbol.to_string();
-    }
-    let base = if has_top_level_subscript(symbol) {
-        format!("{{{symbol}}}")
-    } else {
-        symbol.to_string()
-    };
-    format!("{base}_{{{}}}", join_indices(names))
-}
-
-fn has_top_level_subscript(symbol: &str) -> bool {
-    let mut depth = 0i32;
-    for c in symbol.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth -= 1,
-            '_' if depth == 0 => return true,
-            _ => {}
-        }
-    }
-    false
-}
-
-const GREEK: [(&str, &str); 34] = [
-    ("alpha", "α"),
-    ("beta", "β"),
-    ("gamma", "γ"),
-    ("delta", "δ"),
-    ("epsilon", "ε"),
-    ("varepsilon", "ε"),
-    ("zeta", "ζ"),
-    ("eta", "η"),
-    ("theta", "θ"),
-    ("iota", "ι"),
-    ("kappa", "κ"),
-    ("lambda", "λ"),
-    ("mu", "μ"),
-    ("nu", "ν"),
-    ("xi", "ξ"),
-    ("pi", "π"),
-    ("rho", "ρ"),
-    ("sigma", "σ"),
-    ("tau", "τ"),
-    ("upsilon", "υ"),
-    ("phi", "φ"),
-    ("varphi", "φ"),
-    ("chi", "χ"),
-    ("psi", "ψ"),
-    ("omega", "ω"),
-    ("Gamma", "Γ"),
-    ("Delta", "Δ"),
-    ("Theta", "Θ"),
-    ("Lambda", "Λ"),
-    ("Xi", "Ξ"),
-    ("Pi", "Π"),
-    ("Sigma", "Σ"),
-    ("Phi", "Φ"),
-    ("Omega", "Ω"),
-];
-
-fn greek_text(name: &str) -> Option<String> {
-    GREEK
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, g)| g.to_string())
-}
-
-/// `lambda` is `\lambda`, `w2` is `w^{(2)}`, `loss` is `\mathrm{loss}`.
-pub fn default_latex(name: &str) -> String {
-    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
-    let digits = &name[stem.len()..];
-    let stem_latex = if stem.is_empty() {
-        name.to_string()
-    } else if GREEK.iter().any(|(n, _)| *n == stem) {
-        format!("\\{stem}")
-    } else if stem.chars().count() == 1 {
-        stem.to_string()
-    } else {
-        latex_identifier(stem, "\\mathrm")
-    };
-    if digits.is_empty() || stem.is_empty() {
-        stem_latex
-    } else {
-        format!("{stem_latex}^{{({digits})}}")
-    }
-}
-
-fn latex_identifier(name: &str, command: &str) -> String {
-    if name.chars().count() == 1 {
-        name.to_string()
-    } else {
-        format!("{command}{{{}}}", latex_escape_name(name))
-    }
-}
-
-fn latex_escape_name(name: &str) -> String {
-    name.replace('_', "\\_")
-}
-
-fn default_text(name: &str) -> String {
-    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
-    let digits = &name[stem.len()..];
-    let stem_text = greek_text(stem).unwrap_or_else(|| stem.to_string());
-    if digits.is_empty() || stem.is_empty() {
-        return if stem.is_empty() {
-            name.to_string()
-        } else {
-            stem_text
-        };
-    }
-    match superscript(&format!("({digits})")) {
-        Some(raised) => format!("{stem_text}{raised}"),
-        None => name.to_string(),
-    }
-}
-
-/// A simple LaTeX symbol in Unicode: `w^{(1)}` is `w⁽¹⁾`, `E_n` is `Eₙ`,
-/// `\delta` is `δ`. `None` when it holds something this does not know.
-pub fn latex_to_text(tex: &str) -> Option<String> {
-    let mut out = String::new();
-    let chars: Vec<char> = tex.chars().collect();
-    let mut at = 0;
-    while at < chars.len() {
-        let c = chars[at];
-        match c {
-            '\\' => {
-                let start = at + 1;
-                let mut end = start;
-                while end < chars.len() && chars[end].is_ascii_alphabetic() {
-                    end += 1;
-                }
-                let command: String = chars[start..end].iter().collect();
-                at = end;
-                if let Some(letter) = greek_text(&command) {
-                    out.push_str(&letter);
-                } else if matches!(
-                    command.as_str(),
-                    "mathrm" | "mathit" | "mathbf" | "boldsymbol" | "operatorname"
-                ) {
-                    // The braced argument that follows is printed as it is.
-                } else {
-                    return None;
-                }
-            }
-            '^' | '_' => {
-                let (group, next) = braced_group(&chars, at + 1)?;
-                let inner = latex_to_text(&group)?;
-                let converted = if c == '^' {
-                    superscript(&inner)
-                } else {
-                    subscript(&inner)
-                };
-                out.push_str(&converted?);
-                at = next;
-            }
-            '{' | '}' => at += 1,
-            ' ' => at += 1,
-            _ => {
-                out.push(c);
-                at += 1;
-            }
-        }
-    }
-    Some(out)
-}
-
-/// The group after `^` or `_`: `{...}` or one character.
-fn braced_group(chars: &[char], at: usize) -> Option<(String, usize)> {
-    match chars.get(at)? {
-        '{' => {
-            let mut depth = 0;
-            for (offset, c) in chars[at..].iter().enumerate() {
-                match c {
-                    '{' => depth += 1,
-                    '}' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some((
-                                chars[at + 1..at + offset].iter().collect(),
-                                at + offset + 1,
-                            ));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            None
-        }
-        c => Some((c.to_string(), at + 1)),
-    }
-}
-
-/// Index names as Unicode subscripts, or in brackets when some character
-/// has no subscript form.
-fn subscripts(names: &[String]) -> String {
-    if names.is_empty() {
-        return String::new();
-    }
-    let joined = join_indices(names);
-    if names
-        .iter()
-        .all(|n| n.trim_end_matches('\'').chars().count() == 1)
-        && let Some(lowered) = subscript(&joined)
-    {
-        return lowered;
-    }
-    format!("[{}]", names.join(","))
-}
-
-fn subscript_or_bracket(name: &str) -> String {
-    subscript(name).unwrap_or_else(|| format!("[{name}]"))
-}
-
-fn subscript(text: &str) -> Option<String> {
-    text.chars()
-        .map(|c| {
-            Some(match c {
-                '0'..='9' => char::from_u32('₀' as u32 + c.to_digit(10)?)?,
-                'a' => 'ₐ',
-                'e' => 'ₑ',
-                'h' => 'ₕ',
-                'i' => 'ᵢ',
-                'j' => 'ⱼ',
-                'k' => 'ₖ',
-                'l' => 'ₗ',
-                'm' => 'ₘ',
-                'n' => 'ₙ',
-                'o' => 'ₒ',
-                'p' => 'ₚ',
-                'r' => 'ᵣ',
-                's' => 'ₛ',
-                't' => 'ₜ',
-                'u' => 'ᵤ',
-                'v' => 'ᵥ',
-                'x' => 'ₓ',
-                '+' => '₊',
-                '-' => '₋',
-                '(' => '₍',
-                ')' => '₎',
-                '\'' => '′',
-                _ => return None,
-            })
-        })
-        .collect()
-}
-
-fn superscript(text: &str) -> Option<String> {
-    text.chars()
-        .map(|c| {
-            Some(match c {
-                '0' => '⁰',
-                '1' => '¹',
-                '2' => '²',
-                '3' => '³',
-                '4'..='9' => char::from_u32('⁴' as u32 + c.to_digit(10)? - 4)?,
-                '+' => '⁺',
-                '-' | '−' => '⁻',
-                '(' => '⁽',
-                ')' => '⁾',
-                'a' => 'ᵃ',
-                'b' => 'ᵇ',
-                'c' => 'ᶜ',
-                'd' => 'ᵈ',
-                'e' => 'ᵉ',
-                'f' => 'ᶠ',
-                'g' => 'ᵍ',
-                'h' => 'ʰ',
-                'i' => 'ⁱ',
-                'j' => 'ʲ',
-                'k' => 'ᵏ',
-                'l' => 'ˡ',
-                'm' => 'ᵐ',
-                'n' => 'ⁿ',
-                'o' => 'ᵒ',
-                'p' => 'ᵖ',
-                'r' => 'ʳ',
-                's' => 'ˢ',
-                't' => 'ᵗ',
-                'u' => 'ᵘ',
-                'v' => 'ᵛ',
-                'w' => 'ʷ',
-                'x' => 'ˣ',
-                'y' => 'ʸ',
-                'z' => 'ᶻ',
-                _ => return None,
-            })
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_notation_follows_the_language() {
-        assert_eq!(default_latex("w2"), "w^{(2)}");
-        assert_eq!(default_latex("lambda"), "\\lambda");
-        assert_eq!(default_latex("loss"), "\\mathrm{loss}");
-        assert_eq!(default_latex("x"), "x");
-        assert_eq!(default_latex("x_in"), "\\mathrm{x\\_in}");
-        assert_eq!(default_text("w2"), "w⁽²⁾");
-        assert_eq!(default_text("lambda"), "λ");
-    }
-
-    #[test]
-    fn simple_latex_symbols_have_unicode_forms() {
-        assert_eq!(latex_to_text("w^{(1)}").as_deref(), Some("w⁽¹⁾"));
-        assert_eq!(latex_to_text("E_n").as_deref(), Some("Eₙ"));
-        assert_eq!(latex_to_text("\\delta").as_deref(), Some("δ"));
-        assert_eq!(latex_to_text("\\mathrm{loss}").as_deref(), Some("loss"));
-        assert_eq!(latex_to_text("\\hat{y}"), None);
-    }
-
-    #[test]
-    fn indices_are_joined_as_the_language_says() {
-        assert_eq!(
-            latex_with_indices("w^{(2)}", &["k".into(), "j".into()]),
-            "w^{(2)}_{kj}"
-        );
-        assert_eq!(latex_with_indices("E_n", &["j".into()]), "{E_n}_{j}");
-        assert_eq!(
-            latex_with_indices("w", &["k".into(), "j2".into()]),
-            "w_{k,j2}"
-        );
-        assert_eq!(subscripts(&["k".into(), "j".into()]), "ₖⱼ");
-        assert_eq!(subscripts(&["b".into()]), "[b]");
-    }
 }

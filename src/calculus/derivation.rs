@@ -1,0 +1,779 @@
+//! Step-by-step derivations, as Bishop writes them (PRML eqs. 5.48 to 5.56).
+//!
+//! A derivation is a chain `lhs = e1 = e2 = ... = result`. Each link is an
+//! expression of the store, made by applying named rules to the one before:
+//! derivatives not yet taken are `Node::Derivative`s, and each round takes
+//! them one rule (or, for a textbook, one definition) further with the
+//! differentiator of [`super::local`], the same calculus the engine uses.
+//! Every rule that fires is recorded, so each link names the rules that made
+//! it; the steps are the computation itself, and every link is a true
+//! equation, which the tests check numerically (a derivative not yet taken
+//! evaluates by finite differences).
+//!
+//! This module holds only strategy: which units the chain rule sums over
+//! (eq. 5.55: the nearest families downstream that have deltas, or, when
+//! none lies between, the immediate successors, each with a term of its
+//! own), when a definition is expanded, and how a derivation finishes.
+
+use rustc_hash::FxHashMap as HashMap;
+
+use super::chain::Engine;
+use super::local::{Depth, derivative};
+use super::{Equation, Form};
+use crate::diagnostic::Diagnostic;
+use crate::expr::traverse::Mapper;
+use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node, Store, VarMap, Wrt};
+use crate::graph::DependencyGraph;
+use crate::model::{FamilyKind, Model, Query};
+use crate::rules::{self, Recorder, Rule, RuleSet};
+use crate::simplify::Simplifier;
+
+/// A piece of a reason: words, or a formula to print in the output's format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReasonPart {
+    /// Plain words.
+    Words(String),
+    /// A formula.
+    Formula(ExprId),
+    /// An equation `lhs = rhs`.
+    Equation(ExprId, ExprId),
+}
+
+/// One link: `= expr`, by `rules`, because `reason`.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The rules applied, in the order of [`rules::ALL`].
+    pub rules: Vec<&'static Rule>,
+    /// Why, in words and formulas.
+    pub reason: Vec<ReasonPart>,
+    /// The expression the link arrives at.
+    pub expr: ExprId,
+    /// Derivations made apart and used by this link.
+    pub lemmas: Vec<Derivation>,
+}
+
+/// A chain of equalities from `lhs` to the last step's expression.
+#[derive(Clone, Debug)]
+pub struct Derivation {
+    /// What is derived (a derivative not yet taken).
+    pub lhs: ExprId,
+    /// The links.
+    pub steps: Vec<Step>,
+}
+
+impl Derivation {
+    /// The expression the derivation arrives at.
+    pub fn result(&self) -> ExprId {
+        self.steps.last().map_or(self.lhs, |s| s.expr)
+    }
+}
+
+/// How many steps a derivation shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbosity {
+    /// The steps a textbook shows: one definition expanded a link.
+    Textbook,
+    /// Every rule application its own link.
+    Full,
+}
+
+/// A derivation of a query and of every delta its result uses.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// What was asked.
+    pub query: Query,
+    /// The query's derivation.
+    pub main: Derivation,
+    /// For each delta the derivation uses: its family, indices and derivation.
+    pub deltas: Vec<(FamilyId, Vec<IndexVar>, Derivation)>,
+    /// The equation of every delta the derivations use.
+    pub equations: Vec<Equation>,
+}
+
+/// Derives `query` step by step, and each delta of its backprop form.
+pub fn derive_steps(
+    engine: &mut Engine<'_>,
+    query: &Query,
+    verbosity: Verbosity,
+) -> Result<Report, Diagnostic> {
+    let target = engine.derive(query, Form::Backprop)?;
+    let main = Deriver::new(engine, verbosity, query.numerator_indices.is_empty()).derivation(
+        query.numerator,
+        &query.numerator_indices,
+        query.denominator,
+        &query.denominator_indices,
+        Some(target.result),
+    )?;
+    // Every delta that a link uses gets its equation and its derivation,
+    // nearest first.
+    let mut equations: Vec<Equation> = Vec::new();
+    let mut queue: Vec<FamilyId> = Vec::new();
+    collect_adjoints(&engine.model().store, &main, &mut queue);
+    for equation in &target.equations {
+        if !queue.contains(&equation.family) {
+            queue.push(equation.family);
+        }
+    }
+    let mut deltas = Vec::new();
+    let mut position = 0;
+    while position < queue.len() {
+        let family = queue[position];
+        position += 1;
+        let equation = match target.equations.iter().find(|e| e.family == family) {
+            Some(known) => known.clone(),
+            None => {
+                let delta_query = Query::delta(engine.model(), query.numerator, family);
+                let derived = engine.derive(&delta_query, Form::Backprop)?;
+                for more in derived.equations {
+                    if !queue.contains(&more.family) {
+                        queue.push(more.family);
+                    }
+                    if !equations.iter().any(|e| e.family == more.family) {
+                        equations.push(more);
+                    }
+                }
+                Equation {
+                    family,
+                    indices: delta_query.denominator_indices,
+                    rhs: derived.result,
+                }
+            }
+        };
+        let derivation = Deriver::new(engine, verbosity, true).derivation(
+            query.numerator,
+            &[],
+            family,
+            &equation.indices,
+            Some(equation.rhs),
+        )?;
+        collect_adjoints(&engine.model().store, &derivation, &mut queue);
+        deltas.push((family, equation.indices.clone(), derivation));
+        if !equations.iter().any(|e| e.family == family) {
+            equations.push(equation);
+        }
+    }
+    Ok(Report {
+        query: query.clone(),
+        main,
+        deltas,
+        equations,
+    })
+}
+
+/// The families whose deltas a derivation's links (and lemmas) refer to.
+fn collect_adjoints(store: &Store, derivation: &Derivation, found: &mut Vec<FamilyId>) {
+    let mut pending = vec![derivation];
+    while let Some(next) = pending.pop() {
+        for step in &next.steps {
+            for family in store.adjoint_families(step.expr) {
+                if !found.contains(&family) {
+                    found.push(family);
+                }
+            }
+        }
+        pending.extend(next.steps.iter().rev().flat_map(|s| s.lemmas.iter().rev()));
+    }
+}
+
+/// One term of the chain rule: the unit with its derivative of the objective
+/// (as written, and as named by a delta), and the local derivative.
+struct UnitTerm {
+    upstream: Option<(FamilyId, ExprId, ExprId)>,
+    local: ExprId,
+}
+
+struct Deriver<'a> {
+    model: &'a mut Model,
+    graph: &'a DependencyGraph,
+    simplifier: &'a mut Simplifier,
+    verbosity: Verbosity,
+    /// Deltas are derivatives of a scalar objective; a Jacobian has none.
+    deltas: bool,
+    /// For each variable a derivative is taken by, which families depend
+    /// on it through families not held fixed.
+    reaches: HashMap<Wrt, Vec<bool>>,
+}
+
+impl<'a> Deriver<'a> {
+    fn new(engine: &'a mut Engine<'_>, verbosity: Verbosity, deltas: bool) -> Deriver<'a> {
+        let (model, graph, simplifier) = engine.parts();
+        Deriver {
+            model,
+            graph,
+            simplifier,
+            verbosity,
+            deltas,
+            reaches: HashMap::default(),
+        }
+    }
+
+    fn store(&mut self) -> &mut Store {
+        &mut self.model.store
+    }
+
+    /// `family` at the index names of its own declaration: `z_j`, `a_k`.
+    fn at_own_indices(&mut self, family: FamilyId) -> ExprId {
+        let slots = self.model.family(family).slots.clone();
+        self.model.store.reference(family, &slots)
+    }
+
+    fn has_delta(&self, family: FamilyId) -> bool {
+        self.deltas && self.model.family(family).delta_latex.is_some()
+    }
+
+    /// Simplification that cannot outgrow its bounds here: every
+    /// expression of a derivation is one the engine has derived already.
+    fn too_large(error: crate::limits::TooLarge) -> Diagnostic {
+        Diagnostic::unlocated(format!(
+            "a step of the derivation cannot be simplified: {error}"
+        ))
+    }
+
+    /// The derivation of d numerator[q] / d wrt[p], ending at `target` when given.
+    fn derivation(
+        &mut self,
+        numerator: FamilyId,
+        q: &[IndexVar],
+        wrt: FamilyId,
+        p: &[IndexVar],
+        target: Option<ExprId>,
+    ) -> Result<Derivation, Diagnostic> {
+        let top = self.store().reference(numerator, q);
+        let whole = Wrt {
+            family: wrt,
+            indices: p.into(),
+            held: Box::new([]),
+        };
+        let lhs = self.store().derivative(top, whole);
+        let mut derivation = Derivation {
+            lhs,
+            steps: Vec::new(),
+        };
+        let upstream = self.graph.upstream_of(numerator);
+        if numerator == wrt || !upstream[wrt.index()] {
+            self.expand_all(&mut derivation, lhs);
+        } else {
+            let frontier = self.frontier(numerator, wrt);
+            if frontier == [numerator] {
+                self.expand_all(&mut derivation, lhs);
+            } else {
+                self.chain_rule(&mut derivation, numerator, q, wrt, p, &frontier)?;
+            }
+        }
+        self.finish(&mut derivation, target)?;
+        Ok(derivation)
+    }
+
+    /// The units `wrt` sends connections to, for the first step: the nearest
+    /// families with deltas on the way to the numerator, or the numerator
+    /// itself; when that is all, `wrt`'s immediate successors.
+    fn frontier(&self, numerator: FamilyId, wrt: FamilyId) -> Vec<FamilyId> {
+        let upstream = self.graph.upstream_of(numerator);
+        let mut frontier = Vec::new();
+        let mut seen = vec![false; upstream.len()];
+        let mut stack = self.graph.successors(wrt).to_vec();
+        while let Some(next) = stack.pop() {
+            if !upstream[next.index()] || seen[next.index()] {
+                continue;
+            }
+            seen[next.index()] = true;
+            if next == numerator || self.has_delta(next) {
+                frontier.push(next);
+            } else {
+                stack.extend(self.graph.successors(next));
+            }
+        }
+        frontier.sort_unstable();
+        if frontier == [numerator] {
+            // No delta between: a unit that feeds several others gets a term
+            // for each of them; a chain of single units is differentiated
+            // straight through.
+            let successors: Vec<FamilyId> = self
+                .graph
+                .successors(wrt)
+                .iter()
+                .copied()
+                .filter(|s| upstream[s.index()])
+                .collect();
+            if successors.len() > 1 {
+                return successors;
+            }
+        }
+        frontier
+    }
+
+    /// Eq. 5.55: the sum over the frontier, its deltas named, each local
+    /// derivative derived apart, and the results put back.
+    fn chain_rule(
+        &mut self,
+        derivation: &mut Derivation,
+        numerator: FamilyId,
+        q: &[IndexVar],
+        wrt: FamilyId,
+        p: &[IndexVar],
+        frontier: &[FamilyId],
+    ) -> Result<(), Diagnostic> {
+        let top = self.store().reference(numerator, q);
+        let mut chain_terms = Vec::new();
+        let mut named_terms = Vec::new();
+        let mut outer_factors: Vec<UnitTerm> = Vec::new();
+        for &unit in frontier {
+            let held: Box<[FamilyId]> = frontier.iter().copied().filter(|f| *f != unit).collect();
+            let local_wrt = Wrt {
+                family: wrt,
+                indices: p.into(),
+                held,
+            };
+            if unit == numerator {
+                let local = self.store().derivative(top, local_wrt);
+                chain_terms.push(local);
+                named_terms.push(local);
+                outer_factors.push(UnitTerm {
+                    upstream: None,
+                    local,
+                });
+                continue;
+            }
+            let slots = self.model.family(unit).slots.clone();
+            let outer: Vec<IndexVar> = slots
+                .iter()
+                .map(|s| self.model.store.fresh_like(*s))
+                .collect();
+            let unit_ref = self.store().reference(unit, &outer);
+            let upstream = self.store().derivative(
+                top,
+                Wrt {
+                    family: unit,
+                    indices: outer.clone().into(),
+                    held: Box::new([]),
+                },
+            );
+            let local = self.store().derivative(unit_ref, local_wrt);
+            let named = if self.has_delta(unit) {
+                self.store().adjoint(unit, &outer)
+            } else {
+                upstream
+            };
+            let store = self.store();
+            let mut chain_term = store.mul(vec![upstream, local]);
+            let mut named_term = store.mul(vec![named, local]);
+            for index in outer.iter().rev() {
+                chain_term = store.sum(*index, chain_term);
+                named_term = store.sum(*index, named_term);
+            }
+            chain_terms.push(chain_term);
+            named_terms.push(named_term);
+            outer_factors.push(UnitTerm {
+                upstream: Some((unit, upstream, named)),
+                local,
+            });
+        }
+        let chained = self.store().add(chain_terms);
+        let reason = self.chain_reason(numerator, wrt, p, frontier);
+        derivation.steps.push(Step {
+            rules: vec![&rules::CHAIN_RULE_SUCCESSORS],
+            reason,
+            expr: chained,
+            lemmas: Vec::new(),
+        });
+        let named = self.store().add(named_terms);
+        let deltas: Vec<FamilyId> = frontier
+            .iter()
+            .copied()
+            .filter(|f| *f != numerator && self.has_delta(*f))
+            .collect();
+        if named != chained {
+            let mut reason = Vec::new();
+            for (unit, upstream, named) in outer_factors.iter().filter_map(|term| term.upstream) {
+                if deltas.contains(&unit) {
+                    if !reason.is_empty() {
+                        reason.push(ReasonPart::Words(", ".into()));
+                    }
+                    reason.push(ReasonPart::Equation(named, upstream));
+                }
+            }
+            reason.insert(
+                0,
+                ReasonPart::Words(format!("{}, ", rules::DELTA_DEFINITION.words)),
+            );
+            derivation.steps.push(Step {
+                rules: vec![&rules::DELTA_DEFINITION],
+                reason,
+                expr: named,
+                lemmas: Vec::new(),
+            });
+        }
+        // Each local derivative, and each derivative of the objective that
+        // has no delta, is derived apart and put back.
+        let mut lemmas = Vec::new();
+        let mut replacements: Vec<(ExprId, ExprId)> = Vec::new();
+        for term in &outer_factors {
+            let lemma = self.lemma(term.local)?;
+            replacements.push((term.local, lemma.result()));
+            lemmas.push(lemma);
+            if let Some((unit, upstream, named)) = term.upstream
+                && named == upstream
+            {
+                let inner = self.derivation_of_formal(upstream, unit)?;
+                replacements.push((upstream, inner.result()));
+                lemmas.push(inner);
+            }
+        }
+        let mut substituted = named;
+        for (from, to) in &replacements {
+            substituted = self.store().replace(substituted, *from, *to);
+        }
+        derivation.steps.push(Step {
+            rules: vec![&rules::SUBSTITUTION],
+            reason: vec![ReasonPart::Words(rules::SUBSTITUTION.words.into())],
+            expr: substituted,
+            lemmas,
+        });
+        Ok(())
+    }
+
+    /// The derivation of a derivative of the objective with respect to a
+    /// unit without a delta (a successor of a scalar unit).
+    fn derivation_of_formal(
+        &mut self,
+        formal: ExprId,
+        unit: FamilyId,
+    ) -> Result<Derivation, Diagnostic> {
+        let Node::Derivative(top, wrt) = self.model.store.node(formal).clone() else {
+            unreachable!("a formal derivative")
+        };
+        let Node::Ref(numerator, q) = self.model.store.node(top).clone() else {
+            unreachable!("of a reference")
+        };
+        debug_assert_eq!(wrt.family, unit);
+        self.derivation(numerator, &q, unit, &wrt.indices, None)
+    }
+
+    /// A local derivative derived by expanding definitions.
+    fn lemma(&mut self, formal: ExprId) -> Result<Derivation, Diagnostic> {
+        let mut derivation = Derivation {
+            lhs: formal,
+            steps: Vec::new(),
+        };
+        self.expand_all(&mut derivation, formal);
+        self.finish(&mut derivation, None)?;
+        Ok(derivation)
+    }
+
+    /// Rounds of rules until no derivative is left to take.
+    fn expand_all(&mut self, derivation: &mut Derivation, start: ExprId) {
+        let mut current = start;
+        // Each round takes every derivative one definition further down a
+        // finite DAG, so the rounds end; the bound guards the unexpected.
+        for _ in 0..256 {
+            let mut fired = Recorder::default();
+            let mut definitions = Vec::new();
+            let mut taken = HashMap::default();
+            for formal in outermost_derivatives(&self.model.store, current) {
+                let Node::Derivative(of, wrt) = self.model.store.node(formal).clone() else {
+                    unreachable!("a derivative not yet taken")
+                };
+                let result = self.take(of, &wrt, &mut fired, &mut definitions);
+                taken.insert(formal, result);
+            }
+            let next = self.model.store.map(current, &mut Round { taken });
+            if next == current {
+                break;
+            }
+            let mut reason: Vec<ReasonPart> = Vec::new();
+            for (lhs, rhs) in definitions {
+                if !reason.is_empty() {
+                    reason.push(ReasonPart::Words(", ".into()));
+                }
+                reason.push(ReasonPart::Equation(lhs, rhs));
+            }
+            for rule in fired.0.rules().filter(|r| **r != rules::DEFINITION) {
+                if !reason.is_empty() {
+                    reason.push(ReasonPart::Words("; ".into()));
+                }
+                reason.push(ReasonPart::Words(rule.words.into()));
+            }
+            derivation.steps.push(Step {
+                rules: fired.0.rules().collect(),
+                reason,
+                expr: next,
+                lemmas: Vec::new(),
+            });
+            current = next;
+        }
+    }
+
+    /// For `wrt`, which families change as its family does, through
+    /// families not held fixed: one sweep over the topological order.
+    fn reaching(&mut self, wrt: &Wrt) -> &[bool] {
+        if !self.reaches.contains_key(wrt) {
+            let mut reaches = vec![false; self.model.families.len()];
+            for family in self.graph.topological_order() {
+                let info = self.model.family(*family);
+                if wrt.held.contains(family) || info.kind != FamilyKind::Defined {
+                    continue;
+                }
+                reaches[family.index()] = self
+                    .graph
+                    .predecessors(*family)
+                    .iter()
+                    .any(|p| *p == wrt.family || reaches[p.index()]);
+            }
+            self.reaches.insert(wrt.clone(), reaches);
+        }
+        &self.reaches[wrt]
+    }
+
+    /// Takes the derivative of `of` one link further: a family that
+    /// depends is replaced by its definition (and, for a textbook, the
+    /// derivative goes on through that definition's structure); anything
+    /// else is differentiated one rule (`Full`) or down to the next named
+    /// quantities (`Textbook`).
+    fn take(
+        &mut self,
+        of: ExprId,
+        wrt: &Wrt,
+        fired: &mut Recorder,
+        definitions: &mut Vec<(ExprId, ExprId)>,
+    ) -> ExprId {
+        let reaches = self.reaching(wrt).to_vec();
+        let depends_on = |family: FamilyId| reaches[family.index()];
+        let depth = match self.verbosity {
+            Verbosity::Full => Depth::OneRule,
+            Verbosity::Textbook => Depth::Whole,
+        };
+        let start = match self.model.store.node(of) {
+            Node::Ref(family, indices) if *family != wrt.family && reaches[family.index()] => {
+                let (family, indices) = (*family, indices.clone());
+                fired.0 = fired.0.with(&rules::DEFINITION);
+                let info = self.model.family(family).clone();
+                let definition = info.definition.expect("a family that depends is defined");
+                let map: VarMap = info
+                    .slots
+                    .iter()
+                    .copied()
+                    .zip(indices.iter().copied())
+                    .collect();
+                let instance = self.store().instantiate(definition, &map);
+                let shown_lhs = self.store().reference(family, &info.slots);
+                if !definitions.iter().any(|(l, _)| *l == shown_lhs) {
+                    definitions.push((shown_lhs, definition));
+                }
+                if self.verbosity == Verbosity::Full {
+                    return self.store().derivative(instance, wrt.clone());
+                }
+                instance
+            }
+            _ => of,
+        };
+        derivative(&mut self.model.store, start, wrt, &depends_on, depth, fired)
+    }
+
+    /// The closing links: Kronecker deltas collapsed, forward quantities,
+    /// assumptions, the rest of simplification, and the engine's own
+    /// result. Each link names the rules that made it.
+    fn finish(
+        &mut self,
+        derivation: &mut Derivation,
+        target: Option<ExprId>,
+    ) -> Result<(), Diagnostic> {
+        let mut current = derivation.result();
+        type Pass = fn(
+            &mut Simplifier,
+            &mut Store,
+            ExprId,
+            &mut Recorder,
+        ) -> Result<ExprId, crate::limits::TooLarge>;
+        let passes: [Pass; 4] = [
+            |s, store, e, r| s.canonical(store, e, r),
+            |s, store, e, r| s.forward_quantities(store, e, r),
+            |s, store, e, r| s.assumptions(store, e, r),
+            |s, store, e, r| s.simplify(store, e, r),
+        ];
+        for pass in passes {
+            let mut fired = Recorder::default();
+            let next = pass(self.simplifier, &mut self.model.store, current, &mut fired)
+                .map_err(Deriver::too_large)?;
+            if next != current {
+                self.push_simplification(derivation, fired.0, next, false);
+                current = next;
+            }
+        }
+        if let Some(target) = target {
+            let mut fired = Recorder::default();
+            let same =
+                self.alpha_canon(target, &mut fired)? == self.alpha_canon(current, &mut fired)?;
+            if !same {
+                self.push_simplification(derivation, fired.0, target, true);
+            }
+        }
+        Ok(())
+    }
+
+    /// A link of simplification, its reason the words of the rules that
+    /// fired (an assumption quoted). A link that only flattens or reorders
+    /// prints as the link before it and is left out, unless `always`.
+    fn push_simplification(
+        &mut self,
+        derivation: &mut Derivation,
+        fired: RuleSet,
+        expr: ExprId,
+        always: bool,
+    ) {
+        let mut rules: Vec<&'static Rule> = fired.without(rules::SILENT).rules().collect();
+        if rules.is_empty() {
+            if !always {
+                return;
+            }
+            rules.push(&rules::ORDER);
+        }
+        let mut reason = Vec::new();
+        for rule in &rules {
+            if !reason.is_empty() {
+                reason.push(ReasonPart::Words("; ".into()));
+            }
+            reason.push(ReasonPart::Words(rule.words.into()));
+            if **rule == rules::ASSUMPTION {
+                for assumption in &self.model.assumptions {
+                    reason.push(ReasonPart::Words(" ".into()));
+                    reason.push(ReasonPart::Equation(assumption.lhs, assumption.rhs));
+                }
+            }
+        }
+        derivation.steps.push(Step {
+            rules,
+            reason,
+            expr,
+            lemmas: Vec::new(),
+        });
+    }
+
+    /// Canonical form with canonical bound variables: equal exactly when
+    /// the two expressions differ only in ordering and bound names.
+    fn alpha_canon(&mut self, expr: ExprId, fired: &mut Recorder) -> Result<ExprId, Diagnostic> {
+        let renamed = self.model.store.canonical_binders(expr);
+        self.simplifier
+            .canonical(&mut self.model.store, renamed, fired)
+            .map_err(Deriver::too_large)
+    }
+
+    /// "a_j reaches E_n only through z_j, and z_j feeds a_k for every k".
+    fn chain_reason(
+        &mut self,
+        numerator: FamilyId,
+        wrt: FamilyId,
+        p: &[IndexVar],
+        frontier: &[FamilyId],
+    ) -> Vec<ReasonPart> {
+        let upstream = self.graph.upstream_of(numerator);
+        let downstream = self.graph.downstream_of(&[wrt]);
+        let feeds_frontier: Vec<Vec<bool>> = frontier
+            .iter()
+            .map(|u| self.graph.upstream_of(*u))
+            .collect();
+        let between: Vec<FamilyId> = self
+            .graph
+            .topological_order()
+            .iter()
+            .copied()
+            .filter(|f| *f != wrt && downstream[f.index()] && !frontier.contains(f))
+            .filter(|f| feeds_frontier.iter().any(|up| up[f.index()]))
+            .filter(|f| upstream[f.index()])
+            .collect();
+        let me = self.store().reference(wrt, p);
+        let objective = self.store().reference(numerator, &[]);
+        let mut parts = vec![ReasonPart::Formula(me)];
+        let units: Vec<ExprId> = frontier.iter().map(|f| self.at_own_indices(*f)).collect();
+        if between.is_empty() {
+            parts.push(ReasonPart::Words(" feeds ".into()));
+            push_list(&mut parts, &units);
+            if units.len() > 1 {
+                parts.push(ReasonPart::Words(" directly, one term each".into()));
+            } else {
+                parts.push(ReasonPart::Words(" directly".into()));
+            }
+        } else {
+            let through: Vec<ExprId> = between.iter().map(|f| self.at_own_indices(*f)).collect();
+            if self.model.family(numerator).ranges.is_empty() {
+                parts.push(ReasonPart::Words(" reaches ".into()));
+                parts.push(ReasonPart::Formula(objective));
+            } else {
+                parts.push(ReasonPart::Words(" reaches the output".into()));
+            }
+            parts.push(ReasonPart::Words(" only through ".into()));
+            push_list(&mut parts, &through);
+            parts.push(ReasonPart::Words(", which feed".into()));
+            if through.len() == 1 {
+                parts.push(ReasonPart::Words("s".into()));
+            }
+            parts.push(ReasonPart::Words(" ".into()));
+            push_list(&mut parts, &units);
+        }
+        let mut summed: Vec<String> = Vec::new();
+        for unit in frontier {
+            for slot in &self.model.family(*unit).slots {
+                let name = self.model.store.var(*slot).name.clone();
+                if !summed.contains(&name) {
+                    summed.push(name);
+                }
+            }
+        }
+        if !summed.is_empty() {
+            let list = summed.join(", ");
+            parts.push(ReasonPart::Words(format!(
+                " for every {list}, so the sum runs over all {list}"
+            )));
+        }
+        parts
+    }
+}
+
+fn push_list(parts: &mut Vec<ReasonPart>, items: &[ExprId]) {
+    for (at, item) in items.iter().enumerate() {
+        if at > 0 {
+            parts.push(ReasonPart::Words(if at + 1 == items.len() {
+                " and ".into()
+            } else {
+                ", ".into()
+            }));
+        }
+        parts.push(ReasonPart::Formula(*item));
+    }
+}
+
+/// The derivatives not yet taken that no other one encloses.
+fn outermost_derivatives(store: &Store, expr: ExprId) -> Vec<ExprId> {
+    let mut found = Vec::new();
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut stack = vec![expr];
+    while let Some(next) = stack.pop() {
+        if !seen.insert(next) || !store.contents(next).has(Contents::DERIVATIVE) {
+            continue;
+        }
+        match store.node(next) {
+            Node::Derivative(..) => found.push(next),
+            _ => stack.extend(store.children(next)),
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+/// One round of a derivation put in place: every outermost derivative not
+/// yet taken replaced by its next link; the rest left as it is.
+struct Round {
+    taken: HashMap<ExprId, ExprId>,
+}
+
+impl Mapper for Round {
+    fn shortcut(&mut self, store: &mut Store, id: ExprId) -> Option<ExprId> {
+        if !store.contents(id).has(Contents::DERIVATIVE) {
+            return Some(id);
+        }
+        self.taken.get(&id).copied()
+    }
+
+    fn finish(&mut self, _: &mut Store, _: ExprId, rebuilt: ExprId) -> ExprId {
+        rebuilt
+    }
+}

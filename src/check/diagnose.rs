@@ -1,0 +1,265 @@
+//! Diagnosing a wrong answer by trying repairs of it against the truth:
+//! the first repair that makes it right names the likely mistake.
+
+use crate::Network;
+use crate::diagnostic::Diagnostic;
+use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node, Store};
+use crate::model::FamilyKind;
+use crate::render::{Format, Printer};
+
+use super::{Diagnosis, Truth, alpha_canon, compare};
+
+/// Tries repairs of a wrong answer against the truth; the first that makes
+/// it right names the mistake.
+pub(super) fn diagnose(
+    network: &mut Network,
+    truth: &Truth,
+    answer: ExprId,
+) -> Result<Option<Diagnosis>, Diagnostic> {
+    let mut candidates: Vec<(String, ExprId)> = Vec::new();
+    let store = &mut network.model.store;
+    // A sign error.
+    candidates.push((
+        "a sign error: the answer has the wrong sign".to_string(),
+        store.negate(answer),
+    ));
+    // A constant factor, such as the 2 from the square.
+    for (numerator, denominator, words) in [
+        (
+            1,
+            2,
+            "a factor of 2 too many (the 2 from differentiating the square cancels the 1/2)",
+        ),
+        (2, 1, "a factor of 2 too few"),
+        (-1, 2, "a sign error and a factor of 2"),
+    ] {
+        let factor = store.number(num_rational::BigRational::new(
+            numerator.into(),
+            denominator.into(),
+        ));
+        candidates.push((words.to_string(), store.mul(vec![factor, answer])));
+    }
+    // Transposed indices of a weight.
+    for (family, repaired) in transposed(store, &network.model.families, answer) {
+        let name = network.model.family(family).name.clone();
+        candidates.push((
+            format!("transposed indices of `{name}`: the weight connects the other way"),
+            repaired,
+        ));
+    }
+    // A factor of the result missing from the answer (an activation's derivative).
+    let mut truth_factors = top_factors(network, truth.backprop)?;
+    if let Some(expanded) = truth.expanded {
+        truth_factors.extend(top_factors(network, expanded)?);
+    }
+    let canonical_answer = network.simplify(answer)?;
+    let answer_factors = top_factors(network, canonical_answer)?;
+    let mut missing: Vec<ExprId> = Vec::new();
+    for factor in &truth_factors {
+        if !answer_factors.contains(factor)
+            && network.model.store.as_number(*factor).is_none()
+            && !missing.contains(factor)
+        {
+            missing.push(*factor);
+        }
+    }
+    // Several factors missing together, as `y (1 - y)` from a sigmoid.
+    let mut groups: Vec<ExprId> = Vec::new();
+    if missing.len() > 1 {
+        let together = network.model.store.mul(missing.clone());
+        groups.push(together);
+    }
+    groups.extend(missing);
+    for factor in groups {
+        let shown = Printer::new(&network.model, Format::Latex).expr(factor);
+        let repaired = network.model.store.mul(vec![answer, factor]);
+        let contents = network.model.store.contents(answer);
+        let plain_answer = !contents.has(Contents::ADJOINT) && !contents.has(Contents::SUM);
+        let words = if is_activation_derivative(&network.model.store, factor) && plain_answer {
+            format!(
+                "the activation's derivative ${shown}$ is missing; `y - t` alone holds only for a canonical link (a sigmoid or softmax output with the matching cross-entropy)"
+            )
+        } else if is_activation_derivative(&network.model.store, factor) {
+            format!("the activation's derivative ${shown}$ is missing")
+        } else {
+            format!("the factor ${shown}$ is missing")
+        };
+        candidates.push((words, repaired));
+    }
+    // A quantity written where the one it is computed from is meant (z for a).
+    for (written, meant) in confusable_pairs(network) {
+        let repaired = network.model.store.replace_family(answer, written, meant);
+        if repaired != answer {
+            let model = &network.model;
+            candidates.push((
+                format!(
+                    "`{}` is written where `{}` is meant",
+                    model.family(written).name,
+                    model.family(meant).name
+                ),
+                repaired,
+            ));
+        }
+    }
+    for (words, repaired) in candidates {
+        if repairs(network, truth, repaired) {
+            let simplified = network.simplify(repaired)?;
+            let latex = Printer::new(&network.model, Format::Latex).expr(simplified);
+            return Ok(Some(Diagnosis {
+                words,
+                latex: Some(latex),
+            }));
+        }
+    }
+    // A successor's term left out: the answer matches the result with one
+    // term of one of its sums removed.
+    for target in [Some(truth.backprop), truth.expanded].into_iter().flatten() {
+        let sums: Vec<ExprId> = std::iter::once(target)
+            .chain(match network.model.store.node(target) {
+                Node::Mul(factors) => factors.to_vec(),
+                _ => Vec::new(),
+            })
+            .filter(|e| matches!(network.model.store.node(*e), Node::Add(_)))
+            .collect();
+        for sum in sums {
+            let terms = network.model.store.terms(sum).to_vec();
+            for (at, term) in terms.iter().enumerate() {
+                let mut rest = terms.clone();
+                rest.remove(at);
+                let shortened = network.model.store.add(rest);
+                let without = network.model.store.replace(target, sum, shortened);
+                let comparison = compare(
+                    network,
+                    answer,
+                    without,
+                    &truth.equations,
+                    &truth.seeds[..2],
+                    1,
+                );
+                if comparison.agree {
+                    let shown = Printer::new(&network.model, Format::Latex).expr(*term);
+                    let latex = Printer::new(&network.model, Format::Latex).expr(target);
+                    return Ok(Some(Diagnosis {
+                        words: format!(
+                            "the term ${shown}$, from one of the units this one feeds, is left out"
+                        ),
+                        latex: Some(latex),
+                    }));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+pub(super) fn repair_missing_sum(
+    network: &mut Network,
+    truth: &Truth,
+    answer: ExprId,
+) -> Option<String> {
+    let wanted = truth.query.free_indices();
+    let extra: Vec<IndexVar> = network
+        .model
+        .store
+        .free_vars(answer)
+        .iter()
+        .copied()
+        .filter(|v| !wanted.contains(v))
+        .collect();
+    if extra.is_empty() {
+        return None;
+    }
+    let mut repaired = answer;
+    for var in extra.iter().rev() {
+        repaired = network.model.store.sum(*var, repaired);
+    }
+    repairs(network, truth, repaired)
+        .then(|| Printer::new(&network.model, Format::Latex).expr(repaired))
+}
+
+/// True when a repaired answer agrees with the result (a quicker
+/// comparison than the verdict's: two seeds, one point each).
+fn repairs(network: &Network, truth: &Truth, repaired: ExprId) -> bool {
+    compare(
+        network,
+        repaired,
+        truth.backprop,
+        &truth.equations,
+        &truth.seeds[..2],
+        1,
+    )
+    .agree
+}
+
+/// The factors of a product (the expression itself otherwise), each with
+/// canonical bound variables, so that equal factors are equal ids.
+fn top_factors(network: &mut Network, expr: ExprId) -> Result<Vec<ExprId>, Diagnostic> {
+    let factors = network.model.store.factors(expr).to_vec();
+    factors
+        .into_iter()
+        .map(|f| alpha_canon(network, f))
+        .collect()
+}
+
+fn is_activation_derivative(store: &Store, expr: ExprId) -> bool {
+    match store.node(expr) {
+        Node::Call(_, order, _) => *order > 0,
+        Node::Add(_) | Node::Pow(..) | Node::Mul(_) => store.children(expr).any(|c| {
+            matches!(
+                store.node(c),
+                Node::Pow(..) | Node::Ref(..) | Node::Call(..) | Node::Mul(_)
+            )
+        }),
+        _ => false,
+    }
+}
+
+/// Families over the same ranges where one is computed directly from the
+/// other (`z[j] = h(a[j])`): a student may write either for the other.
+fn confusable_pairs(network: &Network) -> Vec<(FamilyId, FamilyId)> {
+    let model = &network.model;
+    let mut pairs = Vec::new();
+    for family in model.family_ids() {
+        if model.family(family).kind != FamilyKind::Defined {
+            continue;
+        }
+        for &source in network.graph.predecessors(family) {
+            if model.family(source).ranges == model.family(family).ranges
+                && model.family(source).kind == FamilyKind::Defined
+            {
+                pairs.push((family, source));
+                pairs.push((source, family));
+            }
+        }
+    }
+    pairs
+}
+
+/// Each weight reference with two indices, swapped one at a time.
+fn transposed(
+    store: &mut Store,
+    families: &[crate::model::Family],
+    expr: ExprId,
+) -> Vec<(FamilyId, ExprId)> {
+    let mut found = Vec::new();
+    let references: Vec<ExprId> = store
+        .post_order(expr)
+        .into_iter()
+        .filter(|id| matches!(store.node(*id), Node::Ref(_, indices) if indices.len() == 2))
+        .collect();
+    for reference in references {
+        let Node::Ref(family, indices) = store.node(reference).clone() else {
+            continue;
+        };
+        let info = &families[family.0 as usize];
+        if info.ranges[0] != info.ranges[1] && indices.len() == 2 {
+            // Swapping indices over different ranges could not be evaluated;
+            // a transposition there is an index-range mistake, reported as such.
+            continue;
+        }
+        let swapped = store.reference(family, &[indices[1], indices[0]]);
+        let repaired = store.replace(expr, reference, swapped);
+        found.push((family, repaired));
+    }
+    found
+}

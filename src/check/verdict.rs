@@ -1,0 +1,172 @@
+//! What a grade says: a verdict, the evidence it rests on, and for a wrong
+//! answer what is wrong. Verdicts and evidence are values, compared as
+//! values; they become words only when printed.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// How an answer is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Right, and as simple as the engine's result.
+    Correct,
+    /// Right, but not simplified.
+    CorrectUnsimplified,
+    /// Wrong.
+    Incorrect,
+    /// Could not be read.
+    Unreadable,
+    /// Over a size or depth limit.
+    TooLarge,
+}
+
+impl Verdict {
+    /// The verdict's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Correct => "correct",
+            Verdict::CorrectUnsimplified => "correct-unsimplified",
+            Verdict::Incorrect => "incorrect",
+            Verdict::Unreadable => "unreadable",
+            Verdict::TooLarge => "too-large",
+        }
+    }
+
+    /// True for the verdicts that accept the answer.
+    pub fn is_right(self) -> bool {
+        matches!(self, Verdict::Correct | Verdict::CorrectUnsimplified)
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a verdict rests on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Evidence {
+    /// Reading the answer: it could not be read, or was over a limit.
+    Reading,
+    /// Its free indices are not the query's.
+    FreeIndices,
+    /// It has the result's canonical form; `simplified` when only after
+    /// simplifying it.
+    SymbolicIdentity {
+        /// True when the answer needed simplifying to meet the result.
+        simplified: bool,
+    },
+    /// It agrees with the result at every comparison.
+    Numeric {
+        /// How many values were compared.
+        comparisons: usize,
+        /// At how many points.
+        points: usize,
+    },
+    /// A comparison where it differs from the result.
+    Counterexample {
+        /// How many values were compared before the difference.
+        comparisons: usize,
+    },
+    /// The query itself could not be derived.
+    Nothing,
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Evidence::Reading => f.write_str("reading the answer"),
+            Evidence::FreeIndices => f.write_str("free indices"),
+            Evidence::SymbolicIdentity { simplified: false } => f.write_str("symbolic identity"),
+            Evidence::SymbolicIdentity { simplified: true } => {
+                f.write_str("symbolic identity after simplification")
+            }
+            Evidence::Numeric {
+                comparisons,
+                points,
+            } => write!(f, "{comparisons} numeric comparisons at {points} points"),
+            Evidence::Counterexample { comparisons } => write!(
+                f,
+                "a counterexample among {} numeric comparisons",
+                (*comparisons).max(1)
+            ),
+            Evidence::Nothing => f.write_str("none"),
+        }
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The likely mistake, in words and as the repaired expression.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnosis {
+    /// What is wrong, for a person.
+    pub words: String,
+    /// The answer repaired, in LaTeX.
+    pub latex: Option<String>,
+}
+
+/// The outcome of checking one answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Grade {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// What the verdict rests on.
+    pub evidence: Evidence,
+    /// What is wrong, for an incorrect or unreadable answer.
+    pub diagnosis: Option<Diagnosis>,
+    /// The simplified form, for a right but unsimplified answer.
+    pub simplified: Option<String>,
+    /// A point where the answer and the truth differ.
+    pub counterexample: Option<String>,
+    /// The answer as read, in LaTeX.
+    pub answer_latex: Option<String>,
+    /// The answer as read, in the language.
+    pub answer_dsl: Option<String>,
+}
+
+impl Grade {
+    /// A grade given on reading alone, with what was found.
+    pub fn on_reading(verdict: Verdict, words: String) -> Grade {
+        Grade {
+            verdict,
+            evidence: Evidence::Reading,
+            diagnosis: Some(Diagnosis { words, latex: None }),
+            simplified: None,
+            counterexample: None,
+            answer_latex: None,
+            answer_dsl: None,
+        }
+    }
+}
+
+/// The grade of one line of a derivation.
+#[derive(Clone, Debug, Serialize)]
+pub struct LineGrade {
+    /// The line, counted from 1.
+    pub line: usize,
+    /// `correct` when the line is a true equation, else why not.
+    pub verdict: Verdict,
+    /// What is wrong with the line, if anything.
+    pub message: Option<String>,
+}
+
+/// The grade of a whole derivation.
+#[derive(Clone, Debug, Serialize)]
+pub struct DerivationGrade {
+    /// The verdict of the derivation as a whole.
+    pub verdict: Verdict,
+    /// Every line's grade.
+    pub lines: Vec<LineGrade>,
+    /// The first line that is not true (counted from 1), 0 when all are.
+    pub first_wrong_line: usize,
+    /// The grade of the derivation's final expression against the result.
+    pub result: Grade,
+}

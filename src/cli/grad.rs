@@ -1,0 +1,85 @@
+//! `chainrule grad FILE`: the derivative of the objective with respect to
+//! every parameter, as one shared system of deltas.
+
+use serde_json::{Value, json};
+
+use super::{
+    AllFormats, FormatArg, Outcome, choose_objective, equation_line, equations_text, load,
+    pretty_json, render_format,
+};
+use crate::calculus::Gradient;
+use crate::diagnostic::Diagnostic;
+use crate::expr::ExprId;
+use crate::model::Model;
+use crate::render::Lhs;
+
+/// The arguments of `grad`.
+#[derive(clap::Args, Debug)]
+pub(super) struct Args {
+    /// The network file (`-` for standard input)
+    file: String,
+    /// The objective (default: the one scalar definition nothing uses)
+    #[arg(long)]
+    objective: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+}
+
+/// Derives the gradient and prints it.
+pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
+    let mut network = load(&args.file)?;
+    let objective = choose_objective(&network, args.objective.as_deref())?;
+    let gradient = network.engine().gradient(objective)?;
+    Ok(Outcome::success(grad_output(
+        &network.model,
+        &gradient,
+        args.format,
+    )))
+}
+
+fn grad_lines(model: &Model, gradient: &Gradient) -> Vec<(Lhs, ExprId)> {
+    let mut lines: Vec<(Lhs, ExprId)> = gradient.equations.iter().map(equation_line).collect();
+    for (parameter, expr) in &gradient.parameters {
+        let slots = model.family(*parameter).slots.clone();
+        lines.push((
+            Lhs::Derivative {
+                numerator: gradient.objective,
+                numerator_indices: Vec::new(),
+                denominator: *parameter,
+                denominator_indices: slots,
+            },
+            *expr,
+        ));
+    }
+    lines
+}
+
+fn grad_output(model: &Model, gradient: &Gradient, format: FormatArg) -> String {
+    if format == FormatArg::Json {
+        let mut formats = AllFormats::new(model);
+        let equations: Vec<Value> = gradient
+            .equations
+            .iter()
+            .map(|e| formats.equation(model, e))
+            .collect();
+        let parameters: Vec<Value> = gradient
+            .parameters
+            .iter()
+            .map(|(parameter, expr)| {
+                json!({
+                    "parameter": model.family(*parameter).name,
+                    "indices": model.family(*parameter).slots.iter().map(|v| model.store.var(*v).name.clone()).collect::<Vec<_>>(),
+                    "rhs": formats.expr(*expr),
+                })
+            })
+            .collect();
+        let value = json!({
+            "objective": model.family(gradient.objective).name,
+            "equations": equations,
+            "parameters": parameters,
+        });
+        return pretty_json(&value);
+    }
+    equations_text(model, &grad_lines(model, gradient), render_format(format))
+}

@@ -1,0 +1,334 @@
+//! The command line: parses arguments, runs one command, and says what
+//! happened with an exit status (0 success, 1 a check that ran and failed,
+//! 2 bad input or usage). Each command has a file of its own; this one
+//! holds what they share: reading a network, choosing an objective, and
+//! printing systems of equations.
+
+mod check;
+mod derive;
+mod diff;
+mod doc;
+mod grad;
+mod graph;
+mod verify;
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::Network;
+use crate::calculus::{Derivative, Equation, Form};
+use crate::diagnostic::{Diagnostic, Source, Span};
+use crate::expr::{ExprId, FamilyId};
+use crate::limits::MAX_INPUT_BYTES;
+use crate::model::{FamilyKind, Model};
+use crate::render::{Format, Lhs, Printer};
+
+/// chainrule: symbolic backpropagation, derived step by step.
+#[derive(Parser, Debug)]
+#[command(name = "chainrule", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Prints the derivative asked by QUERY, such as 'dE/da[j]'
+    Derive(derive::Args),
+    /// Prints the derivative of the objective with respect to every parameter
+    Grad(grad::Args),
+    /// Checks every derived result against finite differences
+    Verify(verify::Args),
+    /// Grades an answer, a derivation, or a batch of answers
+    Check(check::Args),
+    /// Differentiates an expression without a file: diff 'tanh(w*x + b)' w
+    Diff(diff::Args),
+    /// Writes a LaTeX document deriving every `derive` line step by step
+    Doc(doc::Args),
+    /// Prints the dependency graph
+    Graph(graph::Args),
+}
+
+/// The output formats of a result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FormatArg {
+    Text,
+    Latex,
+    Dsl,
+    Json,
+}
+
+/// What a command printed and how it ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The exit status: 0 success, 1 a check that ran and failed, 2 bad
+    /// input or usage.
+    pub status: u8,
+    /// What it prints on standard output.
+    pub stdout: String,
+    /// What it prints on standard error.
+    pub stderr: String,
+}
+
+impl Outcome {
+    fn success(stdout: String) -> Outcome {
+        Outcome {
+            status: 0,
+            stdout,
+            stderr: String::new(),
+        }
+    }
+
+    fn failed(stdout: String) -> Outcome {
+        Outcome {
+            status: 1,
+            stdout,
+            stderr: String::new(),
+        }
+    }
+
+    /// Success or failure, as `right` says.
+    fn judged(right: bool, stdout: String) -> Outcome {
+        if right {
+            Outcome::success(stdout)
+        } else {
+            Outcome::failed(stdout)
+        }
+    }
+}
+
+/// Runs the command line given by `args` without printing: what it would
+/// print, and its exit status.
+pub fn execute(args: impl IntoIterator<Item = String>) -> Outcome {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let rendered = error.render().to_string();
+            return if error.use_stderr() {
+                Outcome {
+                    status: 2,
+                    stdout: String::new(),
+                    stderr: rendered,
+                }
+            } else {
+                Outcome::success(rendered)
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Derive(args) => derive::run(args),
+        Command::Grad(args) => grad::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Diff(args) => diff::run(args),
+        Command::Doc(args) => doc::run(args),
+        Command::Graph(args) => graph::run(args),
+    };
+    result.unwrap_or_else(|diagnostic| Outcome {
+        status: 2,
+        stdout: String::new(),
+        stderr: format!("{diagnostic}\n"),
+    })
+}
+
+/// Runs the command line given by `args`, prints what it says, and returns
+/// the exit status.
+pub fn run(args: impl IntoIterator<Item = String>) -> ExitCode {
+    let outcome = execute(args);
+    print!("{}", outcome.stdout);
+    eprint!("{}", outcome.stderr);
+    ExitCode::from(outcome.status)
+}
+
+/// Reads a network file (or standard input for `-`) and loads it.
+pub fn load(path: &str) -> Result<Network, Diagnostic> {
+    let (name, bytes) = if path == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(MAX_INPUT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Diagnostic::unlocated(format!("cannot read standard input: {e}")))?;
+        ("<stdin>".to_string(), bytes)
+    } else {
+        let metadata = std::fs::metadata(path)
+            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{path}`: {e}")))?;
+        if metadata.len() > MAX_INPUT_BYTES as u64 {
+            return Err(too_big(path));
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{path}`: {e}")))?;
+        (path.to_string(), bytes)
+    };
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(too_big(&name));
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(error) => {
+            let valid = error.utf8_error().valid_up_to();
+            let prefix = String::from_utf8_lossy(&error.as_bytes()[..valid]).into_owned();
+            let source = Source::new(name, prefix.clone());
+            return Err(source.error(
+                Span::new(valid, valid),
+                "found a byte that is not UTF-8 text, expected a UTF-8 encoded file",
+            ));
+        }
+    };
+    Network::load(Source::new(name, text))
+}
+
+fn too_big(name: &str) -> Diagnostic {
+    Diagnostic::unlocated(format!(
+        "`{name}` is larger than {} MiB, the most chainrule reads",
+        MAX_INPUT_BYTES / (1024 * 1024)
+    ))
+}
+
+fn choose_objective(network: &Network, named: Option<&str>) -> Result<FamilyId, Diagnostic> {
+    let model = &network.model;
+    if let Some(name) = named {
+        let family = model
+            .family_named(name)
+            .ok_or_else(|| Diagnostic::unlocated(format!("unknown objective `{name}`")))?;
+        let info = model.family(family);
+        if info.kind != FamilyKind::Defined || !info.ranges.is_empty() {
+            return Err(Diagnostic::unlocated(format!(
+                "the objective `{name}` must be a scalar definition"
+            )));
+        }
+        return Ok(family);
+    }
+    let candidates = network.graph.objectives(model);
+    match candidates.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Diagnostic::unlocated(
+            "the file has no scalar definition that nothing else uses, so it has no objective",
+        )
+        .with_help(
+            "define one, such as `E = 1/2 * sum(k, (y[k] - t[k])^2)`, or name one with --objective",
+        )),
+        many => {
+            let names: Vec<String> = many
+                .iter()
+                .map(|f| format!("`{}`", model.family(*f).name))
+                .collect();
+            Err(Diagnostic::unlocated(format!(
+                "the file has several possible objectives: {}",
+                names.join(", ")
+            ))
+            .with_help("choose one with --objective NAME"))
+        }
+    }
+}
+
+fn render_format(format: FormatArg) -> Format {
+    match format {
+        FormatArg::Text | FormatArg::Json => Format::Text,
+        FormatArg::Latex => Format::Latex,
+        FormatArg::Dsl => Format::Dsl,
+    }
+}
+
+fn pretty_json(value: &Value) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(value).expect("JSON values print")
+    )
+}
+
+/// Equations one a line; in LaTeX, aligned on their equals signs.
+fn equations_text(model: &Model, lines: &[(Lhs, ExprId)], format: Format) -> String {
+    let mut printer = Printer::new(model, format);
+    let printed: Vec<String> = lines
+        .iter()
+        .map(|(lhs, rhs)| printer.equation(lhs, *rhs))
+        .collect();
+    match format {
+        Format::Latex if printed.len() > 1 => {
+            let body: Vec<String> = printed
+                .iter()
+                .map(|line| line.replacen(" = ", " &= ", 1))
+                .collect();
+            format!(
+                "\\begin{{aligned}}\n{}\n\\end{{aligned}}\n",
+                body.join(" \\\\\n")
+            )
+        }
+        _ => printed.iter().map(|line| format!("{line}\n")).collect(),
+    }
+}
+
+/// Printers of every format, each built once for an output.
+struct AllFormats<'a> {
+    text: Printer<'a>,
+    latex: Printer<'a>,
+    dsl: Printer<'a>,
+}
+
+impl<'a> AllFormats<'a> {
+    fn new(model: &'a Model) -> AllFormats<'a> {
+        AllFormats {
+            text: Printer::new(model, Format::Text),
+            latex: Printer::new(model, Format::Latex),
+            dsl: Printer::new(model, Format::Dsl),
+        }
+    }
+
+    /// An expression in every format.
+    fn expr(&mut self, expr: ExprId) -> Value {
+        json!({
+            "text": self.text.expr(expr),
+            "latex": self.latex.expr(expr),
+            "dsl": self.dsl.expr(expr),
+        })
+    }
+
+    /// A left side in every format.
+    fn lhs(&mut self, lhs: &Lhs) -> Value {
+        json!({
+            "text": self.text.lhs(lhs),
+            "latex": self.latex.lhs(lhs),
+            "dsl": self.dsl.lhs(lhs),
+        })
+    }
+
+    /// A delta's equation, both sides in every format.
+    fn equation(&mut self, model: &Model, equation: &Equation) -> Value {
+        let (lhs, rhs) = equation_line(equation);
+        json!({
+            "delta_of": model.family(equation.family).name,
+            "indices": equation.indices.iter().map(|v| model.store.var(*v).name.clone()).collect::<Vec<_>>(),
+            "lhs": self.lhs(&lhs),
+            "rhs": self.expr(rhs),
+        })
+    }
+}
+
+/// The left side of a derive result: the delta when the denominator has one
+/// and the numerator is scalar, else the derivative itself.
+fn main_lhs(model: &Model, derivative: &Derivative) -> Lhs {
+    Lhs::of_query(model, &derivative.query, derivative.form == Form::Backprop)
+}
+
+/// The equations of a result, main first.
+fn system(model: &Model, derivative: &Derivative) -> Vec<(Lhs, ExprId)> {
+    let mut lines = vec![(main_lhs(model, derivative), derivative.result)];
+    lines.extend(derivative.equations.iter().map(equation_line));
+    lines
+}
+
+fn equation_line(equation: &Equation) -> (Lhs, ExprId) {
+    (
+        Lhs::Delta(equation.family, equation.indices.clone()),
+        equation.rhs,
+    )
+}
+
+/// Reads a network file's text without loading it.
+fn read_source(path: &str) -> Result<Source, Diagnostic> {
+    let network = load(path)?;
+    Ok(network.model.source.clone())
+}

@@ -1,0 +1,593 @@
+//! The expression store: hash-consed expression nodes named by small ids.
+//!
+//! Invariant: two ids are equal exactly when their expressions are equal in
+//! structure, because every node is interned once and children are interned
+//! before their parents, so a child's id is always smaller than its
+//! parent's. Every walk over the store relies on that order and is
+//! iterative (see [`traverse`]), so no walk depends on the stack's size.
+//! Index variables are ids too; their names are only hints for printing.
+
+pub mod functions;
+pub mod traverse;
+
+use num_bigint::BigInt;
+use num_rational::BigRational;
+use num_traits::{One, Zero};
+use rustc_hash::FxHashMap as HashMap;
+
+pub use functions::Builtin;
+
+/// A renaming of index variables.
+pub type VarMap = HashMap<IndexVar, IndexVar>;
+
+/// An expression in a [`Store`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExprId(u32);
+
+impl ExprId {
+    /// The id's position in the store, for dense tables keyed by node.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// An index variable: a declared index name, or one made by the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IndexVar(u32);
+
+/// A family of quantities (`x`, `w1`, `a`, `E`) in a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FamilyId(pub u32);
+
+impl FamilyId {
+    /// The family's position in its model, for dense tables keyed by family.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A range of index values (`D`, `M`, `K`) in a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RangeId(pub u32);
+
+/// An opaque function declared with `function h`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpaqueId(pub u32);
+
+/// What a function call calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Function {
+    /// A built-in function.
+    Builtin(Builtin),
+    /// A declared opaque function.
+    Opaque(OpaqueId),
+}
+
+/// One node of an expression. Subtraction, division and negation are not
+/// nodes: `a - b` is `a + (-1) b` and `a / b` is `a b^-1`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    /// An exact rational number.
+    Number(BigRational),
+    /// An element of a family: `w1[j,i]`.
+    Ref(FamilyId, Box<[IndexVar]>),
+    /// The derivative of the objective with respect to an element of a
+    /// family: Bishop's delta, `dE/da[j]`.
+    Adjoint(FamilyId, Box<[IndexVar]>),
+    /// A sum of two or more terms.
+    Add(Box<[ExprId]>),
+    /// A product of two or more factors.
+    Mul(Box<[ExprId]>),
+    /// A power: base, exponent.
+    Pow(ExprId, ExprId),
+    /// A call of a function, differentiated `order` times (only opaque
+    /// functions carry an order; built-in derivatives are written out).
+    Call(Function, u32, ExprId),
+    /// A sum over one bound index.
+    Sum(IndexVar, ExprId),
+    /// The Kronecker delta of two indices over one range.
+    Delta(IndexVar, IndexVar),
+    /// A derivative not yet taken, of an expression. Only step-by-step
+    /// derivations and answers hold these.
+    Derivative(ExprId, Wrt),
+}
+
+/// What a derivative not yet taken is taken with respect to: an element of
+/// a family, every family between it and the expression recomputed except
+/// those `held` fixed (as the chain rule's partial derivatives hold the
+/// other units it sums over).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Wrt {
+    /// The family.
+    pub family: FamilyId,
+    /// The element's indices.
+    pub indices: Box<[IndexVar]>,
+    /// Families held fixed.
+    pub held: Box<[FamilyId]>,
+}
+
+/// What the store knows of an index variable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexVarInfo {
+    /// The name it prefers when printed.
+    pub name: String,
+    /// The range it runs over.
+    pub range: RangeId,
+}
+
+/// Kinds of node an expression holds somewhere, recorded when it is
+/// interned, so that "does it hold a sum" costs nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Contents(u8);
+
+impl Contents {
+    /// A sum over a bound index.
+    pub const SUM: Contents = Contents(1);
+    /// A Kronecker delta.
+    pub const KRONECKER: Contents = Contents(2);
+    /// A delta of the objective (an [`Node::Adjoint`]).
+    pub const ADJOINT: Contents = Contents(4);
+    /// A derivative not yet taken.
+    pub const DERIVATIVE: Contents = Contents(8);
+    /// A call of a function.
+    pub const CALL: Contents = Contents(16);
+    /// A reference to a family.
+    pub const REFERENCE: Contents = Contents(32);
+
+    fn of_node(node: &Node) -> Contents {
+        match node {
+            Node::Sum(..) => Contents::SUM,
+            Node::Delta(..) => Contents::KRONECKER,
+            Node::Adjoint(..) => Contents::ADJOINT,
+            Node::Derivative(..) => Contents::DERIVATIVE,
+            Node::Call(..) => Contents::CALL,
+            Node::Ref(..) => Contents::REFERENCE,
+            _ => Contents(0),
+        }
+    }
+
+    fn with(self, other: Contents) -> Contents {
+        Contents(self.0 | other.0)
+    }
+
+    /// True when every kind in `kinds` is among these.
+    pub fn has(self, kinds: Contents) -> bool {
+        self.0 & kinds.0 == kinds.0
+    }
+}
+
+/// The children of a node, in order.
+#[derive(Clone, Debug)]
+pub enum Children<'a> {
+    /// A leaf.
+    None,
+    /// One child.
+    One(ExprId),
+    /// Two children, still to come in order.
+    Two(ExprId, ExprId),
+    /// The items of a sum or product.
+    Many(std::slice::Iter<'a, ExprId>),
+}
+
+impl Iterator for Children<'_> {
+    type Item = ExprId;
+
+    fn next(&mut self) -> Option<ExprId> {
+        match std::mem::replace(self, Children::None) {
+            Children::None => None,
+            Children::One(only) => Some(only),
+            Children::Two(first, second) => {
+                *self = Children::One(second);
+                Some(first)
+            }
+            Children::Many(mut items) => {
+                let next = items.next().copied();
+                *self = Children::Many(items);
+                next
+            }
+        }
+    }
+}
+
+/// The arena of interned expressions and index variables.
+#[derive(Default)]
+pub struct Store {
+    nodes: Vec<Node>,
+    free: Vec<Box<[IndexVar]>>,
+    /// Each node's size written out as a tree, saturating.
+    sizes: Vec<u64>,
+    contents: Vec<Contents>,
+    /// Every id in order, so that one can be lent as a one-element slice.
+    ids: Vec<ExprId>,
+    lookup: HashMap<Node, ExprId>,
+    vars: Vec<IndexVarInfo>,
+    largest_number_bits: u64,
+    /// The variables that [`Store::canonical_binders`] binds, by range and depth.
+    binder_vars: HashMap<(RangeId, u32), IndexVar>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Store {
+        Store::default()
+    }
+
+    /// The node behind an id.
+    pub fn node(&self, id: ExprId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    /// How many nodes the store holds.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when the store holds no node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The size in bits of the largest numerator or denominator interned so
+    /// far; callers bound the work that ever larger numbers would cost.
+    pub fn largest_number_bits(&self) -> u64 {
+        self.largest_number_bits
+    }
+
+    /// A new index variable.
+    pub fn new_var(&mut self, name: impl Into<String>, range: RangeId) -> IndexVar {
+        self.vars.push(IndexVarInfo {
+            name: name.into(),
+            range,
+        });
+        IndexVar(self.vars.len() as u32 - 1)
+    }
+
+    /// A new variable with the same name hint and range as `like`.
+    pub fn fresh_like(&mut self, like: IndexVar) -> IndexVar {
+        let info = self.var(like).clone();
+        self.new_var(info.name, info.range)
+    }
+
+    /// What the store knows of a variable.
+    pub fn var(&self, var: IndexVar) -> &IndexVarInfo {
+        &self.vars[var.0 as usize]
+    }
+
+    /// The sorted index variables free in an expression.
+    pub fn free_vars(&self, id: ExprId) -> &[IndexVar] {
+        &self.free[id.index()]
+    }
+
+    /// True when `var` is free in the expression.
+    pub fn has_free(&self, id: ExprId, var: IndexVar) -> bool {
+        self.free_vars(id).binary_search(&var).is_ok()
+    }
+
+    /// The kinds of node the expression holds somewhere.
+    pub fn contents(&self, id: ExprId) -> Contents {
+        self.contents[id.index()]
+    }
+
+    /// The number of nodes of the expression written out as a tree
+    /// (shared subexpressions count each time they appear), at most `limit`.
+    pub fn tree_size(&self, id: ExprId, limit: usize) -> usize {
+        usize::try_from(self.sizes[id.index()])
+            .unwrap_or(usize::MAX)
+            .min(limit)
+    }
+
+    /// Interns a node as it is.
+    pub fn intern(&mut self, node: Node) -> ExprId {
+        if let Some(&id) = self.lookup.get(&node) {
+            return id;
+        }
+        if let Node::Number(value) = &node {
+            let bits = value.numer().bits().max(value.denom().bits());
+            self.largest_number_bits = self.largest_number_bits.max(bits);
+        }
+        let free = self.compute_free(&node);
+        let mut size = 1u64;
+        let mut contents = Contents::of_node(&node);
+        for child in children_of(&node) {
+            size = size.saturating_add(self.sizes[child.index()]);
+            contents = contents.with(self.contents[child.index()]);
+        }
+        let id = ExprId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
+        self.nodes.push(node.clone());
+        self.free.push(free);
+        self.sizes.push(size);
+        self.contents.push(contents);
+        self.ids.push(id);
+        self.lookup.insert(node, id);
+        id
+    }
+
+    fn compute_free(&self, node: &Node) -> Box<[IndexVar]> {
+        let mut vars: Vec<IndexVar> = match node {
+            Node::Ref(_, indices) | Node::Adjoint(_, indices) => indices.to_vec(),
+            Node::Delta(a, b) => vec![*a, *b],
+            Node::Sum(bound, body) => self
+                .free_vars(*body)
+                .iter()
+                .copied()
+                .filter(|var| var != bound)
+                .collect(),
+            Node::Derivative(of, wrt) => self
+                .free_vars(*of)
+                .iter()
+                .chain(wrt.indices.iter())
+                .copied()
+                .collect(),
+            _ => children_of(node)
+                .flat_map(|child| self.free_vars(child).iter().copied())
+                .collect(),
+        };
+        vars.sort_unstable();
+        vars.dedup();
+        vars.into_boxed_slice()
+    }
+
+    /// An exact number.
+    pub fn number(&mut self, value: BigRational) -> ExprId {
+        self.intern(Node::Number(value))
+    }
+
+    /// A whole number.
+    pub fn int(&mut self, value: i64) -> ExprId {
+        self.number(BigRational::from_integer(BigInt::from(value)))
+    }
+
+    /// The number behind an id, if it is one.
+    pub fn as_number(&self, id: ExprId) -> Option<&BigRational> {
+        match self.node(id) {
+            Node::Number(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// True when the expression is the number 0.
+    pub fn is_zero(&self, id: ExprId) -> bool {
+        self.as_number(id).is_some_and(Zero::is_zero)
+    }
+
+    /// True when the expression is the number 1.
+    pub fn is_one(&self, id: ExprId) -> bool {
+        self.as_number(id).is_some_and(One::is_one)
+    }
+
+    /// `family[indices]`.
+    pub fn reference(&mut self, family: FamilyId, indices: &[IndexVar]) -> ExprId {
+        self.intern(Node::Ref(family, indices.into()))
+    }
+
+    /// The derivative of the objective with respect to `family[indices]`.
+    pub fn adjoint(&mut self, family: FamilyId, indices: &[IndexVar]) -> ExprId {
+        self.intern(Node::Adjoint(family, indices.into()))
+    }
+
+    /// A sum; drops zero terms, and is the term itself when only one is left.
+    pub fn add(&mut self, terms: Vec<ExprId>) -> ExprId {
+        let terms: Vec<ExprId> = terms.into_iter().filter(|t| !self.is_zero(*t)).collect();
+        match terms.len() {
+            0 => self.int(0),
+            1 => terms[0],
+            _ => self.intern(Node::Add(terms.into())),
+        }
+    }
+
+    /// A product; is 0 when a factor is 0, multiplies its numbers into one
+    /// leading coefficient, drops unit factors.
+    pub fn mul(&mut self, factors: Vec<ExprId>) -> ExprId {
+        if factors.iter().any(|f| self.is_zero(*f)) {
+            return self.int(0);
+        }
+        let numbers = factors
+            .iter()
+            .filter(|f| self.as_number(**f).is_some())
+            .count();
+        let factors: Vec<ExprId> = if numbers > 1 {
+            let product = factors
+                .iter()
+                .filter_map(|f| self.as_number(*f))
+                .fold(BigRational::one(), |acc, n| acc * n);
+            let coefficient = self.number(product);
+            std::iter::once(coefficient)
+                .chain(factors.into_iter().filter(|f| self.as_number(*f).is_none()))
+                .collect()
+        } else {
+            factors
+        };
+        let factors: Vec<ExprId> = factors.into_iter().filter(|f| !self.is_one(*f)).collect();
+        match factors.len() {
+            0 => self.int(1),
+            1 => factors[0],
+            _ => self.intern(Node::Mul(factors.into())),
+        }
+    }
+
+    /// `base ^ exponent`; `x^1` is `x` and `x^0` is 1.
+    pub fn pow(&mut self, base: ExprId, exponent: ExprId) -> ExprId {
+        if self.is_one(exponent) {
+            return base;
+        }
+        if self.is_zero(exponent) {
+            return self.int(1);
+        }
+        self.intern(Node::Pow(base, exponent))
+    }
+
+    /// `base ^ exponent` for a whole-number exponent.
+    pub fn powi(&mut self, base: ExprId, exponent: i64) -> ExprId {
+        let exponent = self.int(exponent);
+        self.pow(base, exponent)
+    }
+
+    /// `-1 * e`.
+    pub fn negate(&mut self, e: ExprId) -> ExprId {
+        let minus_one = self.int(-1);
+        self.mul(vec![minus_one, e])
+    }
+
+    /// A function call.
+    pub fn call(&mut self, function: Function, order: u32, argument: ExprId) -> ExprId {
+        self.intern(Node::Call(function, order, argument))
+    }
+
+    /// A call of a built-in function.
+    pub fn builtin(&mut self, builtin: Builtin, argument: ExprId) -> ExprId {
+        self.call(Function::Builtin(builtin), 0, argument)
+    }
+
+    /// `sum(index, body)`; a zero body gives 0.
+    pub fn sum(&mut self, index: IndexVar, body: ExprId) -> ExprId {
+        if self.is_zero(body) {
+            return body;
+        }
+        self.intern(Node::Sum(index, body))
+    }
+
+    /// `sum(indices..., body)`, the first index outermost.
+    pub fn sums(&mut self, indices: &[IndexVar], body: ExprId) -> ExprId {
+        indices
+            .iter()
+            .rev()
+            .fold(body, |inner, index| self.sum(*index, inner))
+    }
+
+    /// The derivative of `of` with respect to `wrt`, not yet taken.
+    pub fn derivative(&mut self, of: ExprId, wrt: Wrt) -> ExprId {
+        self.intern(Node::Derivative(of, wrt))
+    }
+
+    /// The Kronecker delta; `delta(i, i)` is 1.
+    pub fn delta(&mut self, a: IndexVar, b: IndexVar) -> ExprId {
+        if a == b {
+            return self.int(1);
+        }
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        self.intern(Node::Delta(a, b))
+    }
+
+    /// The product of Kronecker deltas that equates two lists of indices
+    /// position by position (1 when both are empty).
+    pub fn deltas(&mut self, left: &[IndexVar], right: &[IndexVar]) -> ExprId {
+        let factors: Vec<ExprId> = left
+            .iter()
+            .zip(right)
+            .map(|(a, b)| self.delta(*a, *b))
+            .collect();
+        self.mul(factors)
+    }
+
+    /// Rebuilds a node with new children, through the smart constructors.
+    pub fn rebuild(&mut self, node: &Node, children: &[ExprId]) -> ExprId {
+        match node {
+            Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => {
+                self.intern(node.clone())
+            }
+            Node::Add(_) => self.add(children.to_vec()),
+            Node::Mul(_) => self.mul(children.to_vec()),
+            Node::Pow(..) => self.pow(children[0], children[1]),
+            Node::Call(function, order, _) => self.call(*function, *order, children[0]),
+            Node::Sum(index, _) => self.sum(*index, children[0]),
+            Node::Derivative(_, wrt) => self.derivative(children[0], wrt.clone()),
+        }
+    }
+
+    /// The children of a node, in order.
+    pub fn children(&self, id: ExprId) -> Children<'_> {
+        children_of(self.node(id))
+    }
+
+    /// The terms of a sum, or the expression itself.
+    pub fn terms(&self, id: ExprId) -> &[ExprId] {
+        match self.node(id) {
+            Node::Add(terms) => terms,
+            _ => std::slice::from_ref(self.id_slot(id)),
+        }
+    }
+
+    /// The factors of a product, or the expression itself.
+    pub fn factors(&self, id: ExprId) -> &[ExprId] {
+        match self.node(id) {
+            Node::Mul(factors) => factors,
+            _ => std::slice::from_ref(self.id_slot(id)),
+        }
+    }
+
+    /// A stored copy of `id`, so that a one-element slice of it can be lent.
+    fn id_slot(&self, id: ExprId) -> &ExprId {
+        &self.ids[id.index()]
+    }
+}
+
+/// The children of a node, in order.
+fn children_of(node: &Node) -> Children<'_> {
+    match node {
+        Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => Children::None,
+        Node::Add(items) | Node::Mul(items) => Children::Many(items.iter()),
+        Node::Pow(base, exponent) => Children::Two(*base, *exponent),
+        Node::Call(_, _, argument) => Children::One(*argument),
+        Node::Sum(_, body) | Node::Derivative(body, _) => Children::One(*body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_structure_gives_equal_ids() {
+        let mut store = Store::new();
+        let j = store.new_var("j", RangeId(0));
+        let a = store.reference(FamilyId(0), &[j]);
+        let b = store.reference(FamilyId(0), &[j]);
+        assert_eq!(a, b);
+        let two = store.int(2);
+        assert_eq!(store.mul(vec![two, a]), store.mul(vec![two, b]));
+        assert_ne!(store.mul(vec![two, a]), store.mul(vec![a, two]));
+    }
+
+    #[test]
+    fn smart_constructors_drop_units_and_zeros() {
+        let mut store = Store::new();
+        let j = store.new_var("j", RangeId(0));
+        let x = store.reference(FamilyId(0), &[j]);
+        let (zero, one) = (store.int(0), store.int(1));
+        assert_eq!(store.add(vec![zero, x]), x);
+        assert_eq!(store.mul(vec![one, x]), x);
+        assert_eq!(store.mul(vec![zero, x]), zero);
+        assert_eq!(store.pow(x, one), x);
+        assert_eq!(store.delta(j, j), one);
+    }
+
+    #[test]
+    fn contents_and_sizes_are_recorded_when_interned() {
+        let mut store = Store::new();
+        let (j, p) = (
+            store.new_var("j", RangeId(0)),
+            store.new_var("p", RangeId(0)),
+        );
+        let x = store.reference(FamilyId(0), &[j]);
+        let delta = store.delta(j, p);
+        let product = store.mul(vec![x, delta]);
+        let summed = store.sum(j, product);
+        assert!(store.contents(summed).has(Contents::SUM));
+        assert!(store.contents(summed).has(Contents::KRONECKER));
+        assert!(!store.contents(summed).has(Contents::ADJOINT));
+        assert!(!store.contents(x).has(Contents::SUM));
+        assert_eq!(store.tree_size(summed, usize::MAX), 4);
+        assert_eq!(store.free_vars(summed), &[p]);
+    }
+
+    #[test]
+    fn children_come_in_order() {
+        let mut store = Store::new();
+        let x = store.reference(FamilyId(0), &[]);
+        let two = store.int(2);
+        let power = store.pow(x, two);
+        assert_eq!(store.children(power).collect::<Vec<_>>(), vec![x, two]);
+        assert_eq!(store.terms(x), &[x]);
+        assert_eq!(store.factors(power), &[power]);
+    }
+}

@@ -1,0 +1,445 @@
+//! The rules of canonical form, of sums and of Kronecker deltas, each
+//! applied at one node whose children are already simplified. A rule
+//! returns the node rewritten, or `None` when it has nothing to do; the
+//! simplifier then simplifies what the rule returned.
+
+use std::collections::BTreeMap;
+
+use num_rational::BigRational;
+use num_traits::{One, Signed, ToPrimitive, Zero};
+
+use crate::expr::{ExprId, Function, IndexVar, Node, Store, VarMap};
+use crate::limits::{MAX_EXPANDED_TERMS, MAX_NUMBER_BITS};
+
+/// `a + (b + c) = a + b + c` and `a (b c) = a b c`.
+pub fn flatten(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    match store.node(id) {
+        Node::Add(terms) if terms.iter().any(|t| matches!(store.node(*t), Node::Add(_))) => {
+            let flat: Vec<ExprId> = terms
+                .iter()
+                .flat_map(|t| store.terms(*t).iter().copied())
+                .collect();
+            Some(store.add(flat))
+        }
+        Node::Mul(factors)
+            if factors
+                .iter()
+                .any(|f| matches!(store.node(*f), Node::Mul(_))) =>
+        {
+            let flat: Vec<ExprId> = factors
+                .iter()
+                .flat_map(|f| store.factors(*f).iter().copied())
+                .collect();
+            Some(store.mul(flat))
+        }
+        _ => None,
+    }
+}
+
+/// `2 x + 3 x = 5 x`, numbers added into one constant, terms that cancel
+/// dropped.
+pub fn like_terms(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Add(terms) = store.node(id) else {
+        return None;
+    };
+    let terms = terms.clone();
+    let mut constant = BigRational::zero();
+    let mut numbers = 0;
+    let mut coefficients: BTreeMap<ExprId, BigRational> = BTreeMap::new();
+    for term in terms.iter() {
+        let (coefficient, rest) = split_coefficient(store, *term);
+        if store.is_one(rest) {
+            constant += coefficient;
+            numbers += 1;
+        } else {
+            *coefficients.entry(rest).or_insert_with(BigRational::zero) += coefficient;
+        }
+    }
+    let unchanged = coefficients.len() + numbers == terms.len()
+        && numbers <= 1
+        && !(numbers == 1 && constant.is_zero())
+        && coefficients.values().all(|c| !c.is_zero());
+    if unchanged {
+        return None;
+    }
+    let mut result = Vec::with_capacity(coefficients.len() + 1);
+    for (rest, coefficient) in coefficients {
+        if coefficient.is_zero() {
+            continue;
+        }
+        let number = store.number(coefficient);
+        result.push(store.mul(vec![number, rest]));
+    }
+    if !constant.is_zero() {
+        result.push(store.number(constant));
+    }
+    Some(store.add(result))
+}
+
+/// `x^a x^b = x^(a+b)`, numbers multiplied into one coefficient.
+pub fn equal_bases(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Mul(factors) = store.node(id) else {
+        return None;
+    };
+    let factors = factors.clone();
+    let mut coefficient = BigRational::one();
+    let mut numbers = 0;
+    let mut exponents: BTreeMap<ExprId, Vec<ExprId>> = BTreeMap::new();
+    for factor in factors.iter() {
+        match store.node(*factor) {
+            Node::Number(value) => {
+                coefficient *= value;
+                numbers += 1;
+            }
+            Node::Pow(base, exponent) => exponents.entry(*base).or_default().push(*exponent),
+            _ => {
+                let one = store.int(1);
+                exponents.entry(*factor).or_default().push(one);
+            }
+        }
+    }
+    let unchanged = numbers <= 1 && exponents.values().all(|powers| powers.len() == 1);
+    if unchanged {
+        return None;
+    }
+    let mut result = Vec::with_capacity(exponents.len() + 1);
+    result.push(store.number(coefficient));
+    for (base, powers) in exponents {
+        let exponent = store.add(powers);
+        result.push(store.pow(base, exponent));
+    }
+    Some(store.mul(result))
+}
+
+/// `-(a - b) = b - a`: a sum negated has its terms negated instead.
+pub fn negated_difference(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Mul(factors) = store.node(id) else {
+        return None;
+    };
+    let [first, second] = factors[..] else {
+        return None;
+    };
+    let (number, sum) = match (store.as_number(first), store.as_number(second)) {
+        (Some(number), None) => (number, second),
+        (None, Some(number)) => (number, first),
+        _ => return None,
+    };
+    if *number != -BigRational::one() {
+        return None;
+    }
+    let Node::Add(terms) = store.node(sum) else {
+        return None;
+    };
+    let terms = terms.clone();
+    let negated: Vec<ExprId> = terms.iter().map(|t| store.negate(*t)).collect();
+    Some(store.add(negated))
+}
+
+/// Terms and factors sorted by id: commutativity, one fixed order.
+pub fn order(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    match store.node(id) {
+        Node::Add(items) | Node::Mul(items) if !items.is_sorted() => {
+            let mut sorted = items.to_vec();
+            sorted.sort_unstable();
+            let node = store.node(id).clone();
+            Some(store.rebuild(&node, &sorted))
+        }
+        _ => None,
+    }
+}
+
+/// Powers of numbers worked out (`2^10 = 1024`, `1^e = 1`), when the
+/// result stays within [`MAX_NUMBER_BITS`].
+pub fn number_power(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Pow(base, exponent) = *store.node(id) else {
+        return None;
+    };
+    if store.is_one(base) {
+        return Some(store.int(1));
+    }
+    let value = store.as_number(base)?;
+    let power = whole(store, exponent)?;
+    let folded = fold_power(value, power)?;
+    Some(store.number(folded))
+}
+
+/// `(x^a)^n = x^(a n)` for a whole number `n`.
+pub fn power_of_power(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Pow(base, exponent) = *store.node(id) else {
+        return None;
+    };
+    whole(store, exponent)?;
+    let Node::Pow(inner_base, inner_exponent) = *store.node(base) else {
+        return None;
+    };
+    let product = store.mul(vec![inner_exponent, exponent]);
+    Some(store.pow(inner_base, product))
+}
+
+/// `(x y)^n = x^n y^n` for a whole number `n`.
+pub fn power_of_product(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Pow(base, exponent) = *store.node(id) else {
+        return None;
+    };
+    whole(store, exponent)?;
+    let Node::Mul(factors) = store.node(base) else {
+        return None;
+    };
+    let factors = factors.clone();
+    let powers: Vec<ExprId> = factors.iter().map(|f| store.pow(*f, exponent)).collect();
+    Some(store.mul(powers))
+}
+
+/// `log(exp(x)) = x` and `exp(log(x)) = x`.
+pub fn inverse_function(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Call(Function::Builtin(outer), 0, argument) = *store.node(id) else {
+        return None;
+    };
+    match *store.node(argument) {
+        Node::Call(Function::Builtin(inner), 0, inner_argument)
+            if outer.row().inverse == Some(inner) =>
+        {
+            Some(inner_argument)
+        }
+        _ => None,
+    }
+}
+
+/// A built-in's exact value at a number the table of functions knows.
+pub fn function_value(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Call(Function::Builtin(builtin), 0, argument) = *store.node(id) else {
+        return None;
+    };
+    let value = builtin.exact_value(store.as_number(argument)?)?;
+    Some(store.number(value))
+}
+
+/// `sum(k, a + b) = sum(k, a) + sum(k, b)`, when a term's sum then
+/// simplifies or `always` is set (while multiplying out); otherwise a sum
+/// stays whole, as a reader writes `sum(k, y[k] - t[k])`. A numeric
+/// coefficient leaves its term's sum as it splits.
+pub fn sum_split(store: &mut Store, id: ExprId, always: bool) -> Option<ExprId> {
+    let Node::Sum(bound, body) = *store.node(id) else {
+        return None;
+    };
+    let Node::Add(terms) = store.node(body) else {
+        return None;
+    };
+    let terms = terms.clone();
+    let split: Vec<(BigRational, ExprId)> =
+        terms.iter().map(|t| split_coefficient(store, *t)).collect();
+    let helps = split
+        .iter()
+        .any(|(_, rest)| store.has_free(*rest, bound) && sum_rule_applies(store, bound, *rest));
+    if !always && !helps {
+        return None;
+    }
+    let sums: Vec<ExprId> = split
+        .into_iter()
+        .map(|(coefficient, rest)| {
+            let number = store.number(coefficient);
+            let summed = store.sum(bound, rest);
+            store.mul(vec![number, summed])
+        })
+        .collect();
+    Some(store.add(sums))
+}
+
+/// True when [`sum_constant_out`] or [`kronecker_collapse`] would change
+/// `sum(bound, body)`.
+fn sum_rule_applies(store: &Store, bound: IndexVar, body: ExprId) -> bool {
+    store
+        .factors(body)
+        .iter()
+        .any(|f| !store.has_free(*f, bound) || collapses(store, *f, bound).is_some())
+}
+
+/// The other index of a Kronecker delta over `bound`.
+fn collapses(store: &Store, factor: ExprId, bound: IndexVar) -> Option<IndexVar> {
+    match *store.node(factor) {
+        Node::Delta(a, b) if a == bound => Some(b),
+        Node::Delta(a, b) if b == bound => Some(a),
+        _ => None,
+    }
+}
+
+/// `sum(k, c f(k)) = c sum(k, f(k))` for factors `c` without `k`.
+pub fn sum_constant_out(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Sum(bound, body) = *store.node(id) else {
+        return None;
+    };
+    if !store.has_free(body, bound) {
+        return None;
+    }
+    let (outside, inside): (Vec<ExprId>, Vec<ExprId>) = store
+        .factors(body)
+        .iter()
+        .copied()
+        .partition(|f| !store.has_free(*f, bound));
+    if outside.is_empty() {
+        return None;
+    }
+    let inside = store.mul(inside);
+    let mut all = outside;
+    all.push(store.sum(bound, inside));
+    Some(store.mul(all))
+}
+
+/// `sum(j, f(j) delta(j, p)) = f(p)`, and `sum(j, delta(j, p)) = 1`.
+pub fn kronecker_collapse(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Sum(bound, body) = *store.node(id) else {
+        return None;
+    };
+    let factors = store.factors(body).to_vec();
+    let (at, other) = factors
+        .iter()
+        .enumerate()
+        .find_map(|(at, f)| collapses(store, *f, bound).map(|other| (at, other)))?;
+    let mut rest = factors;
+    rest.remove(at);
+    let rest = store.mul(rest);
+    Some(store.substitute_vars(rest, &VarMap::from_iter([(bound, other)])))
+}
+
+/// `a (b + c) = a b + a c`: a product multiplied out over one of its
+/// bracketed sums, when multiplying all of them out creates at most
+/// [`MAX_EXPANDED_TERMS`] terms (counted before any work is done). Sums
+/// holding fractions go first, so that `y (1-y) (a/(1-y) - b/y)` cancels
+/// before `(1-y)` itself is multiplied out.
+pub fn multiply_out(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Mul(factors) = store.node(id) else {
+        return None;
+    };
+    let factors = factors.clone();
+    let mut predicted: usize = 1;
+    let mut chosen: Option<(usize, bool)> = None;
+    for (position, factor) in factors.iter().enumerate() {
+        let Node::Add(terms) = store.node(*factor) else {
+            continue;
+        };
+        predicted = predicted.saturating_mul(terms.len());
+        let preferred = holds_fraction(store, *factor);
+        if chosen.is_none_or(|(_, was_preferred): (usize, bool)| preferred && !was_preferred) {
+            chosen = Some((position, preferred));
+        }
+    }
+    let (position, _) = chosen?;
+    if predicted > MAX_EXPANDED_TERMS {
+        return None;
+    }
+    let terms = store.terms(factors[position]).to_vec();
+    let mut others = factors.to_vec();
+    others.remove(position);
+    let products: Vec<ExprId> = terms
+        .into_iter()
+        .map(|term| {
+            let mut all = others.clone();
+            all.push(term);
+            store.mul(all)
+        })
+        .collect();
+    Some(store.add(products))
+}
+
+/// True when some term of a sum divides by something.
+fn holds_fraction(store: &Store, sum: ExprId) -> bool {
+    store.terms(sum).iter().any(|term| {
+        store.factors(*term).iter().any(|f| match store.node(*f) {
+            Node::Pow(_, exponent) => store.as_number(*exponent).is_some_and(|e| e.is_negative()),
+            _ => false,
+        })
+    })
+}
+
+/// `a b + a c = a (b + c)`: factors common to every term of a sum taken
+/// out (numeric coefficients stay with their terms).
+pub fn common_factor(store: &mut Store, id: ExprId) -> Option<ExprId> {
+    let Node::Add(terms) = store.node(id) else {
+        return None;
+    };
+    let terms = terms.clone();
+    let lists: Vec<Vec<ExprId>> = terms
+        .iter()
+        .map(|t| {
+            store
+                .factors(*t)
+                .iter()
+                .copied()
+                .filter(|f| store.as_number(*f).is_none())
+                .collect()
+        })
+        .collect();
+    let common: Vec<ExprId> = lists[0]
+        .iter()
+        .copied()
+        .filter(|f| lists.iter().all(|list| list.contains(f)))
+        .collect();
+    if common.is_empty() {
+        return None;
+    }
+    let rests: Vec<ExprId> = terms
+        .iter()
+        .map(|t| {
+            let mut remaining = store.factors(*t).to_vec();
+            for c in &common {
+                if let Some(at) = remaining.iter().position(|f| f == c) {
+                    remaining.remove(at);
+                }
+            }
+            store.mul(remaining)
+        })
+        .collect();
+    let inner = store.add(rests);
+    let mut all = common;
+    all.push(inner);
+    Some(store.mul(all))
+}
+
+/// A term as its numeric coefficient and the rest: `3 x y` is (3, x y).
+pub fn split_coefficient(store: &mut Store, term: ExprId) -> (BigRational, ExprId) {
+    match store.node(term) {
+        Node::Number(value) => {
+            let value = value.clone();
+            (value, store.int(1))
+        }
+        Node::Mul(factors) => {
+            let factors = factors.clone();
+            let mut coefficient = BigRational::one();
+            let mut rest = Vec::with_capacity(factors.len());
+            for factor in factors.iter() {
+                match store.node(*factor) {
+                    Node::Number(value) => coefficient *= value,
+                    _ => rest.push(*factor),
+                }
+            }
+            (coefficient, store.mul(rest))
+        }
+        _ => (BigRational::one(), term),
+    }
+}
+
+/// The whole number an exponent is, if it is one that fits.
+fn whole(store: &Store, exponent: ExprId) -> Option<i32> {
+    let value = store.as_number(exponent)?;
+    if !value.is_integer() {
+        return None;
+    }
+    value.to_integer().to_i32()
+}
+
+/// `base^exponent` for numbers, when the result stays a modest size.
+fn fold_power(base: &BigRational, exponent: i32) -> Option<BigRational> {
+    if base.is_zero() && exponent < 0 {
+        return None;
+    }
+    let bits = base.numer().bits().max(base.denom().bits());
+    if u64::from(exponent.unsigned_abs()) * bits.max(1) > MAX_NUMBER_BITS {
+        return None;
+    }
+    let magnitude = num_traits::pow(base.clone(), exponent.unsigned_abs() as usize);
+    Some(if exponent < 0 {
+        magnitude.recip()
+    } else {
+        magnitude
+    })
+}

@@ -1,0 +1,649 @@
+//! Simplification: rewriting to a normal form by named rules.
+//!
+//! Every rule is a value of [`crate::rules`] paired here with the function
+//! that applies it at one node; [`RULE_TABLE`] lists them in the order they
+//! are tried. A pass is a choice of rules (canonical form always, and some
+//! of: the network's forward quantities, its assumptions, multiplying out,
+//! common factors); it rewrites an expression bottom-up, every distinct
+//! node once, each node until no rule of the pass applies, with an
+//! explicit stack, so that its depth never matters. Each rule that fires is
+//! reported to the caller's [`StepSink`], remembered results included.
+//!
+//! Every rule is an equality (where both sides are defined); the numeric
+//! tests check that. [`Simplifier::simplify`] runs the passes in turn, once
+//! factored and once multiplied out, and keeps the smaller result.
+
+pub mod canonical;
+pub mod facts;
+
+use rustc_hash::FxHashMap as HashMap;
+
+use crate::expr::{ExprId, Node, Store};
+use crate::limits::{MAX_EXPAND_SIZE, MAX_SIMPLIFY_GROWTH, MAX_SIMPLIFY_STEPS, TooLarge};
+use crate::model::{FamilyKind, Model};
+use crate::rules::{self, Rule, RuleSet, StepSink};
+use facts::{Facts, Rewrite, Shapes};
+
+/// The rules a pass uses besides canonical form.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct Pass {
+    forward: bool,
+    assumptions: bool,
+    multiply_out: bool,
+    common_factor: bool,
+}
+
+impl Pass {
+    const CANONICAL: Pass = Pass {
+        forward: false,
+        assumptions: false,
+        multiply_out: false,
+        common_factor: false,
+    };
+}
+
+/// What a rule may look at while it applies.
+struct Context<'a> {
+    store: &'a mut Store,
+    facts: &'a Facts,
+    shapes: &'a mut Shapes,
+    pass: Pass,
+}
+
+/// When a rule of the table is in a pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Member {
+    /// Always: canonical form.
+    Canonical,
+    /// With the network's forward quantities.
+    Forward,
+    /// With the network's assumptions.
+    Assumptions,
+    /// While multiplying out.
+    MultiplyOut,
+    /// While taking out common factors.
+    CommonFactor,
+}
+
+impl Member {
+    fn in_pass(self, pass: Pass) -> bool {
+        match self {
+            Member::Canonical => true,
+            Member::Forward => pass.forward,
+            Member::Assumptions => pass.assumptions,
+            Member::MultiplyOut => pass.multiply_out,
+            Member::CommonFactor => pass.common_factor,
+        }
+    }
+}
+
+/// A rule and the function that applies it at one node.
+struct Entry {
+    rule: &'static Rule,
+    member: Member,
+    apply: fn(&mut Context<'_>, ExprId) -> Option<ExprId>,
+}
+
+/// Every rule of simplification, in the order they are tried at a node.
+static RULE_TABLE: [Entry; 17] = [
+    Entry {
+        rule: &rules::FLATTEN,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::flatten(cx.store, id),
+    },
+    Entry {
+        rule: &rules::LIKE_TERMS,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::like_terms(cx.store, id),
+    },
+    Entry {
+        rule: &rules::EQUAL_BASES,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::equal_bases(cx.store, id),
+    },
+    Entry {
+        rule: &rules::NEGATED_DIFFERENCE,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::negated_difference(cx.store, id),
+    },
+    Entry {
+        rule: &rules::NUMBER_POWER,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::number_power(cx.store, id),
+    },
+    Entry {
+        rule: &rules::POWER_OF_POWER,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::power_of_power(cx.store, id),
+    },
+    Entry {
+        rule: &rules::POWER_OF_PRODUCT,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::power_of_product(cx.store, id),
+    },
+    Entry {
+        rule: &rules::INVERSE_FUNCTION,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::inverse_function(cx.store, id),
+    },
+    Entry {
+        rule: &rules::FUNCTION_VALUE,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::function_value(cx.store, id),
+    },
+    Entry {
+        rule: &rules::KRONECKER_COLLAPSE,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::kronecker_collapse(cx.store, id),
+    },
+    Entry {
+        rule: &rules::SUM_CONSTANT_OUT,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::sum_constant_out(cx.store, id),
+    },
+    Entry {
+        rule: &rules::SUM_SPLIT,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::sum_split(cx.store, id, cx.pass.multiply_out),
+    },
+    Entry {
+        rule: &rules::ORDER,
+        member: Member::Canonical,
+        apply: |cx, id| canonical::order(cx.store, id),
+    },
+    Entry {
+        rule: &rules::ASSUMPTION,
+        member: Member::Assumptions,
+        apply: |cx, id| cx.facts.assume(cx.store, id),
+    },
+    Entry {
+        rule: &rules::FORWARD_QUANTITY,
+        member: Member::Forward,
+        apply: |cx, id| cx.facts.forward(cx.store, cx.shapes, id),
+    },
+    Entry {
+        rule: &rules::MULTIPLY_OUT,
+        member: Member::MultiplyOut,
+        apply: |cx, id| canonical::multiply_out(cx.store, id),
+    },
+    Entry {
+        rule: &rules::COMMON_FACTOR,
+        member: Member::CommonFactor,
+        apply: |cx, id| canonical::common_factor(cx.store, id),
+    },
+];
+
+/// A simplified expression and the rules that made it.
+#[derive(Clone, Copy, Debug)]
+struct Normal {
+    expr: ExprId,
+    fired: RuleSet,
+}
+
+/// Simplifies expressions of one store with one set of facts; remembers
+/// every result, since each depends only on the expression and the pass.
+pub struct Simplifier {
+    facts: Facts,
+    shapes: Shapes,
+    memo: HashMap<(Pass, ExprId), Normal>,
+}
+
+impl Simplifier {
+    /// A simplifier that knows no facts.
+    pub fn new() -> Simplifier {
+        Simplifier {
+            facts: Facts::default(),
+            shapes: Shapes::default(),
+            memo: HashMap::default(),
+        }
+    }
+
+    /// A simplifier that knows a model's forward quantities and assumptions.
+    pub fn for_model(model: &mut Model) -> Result<Simplifier, TooLarge> {
+        let mut simplifier = Simplifier::new();
+        let mut forward = Vec::new();
+        for family in model.family_ids() {
+            let info = model.family(family);
+            let (FamilyKind::Defined, Some(definition)) = (info.kind, info.definition) else {
+                continue;
+            };
+            let slots = info.slots.clone();
+            let store = &mut model.store;
+            let pattern = simplifier.canonical(store, definition, &mut ())?;
+            if slots.iter().all(|s| store.has_free(pattern, *s)) {
+                let replacement = store.reference(family, &slots);
+                forward.push(Rewrite {
+                    pattern,
+                    replacement,
+                });
+            }
+        }
+        let mut assumptions = Vec::new();
+        for assumption in model.assumptions.clone() {
+            let store = &mut model.store;
+            assumptions.push(Rewrite {
+                pattern: simplifier.canonical(store, assumption.lhs, &mut ())?,
+                replacement: simplifier.canonical(store, assumption.rhs, &mut ())?,
+            });
+        }
+        simplifier.facts = Facts::new(&model.store, &mut simplifier.shapes, forward, assumptions);
+        Ok(simplifier)
+    }
+
+    /// The simplest form found: canonical form, forward quantities and
+    /// assumptions applied, common factors out; tried once as it is and
+    /// once multiplied out, and the shorter kept.
+    pub fn simplify(
+        &mut self,
+        store: &mut Store,
+        expr: ExprId,
+        sink: &mut impl StepSink,
+    ) -> Result<ExprId, TooLarge> {
+        let facts = !self.facts.is_empty();
+        self.simplest(store, expr, facts, sink)
+    }
+
+    /// [`Simplifier::simplify`] without the network's facts: what any
+    /// reader could simplify.
+    pub fn simplify_plain(
+        &mut self,
+        store: &mut Store,
+        expr: ExprId,
+        sink: &mut impl StepSink,
+    ) -> Result<ExprId, TooLarge> {
+        self.simplest(store, expr, false, sink)
+    }
+
+    /// Canonical form only: flattened, numbers folded, like terms and equal
+    /// bases gathered, sums and Kronecker deltas simplified, in order.
+    pub fn canonical(
+        &mut self,
+        store: &mut Store,
+        expr: ExprId,
+        sink: &mut impl StepSink,
+    ) -> Result<ExprId, TooLarge> {
+        self.report(store, expr, Pass::CANONICAL, sink)
+    }
+
+    /// Canonical form with the network's forward quantities.
+    pub fn forward_quantities(
+        &mut self,
+        store: &mut Store,
+        expr: ExprId,
+        sink: &mut impl StepSink,
+    ) -> Result<ExprId, TooLarge> {
+        let pass = Pass {
+            forward: true,
+            ..Pass::CANONICAL
+        };
+        self.report(store, expr, pass, sink)
+    }
+
+    /// Canonical form with the network's assumptions.
+    pub fn assumptions(
+        &mut self,
+        store: &mut Store,
+        expr: ExprId,
+        sink: &mut impl StepSink,
+    ) -> Result<ExprId, TooLarge> {
+        let pass = Pass {
+            assumptions: true,
+            ..Pass::CANONICAL
+        };
+        self.report(store, expr, pass, sink)
+    }
+
+    fn report(
+        &mut self,
+        store: &mut Store,
+        expr: ExprId,
+        pass: Pass,
+        sink: &mut impl StepSink,
+    ) -> Result<ExprId, TooLarge> {
+        let normal = self.run(store, expr, pass)?;
+        sink.fired(normal.fired);
+        Ok(normal.expr)
+    }
+
+    fn simplest(
+        &mut self,
+        store: &mut Store,
+        expr: ExprId,
+        facts: bool,
+        sink: &mut impl StepSink,
+    ) -> Result<ExprId, TooLarge> {
+        let with_facts = Pass {
+            forward: facts,
+            assumptions: facts,
+            ..Pass::CANONICAL
+        };
+        let factoring = Pass {
+            common_factor: true,
+            ..Pass::CANONICAL
+        };
+        let multiplying = Pass {
+            multiply_out: true,
+            ..Pass::CANONICAL
+        };
+        let factored = self.chain(store, expr, &[Pass::CANONICAL, with_facts, factoring])?;
+        if store.tree_size(factored.expr, MAX_EXPAND_SIZE) >= MAX_EXPAND_SIZE {
+            sink.fired(factored.fired);
+            return Ok(factored.expr);
+        }
+        let expanded = self.chain(store, factored.expr, &[multiplying, with_facts, factoring])?;
+        let limit = MAX_EXPAND_SIZE * 4;
+        let best = if store.tree_size(expanded.expr, limit) < store.tree_size(factored.expr, limit)
+        {
+            Normal {
+                expr: expanded.expr,
+                fired: factored.fired.union(expanded.fired),
+            }
+        } else {
+            factored
+        };
+        sink.fired(best.fired);
+        Ok(best.expr)
+    }
+
+    /// Passes one after the other.
+    fn chain(
+        &mut self,
+        store: &mut Store,
+        expr: ExprId,
+        passes: &[Pass],
+    ) -> Result<Normal, TooLarge> {
+        let mut current = Normal {
+            expr,
+            fired: RuleSet::EMPTY,
+        };
+        for pass in passes {
+            let next = self.run(store, current.expr, *pass)?;
+            current = Normal {
+                expr: next.expr,
+                fired: current.fired.union(next.fired),
+            };
+        }
+        Ok(current)
+    }
+
+    /// One pass: every node rewritten, children first, until no rule of the
+    /// pass applies to it.
+    fn run(&mut self, store: &mut Store, root: ExprId, pass: Pass) -> Result<Normal, TooLarge> {
+        if let Some(done) = self.memo.get(&(pass, root)) {
+            return Ok(*done);
+        }
+        /// Work still to do.
+        enum Task {
+            /// Simplify a node's children, then the node.
+            Visit(ExprId),
+            /// The node's children are simplified: simplify it.
+            Finish(ExprId),
+            /// A rule rewrote `node` (as rebuilt) to `to`; `to` is now
+            /// simplified, and so is the node.
+            Adopt {
+                node: ExprId,
+                rebuilt: ExprId,
+                to: ExprId,
+                fired: RuleSet,
+            },
+        }
+        let start = store.len();
+        let mut stack = vec![Task::Visit(root)];
+        let mut children = Vec::new();
+        let mut steps = 0usize;
+        while let Some(task) = stack.pop() {
+            steps += 1;
+            if steps > MAX_SIMPLIFY_STEPS {
+                return Err(TooLarge::new(format!(
+                    "simplifying it takes more than {MAX_SIMPLIFY_STEPS} steps"
+                )));
+            }
+            if store.len() - start > MAX_SIMPLIFY_GROWTH {
+                return Err(TooLarge::new(format!(
+                    "simplifying it grows beyond {MAX_SIMPLIFY_GROWTH} nodes"
+                )));
+            }
+            match task {
+                Task::Visit(id) => {
+                    if self.memo.contains_key(&(pass, id)) {
+                        continue;
+                    }
+                    stack.push(Task::Finish(id));
+                    // Children are simplified left to right.
+                    let before = stack.len();
+                    for child in store.children(id) {
+                        if !self.memo.contains_key(&(pass, child)) {
+                            stack.push(Task::Visit(child));
+                        }
+                    }
+                    stack[before..].reverse();
+                }
+                Task::Finish(id) => {
+                    if self.memo.contains_key(&(pass, id)) {
+                        continue;
+                    }
+                    let mut fired = RuleSet::EMPTY;
+                    children.clear();
+                    for child in store.children(id) {
+                        let normal = self.memo[&(pass, child)];
+                        fired = fired.union(normal.fired);
+                        children.push(normal.expr);
+                    }
+                    let rebuilt = if store.children(id).eq(children.iter().copied()) {
+                        id
+                    } else {
+                        let node = store.node(id).clone();
+                        store.rebuild(&node, &children)
+                    };
+                    if rebuilt != id
+                        && let Some(known) = self.memo.get(&(pass, rebuilt)).copied()
+                    {
+                        self.settle(pass, id, known.expr, fired.union(known.fired));
+                        continue;
+                    }
+                    match self.apply_rules(store, rebuilt, pass) {
+                        None => {
+                            self.settle(pass, rebuilt, rebuilt, RuleSet::EMPTY);
+                            self.settle(pass, id, rebuilt, fired);
+                        }
+                        Some((to, rule)) => {
+                            let fired = fired.with(rule);
+                            match self.memo.get(&(pass, to)).copied() {
+                                Some(known) => {
+                                    let own = RuleSet::of(rule).union(known.fired);
+                                    self.settle(pass, rebuilt, known.expr, own);
+                                    self.settle(pass, id, known.expr, fired.union(known.fired));
+                                }
+                                None => {
+                                    stack.push(Task::Adopt {
+                                        node: id,
+                                        rebuilt,
+                                        to,
+                                        fired,
+                                    });
+                                    stack.push(Task::Visit(to));
+                                }
+                            }
+                        }
+                    }
+                }
+                Task::Adopt {
+                    node,
+                    rebuilt,
+                    to,
+                    fired,
+                } => {
+                    let known = self.memo[&(pass, to)];
+                    self.settle(pass, rebuilt, known.expr, fired.union(known.fired));
+                    self.settle(pass, node, known.expr, fired.union(known.fired));
+                }
+            }
+        }
+        Ok(self.memo[&(pass, root)])
+    }
+
+    /// Remembers that `id` simplifies to the normal form `expr`, which is
+    /// its own normal form.
+    fn settle(&mut self, pass: Pass, id: ExprId, expr: ExprId, fired: RuleSet) {
+        self.memo
+            .entry((pass, id))
+            .or_insert(Normal { expr, fired });
+        self.memo.entry((pass, expr)).or_insert(Normal {
+            expr,
+            fired: RuleSet::EMPTY,
+        });
+    }
+
+    /// The first rule of the pass that rewrites `id` (whose children are
+    /// simplified), with what it rewrites it to.
+    fn apply_rules(
+        &mut self,
+        store: &mut Store,
+        id: ExprId,
+        pass: Pass,
+    ) -> Option<(ExprId, &'static Rule)> {
+        if matches!(store.node(id), Node::Derivative(..)) {
+            return None;
+        }
+        let mut context = Context {
+            store,
+            facts: &self.facts,
+            shapes: &mut self.shapes,
+            pass,
+        };
+        RULE_TABLE
+            .iter()
+            .filter(|entry| entry.member.in_pass(pass))
+            .find_map(|entry| {
+                (entry.apply)(&mut context, id)
+                    .filter(|to| *to != id)
+                    .map(|to| (to, entry.rule))
+            })
+    }
+}
+
+impl Default for Simplifier {
+    fn default() -> Simplifier {
+        Simplifier::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::Recorder;
+    use crate::{Format, Network, Source};
+
+    /// Simplifies `text`, an expression over `network`, and prints it.
+    fn simplified(network: &str, text: &str) -> String {
+        let mut net = Network::load(Source::new("t.nn", network)).unwrap();
+        let expr = net.expression(text).unwrap();
+        let simple = net.simplify(expr).unwrap();
+        net.print(simple, Format::Dsl)
+    }
+
+    /// The ids of the rules that fire while simplifying `text`.
+    fn fired(network: &str, text: &str) -> Vec<&'static str> {
+        let mut net = Network::load(Source::new("t.nn", network)).unwrap();
+        let expr = net.expression(text).unwrap();
+        let mut recorder = Recorder::default();
+        net.simplify_recording(expr, &mut recorder).unwrap();
+        recorder.0.rules().map(|r| r.id).collect()
+    }
+
+    const SCALARS: &str = "input x, y, t\n";
+
+    #[test]
+    fn like_terms_and_equal_bases_combine() {
+        assert_eq!(simplified(SCALARS, "2*x + 3*x - x"), "4*x");
+        assert_eq!(simplified(SCALARS, "x*x^2/x^3"), "1");
+        assert_eq!(simplified(SCALARS, "(x*y)^2/y"), "y*x^2");
+        assert_eq!(simplified(SCALARS, "1*x + 0*y + x^1 - --x"), "x");
+        assert_eq!(simplified(SCALARS, "2^10 + 1/2*2"), "1025");
+    }
+
+    #[test]
+    fn quotients_cancel_on_the_multiplied_out_path() {
+        assert_eq!(
+            simplified(SCALARS, "y*(1 - y)*((1 - t)/(1 - y) - t/y)"),
+            "y - t"
+        );
+    }
+
+    #[test]
+    fn functions_meet_their_inverses_and_their_values_at_zero() {
+        assert_eq!(simplified(SCALARS, "log(exp(x)) + exp(log(y))"), "x + y");
+        assert_eq!(simplified(SCALARS, "exp(0) + sin(0) + sigmoid(0)"), "3/2");
+    }
+
+    #[test]
+    fn kronecker_deltas_collapse_the_sums_that_bind_them() {
+        let net = "index j, p in M\ninput w[j]\n";
+        assert_eq!(simplified(net, "sum(j, w[j] * delta(j, p))"), "w[p]");
+        assert_eq!(simplified(net, "sum(j, delta(p, j))"), "1");
+        assert_eq!(
+            simplified(net, "sum(j, 3 * w[p] * w[j])"),
+            "3*w[p]*sum(j, w[j])"
+        );
+    }
+
+    #[test]
+    fn sums_stay_whole_unless_splitting_helps() {
+        let net = "index k, l in K\ninput y[k], t[k]\n";
+        assert_eq!(
+            simplified(net, "sum(k, y[k] - t[k])"),
+            "sum(k, y[k] - t[k])"
+        );
+        assert_eq!(
+            simplified(net, "sum(k, y[k] - t[k] * delta(k, l))"),
+            "sum(k, y[k]) - t[l]"
+        );
+    }
+
+    #[test]
+    fn forward_quantities_replace_their_formulas() {
+        let net = "index j in M\ninput a[j]\nz[j] = tanh(a[j])\n";
+        assert_eq!(simplified(net, "1 - tanh(a[j])^2"), "1 - z[j]^2");
+    }
+
+    #[test]
+    fn assumptions_are_applied() {
+        let net = "index k, l in K\ninput t[k], y[k]\nassume sum(k, t[k]) = 1\n";
+        assert_eq!(
+            simplified(net, "y[l] * sum(l2, t[l2]) - t[l]"),
+            "y[l] - t[l]"
+        );
+    }
+
+    #[test]
+    fn the_rules_that_fire_are_named() {
+        let net = "index j, p in M\ninput w[j]\n";
+        assert_eq!(
+            fired(net, "sum(j, w[j] * delta(j, p))"),
+            ["kronecker-collapse"]
+        );
+        assert!(fired(SCALARS, "2*x + 3*x").contains(&"like-terms"));
+        let tanh = "index j in M\ninput a[j]\nz[j] = tanh(a[j])\n";
+        assert!(fired(tanh, "1 - tanh(a[j])^2").contains(&"forward-quantity"));
+        // Remembered results still say which rules made them.
+        let mut network = Network::load(Source::new("t.nn", net)).unwrap();
+        let expr = network.expression("sum(j, w[j] * delta(j, p))").unwrap();
+        network.simplify(expr).unwrap();
+        let mut again = Recorder::default();
+        network.simplify_recording(expr, &mut again).unwrap();
+        assert!(again.0.contains(&crate::rules::KRONECKER_COLLAPSE));
+    }
+
+    #[test]
+    fn a_product_of_many_binomials_stays_factored() {
+        let factors: Vec<String> = (0..20).map(|i| format!("(x + {})", i + 1)).collect();
+        let text = factors.join("*");
+        let printed = simplified(SCALARS, &text);
+        assert_eq!(printed.matches('(').count(), 20, "{printed}");
+    }
+
+    #[test]
+    fn deep_expressions_simplify_without_recursion() {
+        let deep = format!("{}x*x", "-".repeat(1_900));
+        assert_eq!(simplified(SCALARS, &deep), "x^2");
+    }
+}
