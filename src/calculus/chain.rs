@@ -271,10 +271,7 @@ impl<'n> Engine<'n> {
         })
     }
 
-    fn take_locals(
-        &mut self,
-        successor: FamilyId,
-    ) -> Result<Box<[(FamilyId, ExprId)]>, Diagnostic> {
+    fn take_locals(&mut self, successor: FamilyId) -> Result<Locals, Diagnostic> {
         let info = self.model.family(successor).clone();
         let definition = info.definition.expect("a successor is defined");
         let at_successor = self.at_vars(successor);
@@ -514,12 +511,13 @@ impl<'n> Engine<'n> {
     /// in the order they are first met.
     fn equations_for(&mut self, sweep: &Sweep, root: ExprId) -> Result<Vec<Equation>, Diagnostic> {
         let mut equations: Vec<Equation> = Vec::new();
+        let mut done = vec![false; sweep.exprs.len()];
         let mut queue = self.model.store.adjoint_families(root);
         let mut position = 0;
         while position < queue.len() {
             let family = queue[position];
             position += 1;
-            if equations.iter().any(|e| e.family == family) {
+            if std::mem::replace(&mut done[family.index()], true) {
                 continue;
             }
             let equation = self.equation(sweep, family)?;

@@ -118,7 +118,7 @@ pub struct IndexVarInfo {
 /// Kinds of node an expression holds somewhere, recorded when it is
 /// interned, so that "does it hold a sum" costs nothing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Contents(u8);
+pub struct Contents(u16);
 
 impl Contents {
     /// A sum over a bound index.
@@ -133,21 +133,26 @@ impl Contents {
     pub const CALL: Contents = Contents(16);
     /// A reference to a family.
     pub const REFERENCE: Contents = Contents(32);
-
-    fn of_node(node: &Node) -> Contents {
-        match node {
-            Node::Sum(..) => Contents::SUM,
-            Node::Delta(..) => Contents::KRONECKER,
-            Node::Adjoint(..) => Contents::ADJOINT,
-            Node::Derivative(..) => Contents::DERIVATIVE,
-            Node::Call(..) => Contents::CALL,
-            Node::Ref(..) => Contents::REFERENCE,
-            _ => Contents(0),
-        }
-    }
+    /// A sum of terms.
+    pub const ADD: Contents = Contents(64);
+    /// A power whose exponent is not a number.
+    pub const SYMBOLIC_POWER: Contents = Contents(128);
+    /// A product with a sum among its factors, or a sum over an index of
+    /// a sum of terms: something multiplying out could work on.
+    pub const SUM_INSIDE: Contents = Contents(256);
 
     fn with(self, other: Contents) -> Contents {
         Contents(self.0 | other.0)
+    }
+
+    /// True when some kind in `kinds` is among these.
+    pub fn any(self, kinds: Contents) -> bool {
+        self.0 & kinds.0 != 0
+    }
+
+    /// Both sets of kinds.
+    pub fn and(self, other: Contents) -> Contents {
+        self.with(other)
     }
 
     /// True when every kind in `kinds` is among these.
@@ -287,7 +292,7 @@ impl Store {
         }
         let free = self.compute_free(&node);
         let mut size = 1u64;
-        let mut contents = Contents::of_node(&node);
+        let mut contents = self.own_contents(&node);
         for child in children_of(&node) {
             size = size.saturating_add(self.sizes[child.index()]);
             contents = contents.with(self.contents[child.index()]);
@@ -300,6 +305,26 @@ impl Store {
         self.ids.push(id);
         self.lookup.insert(node, id);
         id
+    }
+
+    /// The kinds a node is, by itself.
+    fn own_contents(&self, node: &Node) -> Contents {
+        let is_add = |id: &ExprId| matches!(self.node(*id), Node::Add(_));
+        match node {
+            Node::Sum(_, body) if is_add(body) => Contents::SUM.with(Contents::SUM_INSIDE),
+            Node::Sum(..) => Contents::SUM,
+            Node::Delta(..) => Contents::KRONECKER,
+            Node::Adjoint(..) => Contents::ADJOINT,
+            Node::Derivative(..) => Contents::DERIVATIVE,
+            Node::Call(..) => Contents::CALL,
+            Node::Ref(..) => Contents::REFERENCE,
+            Node::Add(_) => Contents::ADD,
+            Node::Mul(factors) if factors.iter().any(is_add) => Contents::SUM_INSIDE,
+            Node::Pow(_, exponent) if self.as_number(*exponent).is_none() => {
+                Contents::SYMBOLIC_POWER
+            }
+            _ => Contents(0),
+        }
     }
 
     fn compute_free(&self, node: &Node) -> Box<[IndexVar]> {

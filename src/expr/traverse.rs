@@ -104,6 +104,7 @@ impl Store {
             return Vec::new();
         }
         let mut found = Vec::new();
+        let mut families = rustc_hash::FxHashSet::default();
         let mut seen = rustc_hash::FxHashSet::default();
         let mut stack = vec![root];
         while let Some(next) = stack.pop() {
@@ -111,7 +112,7 @@ impl Store {
                 continue;
             }
             if let Node::Adjoint(family, _) = self.node(next)
-                && !found.contains(family)
+                && families.insert(*family)
             {
                 found.push(*family);
             }

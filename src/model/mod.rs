@@ -7,7 +7,7 @@
 //! indices are among its left-hand indices. Later stages rely on this and
 //! never report a name or range error themselves.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 mod lower;
 pub mod notation;
@@ -161,12 +161,12 @@ impl Model {
             ranges: Vec::new(),
             families: Vec::new(),
             functions: Vec::new(),
-            indices: HashMap::new(),
+            indices: HashMap::default(),
             index_order: Vec::new(),
             assumptions: Vec::new(),
             queries: Vec::new(),
-            family_names: HashMap::new(),
-            claimed: HashMap::new(),
+            family_names: HashMap::default(),
+            claimed: HashMap::default(),
         };
         model.declare(file)?;
         model.define(file)?;
@@ -180,7 +180,7 @@ impl Model {
         let mut names = Vec::new();
         let mut functions = Vec::new();
         collect_names(expr, &mut names, &mut functions);
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for name in names {
             if seen.insert(name.text.clone()) {
                 file.statements.push(Statement::Leaf {
@@ -192,7 +192,7 @@ impl Model {
                 });
             }
         }
-        let mut seen_functions = HashSet::new();
+        let mut seen_functions = HashSet::default();
         let functions: Vec<Ident> = functions
             .into_iter()
             .filter(|f| {

@@ -10,7 +10,7 @@ pub mod document;
 pub mod report;
 pub mod symbols;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use num_rational::BigRational;
 use num_traits::{One, Signed};
@@ -140,7 +140,8 @@ pub struct Printer<'a> {
 impl<'a> Printer<'a> {
     /// A printer for `model` in `format`.
     pub fn new(model: &'a Model, format: Format) -> Printer<'a> {
-        let mut groups: HashMap<(&str, &[crate::expr::RangeId]), Vec<FamilyId>> = HashMap::new();
+        let mut groups: HashMap<(&str, &[crate::expr::RangeId]), Vec<FamilyId>> =
+            HashMap::default();
         for family in model.family_ids() {
             let info = model.family(family);
             if let Some(symbol) = &info.delta_latex {
@@ -160,10 +161,10 @@ impl<'a> Printer<'a> {
             format,
             scopes: vec![Scope::default()],
             scope: 0,
-            pieces: HashMap::new(),
-            binders: HashMap::new(),
+            pieces: HashMap::default(),
+            binders: HashMap::default(),
             ambiguous_deltas,
-            primed: HashMap::new(),
+            primed: HashMap::default(),
         }
     }
 

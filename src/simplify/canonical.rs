@@ -42,6 +42,9 @@ pub fn like_terms(store: &mut Store, id: ExprId) -> Option<ExprId> {
     let Node::Add(terms) = store.node(id) else {
         return None;
     };
+    if !may_have_like_terms(store, terms) {
+        return None;
+    }
     let terms = terms.clone();
     let mut constant = BigRational::zero();
     let mut numbers = 0;
@@ -76,11 +79,52 @@ pub fn like_terms(store: &mut Store, id: ExprId) -> Option<ExprId> {
     Some(store.add(result))
 }
 
+/// A quick test that needs no new node: false when no two terms of a sum
+/// can be like terms (each term's factors other than numbers differ) and
+/// at most one term is a number.
+fn may_have_like_terms(store: &Store, terms: &[ExprId]) -> bool {
+    use std::hash::{Hash, Hasher};
+    let mut numbers = 0;
+    let mut keys: Vec<u64> = Vec::with_capacity(terms.len());
+    for term in terms {
+        if store.as_number(*term).is_some() {
+            numbers += 1;
+            continue;
+        }
+        let mut hasher = rustc_hash::FxHasher::default();
+        for factor in store.factors(*term) {
+            if store.as_number(*factor).is_none() {
+                factor.hash(&mut hasher);
+            }
+        }
+        keys.push(hasher.finish());
+    }
+    keys.sort_unstable();
+    numbers > 1 || keys.windows(2).any(|pair| pair[0] == pair[1])
+}
+
 /// `x^a x^b = x^(a+b)`, numbers multiplied into one coefficient.
 pub fn equal_bases(store: &mut Store, id: ExprId) -> Option<ExprId> {
     let Node::Mul(factors) = store.node(id) else {
         return None;
     };
+    // A quick test first: at most one number, and every base different.
+    let numbers = factors
+        .iter()
+        .filter(|f| store.as_number(**f).is_some())
+        .count();
+    let mut bases: Vec<ExprId> = factors
+        .iter()
+        .filter(|f| store.as_number(**f).is_none())
+        .map(|f| match store.node(*f) {
+            Node::Pow(base, _) => *base,
+            _ => *f,
+        })
+        .collect();
+    bases.sort_unstable();
+    if numbers <= 1 && bases.windows(2).all(|pair| pair[0] != pair[1]) {
+        return None;
+    }
     let factors = factors.clone();
     let mut coefficient = BigRational::one();
     let mut numbers = 0;
@@ -290,12 +334,12 @@ pub fn kronecker_collapse(store: &mut Store, id: ExprId) -> Option<ExprId> {
     let Node::Sum(bound, body) = *store.node(id) else {
         return None;
     };
-    let factors = store.factors(body).to_vec();
-    let (at, other) = factors
+    let (at, other) = store
+        .factors(body)
         .iter()
         .enumerate()
         .find_map(|(at, f)| collapses(store, *f, bound).map(|other| (at, other)))?;
-    let mut rest = factors;
+    let mut rest = store.factors(body).to_vec();
     rest.remove(at);
     let rest = store.mul(rest);
     Some(store.substitute_vars(rest, &VarMap::from_iter([(bound, other)])))

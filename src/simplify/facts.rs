@@ -71,6 +71,11 @@ impl Facts {
         facts
     }
 
+    /// True when the network assumes something.
+    pub fn has_assumptions(&self) -> bool {
+        !self.assumptions.is_empty()
+    }
+
     /// True when there are no facts.
     pub fn is_empty(&self) -> bool {
         self.forward.is_empty() && self.assumptions.is_empty()
@@ -119,7 +124,9 @@ fn is_useful_pattern(store: &Store, pattern: ExprId) -> bool {
         && depth(store, pattern) <= MAX_PATTERN_DEPTH
 }
 
-fn holds_function_or_power(store: &Store, expr: ExprId) -> bool {
+/// True when a built-in function or a power with a symbolic exponent
+/// stands somewhere in `expr`.
+pub fn holds_function_or_power(store: &Store, expr: ExprId) -> bool {
     store.any_node(expr, |node| match node {
         Node::Call(Function::Builtin(_), _, _) => true,
         Node::Pow(_, exponent) => store.as_number(*exponent).is_none(),

@@ -18,7 +18,7 @@ pub mod facts;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::expr::{ExprId, Node, Store};
+use crate::expr::{Contents, ExprId, Node, Store};
 use crate::limits::{MAX_EXPAND_SIZE, MAX_SIMPLIFY_GROWTH, MAX_SIMPLIFY_STEPS, TooLarge};
 use crate::model::{FamilyKind, Model};
 use crate::rules::{self, Rule, RuleSet, StepSink};
@@ -34,6 +34,17 @@ struct Pass {
 }
 
 impl Pass {
+    /// How many different passes there are.
+    const COUNT: usize = 16;
+
+    /// The pass's place among all passes, for a table of memories.
+    fn index(self) -> usize {
+        usize::from(self.forward)
+            | usize::from(self.assumptions) << 1
+            | usize::from(self.multiply_out) << 2
+            | usize::from(self.common_factor) << 3
+    }
+
     const CANONICAL: Pass = Pass {
         forward: false,
         assumptions: false,
@@ -185,7 +196,10 @@ struct Normal {
 pub struct Simplifier {
     facts: Facts,
     shapes: Shapes,
-    memo: HashMap<(Pass, ExprId), Normal>,
+    /// For each pass, what it made of each expression it met.
+    memo: Vec<HashMap<ExprId, Normal>>,
+    /// Results of the whole of [`Simplifier::simplify`], with facts or without.
+    simplest: HashMap<(bool, ExprId), Normal>,
 }
 
 impl Simplifier {
@@ -194,7 +208,8 @@ impl Simplifier {
         Simplifier {
             facts: Facts::default(),
             shapes: Shapes::default(),
-            memo: HashMap::default(),
+            memo: vec![HashMap::default(); Pass::COUNT],
+            simplest: HashMap::default(),
         }
     }
 
@@ -207,6 +222,11 @@ impl Simplifier {
             let (FamilyKind::Defined, Some(definition)) = (info.kind, info.definition) else {
                 continue;
             };
+            // Only a formula with a function or a symbolic power is worth
+            // writing as its family; most definitions are neither.
+            if !facts::holds_function_or_power(&model.store, definition) {
+                continue;
+            }
             let slots = info.slots.clone();
             let store = &mut model.store;
             let pattern = simplifier.canonical(store, definition, &mut ())?;
@@ -325,8 +345,16 @@ impl Simplifier {
             multiply_out: true,
             ..Pass::CANONICAL
         };
+        if let Some(known) = self.simplest.get(&(facts, expr)) {
+            sink.fired(known.fired);
+            return Ok(known.expr);
+        }
         let factored = self.chain(store, expr, &[Pass::CANONICAL, with_facts, factoring])?;
-        if store.tree_size(factored.expr, MAX_EXPAND_SIZE) >= MAX_EXPAND_SIZE {
+        // Multiplying out needs a product of sums (or a sum of a sum).
+        if !store.contents(factored.expr).has(Contents::SUM_INSIDE)
+            || store.tree_size(factored.expr, MAX_EXPAND_SIZE) >= MAX_EXPAND_SIZE
+        {
+            self.simplest.insert((facts, expr), factored);
             sink.fired(factored.fired);
             return Ok(factored.expr);
         }
@@ -341,11 +369,13 @@ impl Simplifier {
         } else {
             factored
         };
+        self.simplest.insert((facts, expr), best);
         sink.fired(best.fired);
         Ok(best.expr)
     }
 
-    /// Passes one after the other.
+    /// Passes one after the other; a pass whose own rules cannot apply to
+    /// what the one before left (in canonical form already) is skipped.
     fn chain(
         &mut self,
         store: &mut Store,
@@ -356,7 +386,10 @@ impl Simplifier {
             expr,
             fired: RuleSet::EMPTY,
         };
-        for pass in passes {
+        for (at, pass) in passes.iter().enumerate() {
+            if at > 0 && !self.may_apply(*pass, store.contents(current.expr)) {
+                continue;
+            }
             let next = self.run(store, current.expr, *pass)?;
             current = Normal {
                 expr: next.expr,
@@ -366,10 +399,20 @@ impl Simplifier {
         Ok(current)
     }
 
+    /// True when a rule of `pass` beyond canonical form could apply to an
+    /// expression that holds `contents`.
+    fn may_apply(&self, pass: Pass, contents: Contents) -> bool {
+        let facts = (pass.assumptions && self.facts.has_assumptions())
+            || (pass.forward && contents.any(Contents::CALL.and(Contents::SYMBOLIC_POWER)));
+        facts
+            || (pass.multiply_out && contents.has(Contents::SUM_INSIDE))
+            || (pass.common_factor && contents.has(Contents::ADD))
+    }
+
     /// One pass: every node rewritten, children first, until no rule of the
     /// pass applies to it.
     fn run(&mut self, store: &mut Store, root: ExprId, pass: Pass) -> Result<Normal, TooLarge> {
-        if let Some(done) = self.memo.get(&(pass, root)) {
+        if let Some(done) = self.memo[pass.index()].get(&root) {
             return Ok(*done);
         }
         /// Work still to do.
@@ -405,27 +448,27 @@ impl Simplifier {
             }
             match task {
                 Task::Visit(id) => {
-                    if self.memo.contains_key(&(pass, id)) {
+                    if self.memo[pass.index()].contains_key(&id) {
                         continue;
                     }
                     stack.push(Task::Finish(id));
                     // Children are simplified left to right.
                     let before = stack.len();
                     for child in store.children(id) {
-                        if !self.memo.contains_key(&(pass, child)) {
+                        if !self.memo[pass.index()].contains_key(&child) {
                             stack.push(Task::Visit(child));
                         }
                     }
                     stack[before..].reverse();
                 }
                 Task::Finish(id) => {
-                    if self.memo.contains_key(&(pass, id)) {
+                    if self.memo[pass.index()].contains_key(&id) {
                         continue;
                     }
                     let mut fired = RuleSet::EMPTY;
                     children.clear();
                     for child in store.children(id) {
-                        let normal = self.memo[&(pass, child)];
+                        let normal = self.memo[pass.index()][&child];
                         fired = fired.union(normal.fired);
                         children.push(normal.expr);
                     }
@@ -436,7 +479,7 @@ impl Simplifier {
                         store.rebuild(&node, &children)
                     };
                     if rebuilt != id
-                        && let Some(known) = self.memo.get(&(pass, rebuilt)).copied()
+                        && let Some(known) = self.memo[pass.index()].get(&rebuilt).copied()
                     {
                         self.settle(pass, id, known.expr, fired.union(known.fired));
                         continue;
@@ -448,7 +491,7 @@ impl Simplifier {
                         }
                         Some((to, rule)) => {
                             let fired = fired.with(rule);
-                            match self.memo.get(&(pass, to)).copied() {
+                            match self.memo[pass.index()].get(&to).copied() {
                                 Some(known) => {
                                     let own = RuleSet::of(rule).union(known.fired);
                                     self.settle(pass, rebuilt, known.expr, own);
@@ -473,22 +516,21 @@ impl Simplifier {
                     to,
                     fired,
                 } => {
-                    let known = self.memo[&(pass, to)];
+                    let known = self.memo[pass.index()][&to];
                     self.settle(pass, rebuilt, known.expr, fired.union(known.fired));
                     self.settle(pass, node, known.expr, fired.union(known.fired));
                 }
             }
         }
-        Ok(self.memo[&(pass, root)])
+        Ok(self.memo[pass.index()][&root])
     }
 
     /// Remembers that `id` simplifies to the normal form `expr`, which is
     /// its own normal form.
     fn settle(&mut self, pass: Pass, id: ExprId, expr: ExprId, fired: RuleSet) {
-        self.memo
-            .entry((pass, id))
-            .or_insert(Normal { expr, fired });
-        self.memo.entry((pass, expr)).or_insert(Normal {
+        let memo = &mut self.memo[pass.index()];
+        memo.entry(id).or_insert(Normal { expr, fired });
+        memo.entry(expr).or_insert(Normal {
             expr,
             fired: RuleSet::EMPTY,
         });
