@@ -35,7 +35,7 @@ pub mod cli;
 mod diagnostic;
 mod expr;
 mod graph;
-mod limits;
+pub mod limits;
 mod model;
 mod numeric;
 mod render;

@@ -31,6 +31,12 @@ pub const MAX_SIMPLIFY_STEPS: usize = 20_000_000;
 /// Most nodes that one derivation of a query or a gradient may add to the
 /// store, all its simplifications included.
 pub const MAX_DERIVE_GROWTH: usize = 20_000_000;
+/// Most links a step-by-step derivation (with its lemmas and deltas) may
+/// have.
+pub const MAX_DERIVATION_LINKS: usize = 2_000;
+/// Most derivations a derivation may hold inside one another (a unit that
+/// feeds several others derives each of their deltas apart).
+pub const MAX_DERIVATION_DEPTH: usize = 24;
 /// Most steps that matching one formula against an expression may take;
 /// beyond it the formula is taken not to match.
 pub const MAX_MATCH_STEPS: usize = 10_000;

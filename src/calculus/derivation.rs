@@ -24,6 +24,7 @@ use crate::diagnostic::Diagnostic;
 use crate::expr::traverse::Mapper;
 use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node, Store, VarMap, Wrt};
 use crate::graph::DependencyGraph;
+use crate::limits::{MAX_DERIVATION_DEPTH, MAX_DERIVATION_LINKS, MAX_RESULT_SIZE};
 use crate::model::{FamilyKind, Model, Query};
 use crate::rules::{self, Recorder, Rule, RuleSet};
 use crate::simplify::Simplifier;
@@ -97,7 +98,14 @@ pub fn derive_steps(
     verbosity: Verbosity,
 ) -> Result<Report, Diagnostic> {
     let target = engine.derive(query, Form::Backprop)?;
-    let main = Deriver::new(engine, verbosity, query.numerator_indices.is_empty()).derivation(
+    let mut links = 0;
+    let main = Deriver::new(
+        engine,
+        verbosity,
+        query.numerator_indices.is_empty(),
+        &mut links,
+    )
+    .derivation(
         query.numerator,
         &query.numerator_indices,
         query.denominator,
@@ -139,7 +147,7 @@ pub fn derive_steps(
                 }
             }
         };
-        let derivation = Deriver::new(engine, verbosity, true).derivation(
+        let derivation = Deriver::new(engine, verbosity, true, &mut links).derivation(
             query.numerator,
             &[],
             family,
@@ -192,10 +200,20 @@ struct Deriver<'a> {
     /// For each variable a derivative is taken by, which families depend
     /// on it through families not held fixed.
     reaches: HashMap<Wrt, Vec<bool>>,
+    /// Links made so far, by this derivation and those before it in the
+    /// same report.
+    links: &'a mut usize,
+    /// How many derivations enclose the one being made.
+    depth: usize,
 }
 
 impl<'a> Deriver<'a> {
-    fn new(engine: &'a mut Engine<'_>, verbosity: Verbosity, deltas: bool) -> Deriver<'a> {
+    fn new(
+        engine: &'a mut Engine<'_>,
+        verbosity: Verbosity,
+        deltas: bool,
+        links: &'a mut usize,
+    ) -> Deriver<'a> {
         let (model, graph, simplifier) = engine.parts();
         Deriver {
             model,
@@ -204,7 +222,30 @@ impl<'a> Deriver<'a> {
             verbosity,
             deltas,
             reaches: HashMap::default(),
+            links,
+            depth: 0,
         }
+    }
+
+    /// Counts a link and refuses a derivation that grows beyond its bounds:
+    /// too many links, or a link too large to print.
+    fn spend(&mut self, expr: ExprId) -> Result<(), Diagnostic> {
+        *self.links += 1;
+        let help =
+            "give the intermediate families `delta` lines, so that the derivation can name them";
+        if *self.links > MAX_DERIVATION_LINKS {
+            return Err(Diagnostic::unlocated(format!(
+                "the derivation grows beyond {MAX_DERIVATION_LINKS} links"
+            ))
+            .with_help(help));
+        }
+        if self.model.store.tree_size(expr, MAX_RESULT_SIZE) >= MAX_RESULT_SIZE {
+            return Err(Diagnostic::unlocated(format!(
+                "a link of the derivation grows beyond {MAX_RESULT_SIZE} terms"
+            ))
+            .with_help(help));
+        }
+        Ok(())
     }
 
     fn store(&mut self) -> &mut Store {
@@ -251,11 +292,11 @@ impl<'a> Deriver<'a> {
         };
         let upstream = self.graph.upstream_of(numerator);
         if numerator == wrt || !upstream[wrt.index()] {
-            self.expand_all(&mut derivation, lhs);
+            self.expand_all(&mut derivation, lhs)?;
         } else {
             let frontier = self.frontier(numerator, wrt);
             if frontier == [numerator] {
-                self.expand_all(&mut derivation, lhs);
+                self.expand_all(&mut derivation, lhs)?;
             } else {
                 self.chain_rule(&mut derivation, numerator, q, wrt, p, &frontier)?;
             }
@@ -446,7 +487,16 @@ impl<'a> Deriver<'a> {
             unreachable!("of a reference")
         };
         debug_assert_eq!(wrt.family, unit);
-        self.derivation(numerator, &q, unit, &wrt.indices, None)
+        if self.depth >= MAX_DERIVATION_DEPTH {
+            return Err(Diagnostic::unlocated(format!(
+                "the derivation nests more than {MAX_DERIVATION_DEPTH} derivations inside one another"
+            ))
+            .with_help("give the intermediate families `delta` lines, so that the derivation can name them"));
+        }
+        self.depth += 1;
+        let inner = self.derivation(numerator, &q, unit, &wrt.indices, None);
+        self.depth -= 1;
+        inner
     }
 
     /// A local derivative derived by expanding definitions.
@@ -455,13 +505,13 @@ impl<'a> Deriver<'a> {
             lhs: formal,
             steps: Vec::new(),
         };
-        self.expand_all(&mut derivation, formal);
+        self.expand_all(&mut derivation, formal)?;
         self.finish(&mut derivation, None)?;
         Ok(derivation)
     }
 
     /// Rounds of rules until no derivative is left to take.
-    fn expand_all(&mut self, derivation: &mut Derivation, start: ExprId) {
+    fn expand_all(&mut self, derivation: &mut Derivation, start: ExprId) -> Result<(), Diagnostic> {
         let mut current = start;
         // Each round takes every derivative one definition further down a
         // finite DAG, so the rounds end; the bound guards the unexpected.
@@ -493,6 +543,7 @@ impl<'a> Deriver<'a> {
                 }
                 reason.push(ReasonPart::Words(rule.words.into()));
             }
+            self.spend(next)?;
             derivation.steps.push(Step {
                 rules: fired.0.rules().collect(),
                 reason,
@@ -501,6 +552,7 @@ impl<'a> Deriver<'a> {
             });
             current = next;
         }
+        Ok(())
     }
 
     /// For `wrt`, which families change as its family does, through

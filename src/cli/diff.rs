@@ -6,6 +6,7 @@ use super::{AllFormats, FormatArg, Outcome, render_format};
 use crate::calculus::local::{Depth, derivative};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::expr::Wrt;
+use crate::limits::MAX_RESULT_SIZE;
 use crate::model::Model;
 use crate::render::Printer;
 use crate::simplify::Simplifier;
@@ -15,6 +16,7 @@ use crate::syntax;
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
     /// The expression, in the language's syntax
+    #[arg(allow_hyphen_values = true)]
     expression: String,
     /// The variable to differentiate with respect to
     variable: String,
@@ -63,6 +65,11 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     let result = Simplifier::new()
         .simplify_plain(&mut model.store, raw, &mut ())
         .map_err(|e| Diagnostic::unlocated(format!("the derivative cannot be simplified: {e}")))?;
+    if model.store.tree_size(result, MAX_RESULT_SIZE) >= MAX_RESULT_SIZE {
+        return Err(Diagnostic::unlocated(format!(
+            "the derivative grows beyond {MAX_RESULT_SIZE} terms when written out"
+        )));
+    }
     Ok(Outcome::success(match format {
         FormatArg::Json => format!(
             "{}\n",

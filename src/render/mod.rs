@@ -124,8 +124,11 @@ pub struct Printer<'a> {
     /// Every scope of names met so far; `scope` is the one in force.
     scopes: Vec<Scope>,
     scope: usize,
-    /// The pieces made, by expression and scope.
+    /// The pieces made and not yet taken, by expression and scope.
     pieces: HashMap<(ExprId, usize), Piece>,
+    /// How many parents still need each piece: a piece is dropped once its
+    /// last parent takes it, so that memory stays within the output's size.
+    wanted: HashMap<(ExprId, usize), usize>,
     /// For each sum in a scope: the name its binder prints as, and the
     /// scope of its body.
     binders: HashMap<(ExprId, usize), (String, usize)>,
@@ -162,6 +165,7 @@ impl<'a> Printer<'a> {
             scopes: vec![Scope::default()],
             scope: 0,
             pieces: HashMap::default(),
+            wanted: HashMap::default(),
             binders: HashMap::default(),
             ambiguous_deltas,
             primed: HashMap::default(),
@@ -339,9 +343,10 @@ impl<'a> Printer<'a> {
                 stack.push((expr, scope, true));
                 needs.clear();
                 self.needs(expr, &mut needs);
-                for (part, part_scope) in needs.drain(..) {
-                    if !self.pieces.contains_key(&(part, part_scope)) {
-                        stack.push((part, part_scope, false));
+                for part in needs.drain(..) {
+                    *self.wanted.entry(part).or_insert(0) += 1;
+                    if !self.pieces.contains_key(&part) {
+                        stack.push((part.0, part.1, false));
                     }
                 }
                 continue;
@@ -350,12 +355,31 @@ impl<'a> Printer<'a> {
             self.pieces.insert((expr, scope), piece);
         }
         self.scope = top;
-        self.pieces[&(root, top)].clone()
+        self.pieces
+            .remove(&(root, top))
+            .expect("the root's piece is made last")
     }
 
-    /// A piece already made, of a part shown in the scope in force.
-    fn get(&self, expr: ExprId) -> Piece {
-        self.pieces[&(expr, self.scope)].clone()
+    /// The piece of a part shown in the scope in force, taken by one of
+    /// the parents that need it.
+    fn get(&mut self, expr: ExprId) -> Piece {
+        self.take(expr, self.scope)
+    }
+
+    /// The piece of `expr` in `scope`, dropped when no other parent needs it.
+    fn take(&mut self, expr: ExprId, scope: usize) -> Piece {
+        let key = (expr, scope);
+        let left = self
+            .wanted
+            .get_mut(&key)
+            .expect("a parent listed what it takes");
+        *left -= 1;
+        if *left == 0 {
+            self.wanted.remove(&key);
+            self.pieces.remove(&key).expect("made before it is taken")
+        } else {
+            self.pieces[&key].clone()
+        }
     }
 
     /// The parts whose pieces `expr`'s piece is made of, with the scope
@@ -874,7 +898,7 @@ impl<'a> Printer<'a> {
             unreachable!("sum() is called on sums")
         };
         let (name, body_scope) = self.binder(expr, bound);
-        let inner = self.pieces[&(body, body_scope)].clone();
+        let inner = self.take(body, body_scope);
         match self.format {
             Format::Dsl => {
                 // A name that indexes nothing in the body, and that no index

@@ -337,15 +337,54 @@ struct Operand {
 
 /// Gives a flat `expr` pair its structure by operator precedence, lowest to
 /// highest: `+ -`, `* /`, unary `-`, `^` (right-associative). It keeps its
-/// own stacks instead of recursing, so long operator chains are safe.
+/// own stacks instead of recursing, both for long operator chains and for
+/// expressions inside brackets, calls and sums, so depth is safe.
 fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
-    let mut operands: Vec<Operand> = Vec::new();
-    let mut operators: Vec<PendingOp> = Vec::new();
-    for item in pair.into_inner() {
+    let mut frames = vec![Frame::new(pair, Wrap::Top)];
+    loop {
+        let frame = frames.last_mut().expect("a frame is open");
+        let Some(item) = frame.items.next() else {
+            let mut frame = frames.pop().expect("a frame is open");
+            let expr = frame.finish(source)?;
+            let operand = match frame.wrap {
+                Wrap::Top => return Ok(expr),
+                Wrap::Parenthesized => Operand {
+                    depth: expr.depth(),
+                    expr,
+                },
+                Wrap::Call {
+                    function,
+                    order,
+                    span,
+                } => Operand {
+                    depth: expr.depth() + 1,
+                    expr: Expr::Call {
+                        function,
+                        order,
+                        argument: Box::new(expr),
+                        span,
+                    },
+                },
+                Wrap::Sum { indices, span } => Operand {
+                    depth: expr.depth() + 1,
+                    expr: Expr::Sum {
+                        indices,
+                        body: Box::new(expr),
+                        span,
+                    },
+                },
+            };
+            frames
+                .last_mut()
+                .expect("a wrapped expression has a frame below")
+                .operands
+                .push(operand);
+            continue;
+        };
         let item_span = span_of(&item);
         match item.as_rule() {
             Rule::plus => {}
-            Rule::negate => operators.push(PendingOp::Negate(item_span)),
+            Rule::negate => frame.operators.push(PendingOp::Negate(item_span)),
             Rule::add | Rule::subtract | Rule::multiply | Rule::divide | Rule::power => {
                 let op = match item.as_rule() {
                     Rule::add => BinaryOp::Add,
@@ -355,7 +394,7 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                     _ => BinaryOp::Power,
                 };
                 let incoming = PendingOp::Binary(op);
-                while let Some(&top) = operators.last() {
+                while let Some(&top) = frame.operators.last() {
                     let pops = if op == BinaryOp::Power {
                         top.precedence() > incoming.precedence()
                     } else {
@@ -364,22 +403,108 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                     if !pops {
                         break;
                     }
-                    operators.pop();
-                    reduce(source, &mut operands, top)?;
+                    frame.operators.pop();
+                    reduce(source, &mut frame.operands, top)?;
                 }
-                operators.push(incoming);
+                frame.operators.push(incoming);
+            }
+            Rule::parenthesized => {
+                let inner = item
+                    .into_inner()
+                    .next()
+                    .expect("parentheses hold an expression");
+                frames.push(Frame::new(inner, Wrap::Parenthesized));
+            }
+            Rule::call => {
+                let mut inner = item.into_inner();
+                let function = ident(inner.next().expect("a call names a function"));
+                let order = inner.next().expect("a call has primes").as_str().len() as u32;
+                let argument = inner.next().expect("a call has an argument");
+                let wrap = Wrap::Call {
+                    function,
+                    order,
+                    span: item_span,
+                };
+                frames.push(Frame::new(argument, wrap));
+            }
+            Rule::sum_call => {
+                let mut indices = Vec::new();
+                let mut body = None;
+                for part in item.into_inner().skip(1) {
+                    match part.as_rule() {
+                        Rule::sum_binder => {
+                            let mut parts = part.into_inner();
+                            let name = ident(parts.next().expect("a binder has a name"));
+                            let range = parts.nth(1).map(ident);
+                            indices.push(ast::SumBinder { name, range });
+                        }
+                        _ => body = Some(part),
+                    }
+                }
+                let body = body.expect("a sum has a body");
+                let wrap = Wrap::Sum {
+                    indices,
+                    span: item_span,
+                };
+                frames.push(Frame::new(body, wrap));
             }
             _ => {
                 let operand = primary(source, item)?;
-                operands.push(operand);
+                frame.operands.push(operand);
             }
         }
     }
-    while let Some(top) = operators.pop() {
-        reduce(source, &mut operands, top)?;
+}
+
+/// An expression being structured: the parts still to read, and the
+/// stacks of operands and operators.
+struct Frame<'i> {
+    items: pest::iterators::Pairs<'i, Rule>,
+    operands: Vec<Operand>,
+    operators: Vec<PendingOp>,
+    wrap: Wrap,
+}
+
+/// How a finished inner expression becomes an operand of the one around it.
+enum Wrap {
+    /// It is the whole expression.
+    Top,
+    /// `( expr )`.
+    Parenthesized,
+    /// `f''(expr)`.
+    Call {
+        function: Ident,
+        order: u32,
+        span: Span,
+    },
+    /// `sum(i, j, expr)`.
+    Sum {
+        indices: Vec<ast::SumBinder>,
+        span: Span,
+    },
+}
+
+impl<'i> Frame<'i> {
+    fn new(pair: Pair<'i, Rule>, wrap: Wrap) -> Frame<'i> {
+        Frame {
+            items: pair.into_inner(),
+            operands: Vec::new(),
+            operators: Vec::new(),
+            wrap,
+        }
     }
-    let result = operands.pop().expect("an expression has an operand");
-    Ok(result.expr)
+
+    /// The expression, once every part is read.
+    fn finish(&mut self, source: &Source) -> Result<Expr, Diagnostic> {
+        while let Some(top) = self.operators.pop() {
+            reduce(source, &mut self.operands, top)?;
+        }
+        Ok(self
+            .operands
+            .pop()
+            .expect("an expression has an operand")
+            .expr)
+    }
 }
 
 fn reduce(source: &Source, operands: &mut Vec<Operand>, op: PendingOp) -> Result<(), Diagnostic> {
@@ -459,56 +584,6 @@ fn primary(source: &Source, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
             Operand {
                 expr: Expr::Kronecker(first, second, span),
                 depth: 1,
-            }
-        }
-        Rule::parenthesized => {
-            let inner = pair
-                .into_inner()
-                .next()
-                .expect("parentheses hold an expression");
-            let expr = expression(source, inner)?;
-            let depth = expr.depth();
-            Operand { expr, depth }
-        }
-        Rule::call => {
-            let mut inner = pair.into_inner();
-            let function = ident(inner.next().expect("a call names a function"));
-            let order = inner.next().expect("a call has primes").as_str().len() as u32;
-            let argument = expression(source, inner.next().expect("a call has an argument"))?;
-            Operand {
-                depth: argument.depth() + 1,
-                expr: Expr::Call {
-                    function,
-                    order,
-                    argument: Box::new(argument),
-                    span,
-                },
-            }
-        }
-        Rule::sum_call => {
-            let mut inner = pair.into_inner();
-            inner.next();
-            let mut indices = Vec::new();
-            let mut body = None;
-            for item in inner {
-                match item.as_rule() {
-                    Rule::sum_binder => {
-                        let mut parts = item.into_inner();
-                        let name = ident(parts.next().expect("a binder has a name"));
-                        let range = parts.nth(1).map(ident);
-                        indices.push(ast::SumBinder { name, range });
-                    }
-                    _ => body = Some(expression(source, item)?),
-                }
-            }
-            let body = body.expect("a sum has a body");
-            Operand {
-                depth: body.depth() + 1,
-                expr: Expr::Sum {
-                    indices,
-                    body: Box::new(body),
-                    span,
-                },
             }
         }
         other => unreachable!("the grammar yields no operand {other:?}"),
