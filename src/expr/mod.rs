@@ -204,7 +204,8 @@ pub struct Store {
     contents: Vec<Contents>,
     /// Every id in order, so that one can be lent as a one-element slice.
     ids: Vec<ExprId>,
-    lookup: HashMap<Node, ExprId>,
+    /// The ids by the hash of their nodes: each node is stored once.
+    lookup: hashbrown::HashTable<ExprId>,
     vars: Vec<IndexVarInfo>,
     largest_number_bits: u64,
     /// The variables that [`Store::canonical_binders`] binds, by range and depth.
@@ -283,7 +284,9 @@ impl Store {
 
     /// Interns a node as it is.
     pub fn intern(&mut self, node: Node) -> ExprId {
-        if let Some(&id) = self.lookup.get(&node) {
+        let hash = hash_node(&node);
+        let nodes = &self.nodes;
+        if let Some(&id) = self.lookup.find(hash, |id| nodes[id.index()] == node) {
             return id;
         }
         if let Node::Number(value) = &node {
@@ -298,12 +301,14 @@ impl Store {
             contents = contents.with(self.contents[child.index()]);
         }
         let id = ExprId(u32::try_from(self.nodes.len()).expect("fewer than 2^32 nodes"));
-        self.nodes.push(node.clone());
+        self.nodes.push(node);
         self.free.push(free);
         self.sizes.push(size);
         self.contents.push(contents);
         self.ids.push(id);
-        self.lookup.insert(node, id);
+        let nodes = &self.nodes;
+        self.lookup
+            .insert_unique(hash, id, |id| hash_node(&nodes[id.index()]));
         id
     }
 
@@ -544,6 +549,12 @@ impl Store {
     fn id_slot(&self, id: ExprId) -> &ExprId {
         &self.ids[id.index()]
     }
+}
+
+/// The hash a node is looked up by.
+fn hash_node(node: &Node) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(node)
 }
 
 /// The children of a node, in order.

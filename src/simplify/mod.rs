@@ -472,12 +472,22 @@ impl Simplifier {
                         fired = fired.union(normal.fired);
                         children.push(normal.expr);
                     }
-                    let rebuilt = if store.children(id).eq(children.iter().copied()) {
+                    let mut rebuilt = if store.children(id).eq(children.iter().copied()) {
                         id
                     } else {
                         let node = store.node(id).clone();
                         store.rebuild(&node, &children)
                     };
+                    // Flattening and ordering keep the children simplified,
+                    // so they are done here, without another round.
+                    if let Some(flat) = canonical::flatten(store, rebuilt) {
+                        fired = fired.with(&rules::FLATTEN);
+                        rebuilt = flat;
+                    }
+                    if let Some(ordered) = canonical::order(store, rebuilt) {
+                        fired = fired.with(&rules::ORDER);
+                        rebuilt = ordered;
+                    }
                     if rebuilt != id
                         && let Some(known) = self.memo[pass.index()].get(&rebuilt).copied()
                     {
