@@ -37,6 +37,10 @@ pub const MAX_DERIVATION_LINKS: usize = 2_000;
 /// Most derivations a derivation may hold inside one another (a unit that
 /// feeds several others derives each of their deltas apart).
 pub const MAX_DERIVATION_DEPTH: usize = 24;
+/// Most primes on a built-in function: its n-th derivative, written out, is
+/// a polynomial of degree about n in the function's value, and takes work
+/// growing as a power of n, so a larger order is refused before any work.
+pub const MAX_BUILTIN_ORDER: u32 = 100;
 /// Most steps that matching one formula against an expression may take;
 /// beyond it the formula is taken not to match.
 pub const MAX_MATCH_STEPS: usize = 10_000;

@@ -91,7 +91,7 @@ rules! {
     LIKE_TERMS = 13, "like-terms", "like terms gathered", "";
     /// `x^a x^b = x^(a+b)`, so `(1-y)^-1 (1-y) = 1`; numbers multiplied into one.
     EQUAL_BASES = 14, "equal-bases", "equal bases gathered", "";
-    /// `-(a - b) = b - a`.
+    /// `-(a - b) = b - a`, and `-(a - 1) c = (1 - a) c`.
     NEGATED_DIFFERENCE = 15, "negated-difference", "the minus sign taken into the bracket", "";
     /// `(x^a)^n = x^(a n)`.
     POWER_OF_POWER = 16, "power-of-power", "a power of a power", "n is a whole number";

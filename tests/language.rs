@@ -72,7 +72,7 @@ fn primes_are_derivatives_even_of_built_ins() {
     // d/dx (1 - tanh(x)^2) = -2 tanh(x) (1 - tanh(x)^2), multiplied out.
     assert_eq!(
         derive_dsl(&mut net, "dE/dx", Form::Expanded),
-        "2*tanh(x)^3 + h'''(x) - 2*tanh(x)"
+        "h'''(x) + 2*tanh(x)^3 - 2*tanh(x)"
     );
 }
 

@@ -18,6 +18,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::chain::Engine;
+use super::deltas::Naming;
 use super::local::{Depth, derivative};
 use super::{Equation, Form};
 use crate::diagnostic::Diagnostic;
@@ -99,13 +100,9 @@ pub fn derive_steps(
 ) -> Result<Report, Diagnostic> {
     let target = engine.derive(query, Form::Backprop)?;
     let mut links = 0;
-    let main = Deriver::new(
-        engine,
-        verbosity,
-        query.numerator_indices.is_empty(),
-        &mut links,
-    )
-    .derivation(
+    // Deltas are derivatives of a scalar objective; a Jacobian has none.
+    let naming = Naming::of_form(Form::Backprop, query.numerator_indices.is_empty());
+    let main = Deriver::new(engine, verbosity, naming, &mut links).derivation(
         query.numerator,
         &query.numerator_indices,
         query.denominator,
@@ -147,7 +144,7 @@ pub fn derive_steps(
                 }
             }
         };
-        let derivation = Deriver::new(engine, verbosity, true, &mut links).derivation(
+        let derivation = Deriver::new(engine, verbosity, Naming::Declared, &mut links).derivation(
             query.numerator,
             &[],
             family,
@@ -195,8 +192,8 @@ struct Deriver<'a> {
     graph: &'a DependencyGraph,
     simplifier: &'a mut Simplifier,
     verbosity: Verbosity,
-    /// Deltas are derivatives of a scalar objective; a Jacobian has none.
-    deltas: bool,
+    /// Which families the derivation names by their deltas.
+    naming: Naming,
     /// For each variable a derivative is taken by, which families depend
     /// on it through families not held fixed.
     reaches: HashMap<Wrt, Vec<bool>>,
@@ -211,7 +208,7 @@ impl<'a> Deriver<'a> {
     fn new(
         engine: &'a mut Engine<'_>,
         verbosity: Verbosity,
-        deltas: bool,
+        naming: Naming,
         links: &'a mut usize,
     ) -> Deriver<'a> {
         let (model, graph, simplifier) = engine.parts();
@@ -220,7 +217,7 @@ impl<'a> Deriver<'a> {
             graph,
             simplifier,
             verbosity,
-            deltas,
+            naming,
             reaches: HashMap::default(),
             links,
             depth: 0,
@@ -258,8 +255,10 @@ impl<'a> Deriver<'a> {
         self.model.store.reference(family, &slots)
     }
 
-    fn has_delta(&self, family: FamilyId) -> bool {
-        self.deltas && self.model.family(family).delta_latex.is_some()
+    /// True when the derivation names the derivative of `numerator` with
+    /// respect to `family` by its delta.
+    fn has_delta(&self, numerator: FamilyId, family: FamilyId) -> bool {
+        self.naming.names(self.model, numerator, family)
     }
 
     /// Simplification that cannot outgrow its bounds here: every
@@ -318,7 +317,7 @@ impl<'a> Deriver<'a> {
                 continue;
             }
             seen[next.index()] = true;
-            if next == numerator || self.has_delta(next) {
+            if next == numerator || self.has_delta(numerator, next) {
                 frontier.push(next);
             } else {
                 stack.extend(self.graph.successors(next));
@@ -390,7 +389,7 @@ impl<'a> Deriver<'a> {
                 },
             );
             let local = self.store().derivative(unit_ref, local_wrt);
-            let named = if self.has_delta(unit) {
+            let named = if self.has_delta(numerator, unit) {
                 self.store().adjoint(unit, &outer)
             } else {
                 upstream
@@ -421,7 +420,7 @@ impl<'a> Deriver<'a> {
         let deltas: Vec<FamilyId> = frontier
             .iter()
             .copied()
-            .filter(|f| *f != numerator && self.has_delta(*f))
+            .filter(|f| *f != numerator && self.has_delta(numerator, *f))
             .collect();
         if named != chained {
             let mut reason = Vec::new();

@@ -21,7 +21,7 @@ use rustc_hash::FxHashMap as HashMap;
 use crate::expr::{
     Builtin, Contents, ExprId, FamilyId, Function, IndexVar, Node, Store, VarMap, Wrt,
 };
-use crate::limits::{MAX_RESULT_SIZE, TooLarge};
+use crate::limits::{MAX_BUILTIN_ORDER, MAX_RESULT_SIZE, TooLarge};
 use crate::rules::{self, Rule, RuleSet, StepSink};
 use crate::simplify::Simplifier;
 
@@ -406,14 +406,21 @@ pub fn partials(store: &mut Store, expr: ExprId) -> Vec<Occurrence> {
 const PLACEHOLDER: FamilyId = FamilyId(u32::MAX);
 
 /// `f^(order)(argument)` written out for a built-in `f`: `tanh''(u)` is the
-/// derivative of `1 - tanh(u)^2`, simplified after each order. Refused when
-/// it grows beyond [`MAX_RESULT_SIZE`].
+/// derivative of `1 - tanh(u)^2`, simplified after each order. Refused
+/// beyond [`MAX_BUILTIN_ORDER`], and when it grows beyond
+/// [`MAX_RESULT_SIZE`].
 pub fn nth_builtin_derivative(
     store: &mut Store,
     builtin: Builtin,
     order: u32,
     argument: ExprId,
 ) -> Result<ExprId, TooLarge> {
+    if order > MAX_BUILTIN_ORDER {
+        return Err(TooLarge::new(format!(
+            "`{}` is differentiated {order} times, more than the {MAX_BUILTIN_ORDER} times a built-in function is written out",
+            builtin.name()
+        )));
+    }
     let variable = store.reference(PLACEHOLDER, &[]);
     let wrt = Wrt {
         family: PLACEHOLDER,

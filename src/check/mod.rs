@@ -15,6 +15,7 @@ pub mod resolve;
 mod verdict;
 
 use crate::Network;
+use crate::calculus::deltas::Naming;
 use crate::calculus::{Equation, Form};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node, Store};
@@ -74,8 +75,7 @@ pub fn truth(network: &mut Network, query: &Query) -> Result<Truth, Diagnostic> 
             .family_ids()
             .filter(|f| {
                 upstream[f.index()]
-                    && network.model.family(*f).delta_latex.is_some()
-                    && *f != query.numerator
+                    && Naming::Declared.names(&network.model, query.numerator, *f)
                     && !equations.iter().any(|e| e.family == *f)
             })
             .collect();

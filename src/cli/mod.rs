@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::Network;
-use crate::calculus::{Derivative, Equation, Form};
+use crate::calculus::{Derivative, Equation};
 use crate::diagnostic::{Diagnostic, Source, Span};
 use crate::expr::{ExprId, FamilyId};
 use crate::limits::MAX_INPUT_BYTES;
@@ -310,7 +310,7 @@ impl<'a> AllFormats<'a> {
 /// The left side of a derive result: the delta when the denominator has one
 /// and the numerator is scalar, else the derivative itself.
 fn main_lhs(model: &Model, derivative: &Derivative) -> Lhs {
-    Lhs::of_query(model, &derivative.query, derivative.form == Form::Backprop)
+    Lhs::of_query(model, &derivative.query, derivative.form)
 }
 
 /// The equations of a result, main first.

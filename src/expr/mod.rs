@@ -140,6 +140,11 @@ impl Contents {
     /// A product with a sum among its factors, or a sum over an index of
     /// a sum of terms: something multiplying out could work on.
     pub const SUM_INSIDE: Contents = Contents(256);
+    /// A power with a negative number as exponent: a fraction.
+    pub const FRACTION: Contents = Contents(512);
+    /// A sum of terms one of which holds a product of sums: multiplying
+    /// out could let terms meet.
+    pub const TERM_WITH_SUM_INSIDE: Contents = Contents(1024);
 
     fn with(self, other: Contents) -> Contents {
         Contents(self.0 | other.0)
@@ -323,11 +328,20 @@ impl Store {
             Node::Derivative(..) => Contents::DERIVATIVE,
             Node::Call(..) => Contents::CALL,
             Node::Ref(..) => Contents::REFERENCE,
+            Node::Add(terms)
+                if terms
+                    .iter()
+                    .any(|t| self.contents(*t).has(Contents::SUM_INSIDE)) =>
+            {
+                Contents::ADD.with(Contents::TERM_WITH_SUM_INSIDE)
+            }
             Node::Add(_) => Contents::ADD,
             Node::Mul(factors) if factors.iter().any(is_add) => Contents::SUM_INSIDE,
-            Node::Pow(_, exponent) if self.as_number(*exponent).is_none() => {
-                Contents::SYMBOLIC_POWER
-            }
+            Node::Pow(_, exponent) => match self.as_number(*exponent) {
+                None => Contents::SYMBOLIC_POWER,
+                Some(value) if num_traits::Signed::is_negative(value) => Contents::FRACTION,
+                Some(_) => Contents(0),
+            },
             _ => Contents(0),
         }
     }

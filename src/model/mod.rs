@@ -148,6 +148,9 @@ pub struct Model {
     pub assumptions: Vec<Assumption>,
     /// The `derive` lines.
     pub queries: Vec<Query>,
+    /// Families whose `delta` symbol another family over the same ranges
+    /// shares; their deltas are printed with the family's name as well.
+    pub shared_delta_symbols: HashSet<FamilyId>,
     family_names: HashMap<String, FamilyId>,
     claimed: HashMap<String, (Span, &'static str)>,
 }
@@ -165,12 +168,34 @@ impl Model {
             index_order: Vec::new(),
             assumptions: Vec::new(),
             queries: Vec::new(),
+            shared_delta_symbols: HashSet::default(),
             family_names: HashMap::default(),
             claimed: HashMap::default(),
         };
         model.declare(file)?;
         model.define(file)?;
+        model.shared_delta_symbols = model.find_shared_delta_symbols();
         Ok(model)
+    }
+
+    /// The families whose `delta` symbol another family over the same
+    /// ranges shares.
+    fn find_shared_delta_symbols(&self) -> HashSet<FamilyId> {
+        let mut groups: HashMap<(&str, &[RangeId]), Vec<FamilyId>> = HashMap::default();
+        for family in self.family_ids() {
+            let info = self.family(family);
+            if let Some(symbol) = &info.delta_latex {
+                groups
+                    .entry((symbol.as_str(), info.ranges.as_slice()))
+                    .or_default()
+                    .push(family);
+            }
+        }
+        groups
+            .into_values()
+            .filter(|g| g.len() > 1)
+            .flatten()
+            .collect()
     }
 
     /// A model of scalar inputs named in one expression, for `chainrule diff`:

@@ -12,8 +12,8 @@ use tera::{Context, Tera};
 use super::report::{derivation_latex, latex_text};
 use super::{Format, Lhs, Printer};
 use crate::Network;
-use crate::calculus::Equation;
 use crate::calculus::derivation::{Derivation, Verbosity, derive_steps};
+use crate::calculus::{Equation, Form};
 use crate::diagnostic::Diagnostic;
 use crate::expr::{ExprId, FamilyId, Node};
 use crate::model::{FamilyKind, LeafKind, Model, Query};
@@ -151,7 +151,7 @@ fn derivation_section(
     let lhs_title = printer.expr(report.main.lhs);
     let mut body = String::new();
     derivation_latex(model, &report.main, &mut body);
-    let result_lhs = Lhs::of_query(model, query, true);
+    let result_lhs = Lhs::of_query(model, query, Form::Backprop);
     let use_delta = matches!(result_lhs, Lhs::Delta(..));
     if use_delta {
         derived_in

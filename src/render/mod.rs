@@ -10,11 +10,13 @@ pub mod document;
 pub mod report;
 pub mod symbols;
 
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 
 use num_rational::BigRational;
 use num_traits::{One, Signed};
 
+use crate::calculus::Form;
+use crate::calculus::deltas::Naming;
 use crate::expr::functions::LatexName;
 use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
 use crate::model::{FamilyKind, LeafKind, Model};
@@ -86,13 +88,12 @@ pub enum Lhs {
 }
 
 impl Lhs {
-    /// The left side of a query's result: its delta (`δ_j`) when the
-    /// numerator is scalar and a `delta` line names the denominator's delta
-    /// and `named` is set (backprop form), else the derivative itself.
-    pub fn of_query(model: &Model, query: &crate::model::Query, named: bool) -> Lhs {
-        let has_delta = query.numerator_indices.is_empty()
-            && model.family(query.denominator).delta_latex.is_some();
-        if named && has_delta {
+    /// The left side of a query's result in `form`: its delta (`δ_j`) when
+    /// the result in that form names the denominator by its delta, else the
+    /// derivative itself.
+    pub fn of_query(model: &Model, query: &crate::model::Query, form: Form) -> Lhs {
+        let naming = Naming::of_form(form, query.numerator_indices.is_empty());
+        if naming.names(model, query.numerator, query.denominator) {
             Lhs::Delta(query.denominator, query.denominator_indices.clone())
         } else {
             Lhs::Derivative {
@@ -132,9 +133,6 @@ pub struct Printer<'a> {
     /// For each sum in a scope: the name its binder prints as, and the
     /// scope of its body.
     binders: HashMap<(ExprId, usize), (String, usize)>,
-    /// Families whose `delta` symbol another family over the same ranges
-    /// shares; their deltas carry the family's name as well.
-    ambiguous_deltas: HashSet<FamilyId>,
     /// Names made up for bound indices (`j2`), with how a reader sees them
     /// outside the language (`j'`).
     primed: HashMap<String, String>,
@@ -143,22 +141,6 @@ pub struct Printer<'a> {
 impl<'a> Printer<'a> {
     /// A printer for `model` in `format`.
     pub fn new(model: &'a Model, format: Format) -> Printer<'a> {
-        let mut groups: HashMap<(&str, &[crate::expr::RangeId]), Vec<FamilyId>> =
-            HashMap::default();
-        for family in model.family_ids() {
-            let info = model.family(family);
-            if let Some(symbol) = &info.delta_latex {
-                groups
-                    .entry((symbol.as_str(), info.ranges.as_slice()))
-                    .or_default()
-                    .push(family);
-            }
-        }
-        let ambiguous_deltas = groups
-            .into_values()
-            .filter(|g| g.len() > 1)
-            .flatten()
-            .collect();
         Printer {
             model,
             format,
@@ -167,7 +149,6 @@ impl<'a> Printer<'a> {
             pieces: HashMap::default(),
             wanted: HashMap::default(),
             binders: HashMap::default(),
-            ambiguous_deltas,
             primed: HashMap::default(),
         }
     }
@@ -978,7 +959,7 @@ impl<'a> Printer<'a> {
         let own_symbol = info
             .delta_latex
             .as_ref()
-            .filter(|_| !self.ambiguous_deltas.contains(&family));
+            .filter(|_| !self.model.shared_delta_symbols.contains(&family));
         match self.format {
             Format::Dsl => dsl_reference(&format!("delta_{}", info.name), &names),
             Format::Latex => {

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{Format, Lhs, Printer};
+use crate::calculus::Form;
 use crate::calculus::derivation::{Derivation, ReasonPart, Report, Step};
 use crate::model::Model;
 
@@ -13,7 +14,7 @@ pub fn text(model: &Model, report: &Report) -> String {
     derivation_text(model, &report.main, "", &mut out);
     let mut printer = Printer::new(model, Format::Text);
     // A delta's derivation ends in that delta, as Bishop's eq. 5.56 does.
-    let lhs = Lhs::of_query(model, &report.query, true);
+    let lhs = Lhs::of_query(model, &report.query, Form::Backprop);
     let final_line = printer.equation(&lhs, report.main.result());
     out.push_str(&format!("so {final_line}\n"));
     for (family, indices, derivation) in &report.deltas {

@@ -155,28 +155,48 @@ pub fn equal_bases(store: &mut Store, id: ExprId) -> Option<ExprId> {
     Some(store.mul(result))
 }
 
-/// `-(a - b) = b - a`: a sum negated has its terms negated instead.
+/// `-(a - b) = b - a`, and `-(a - 1) c = (1 - a) c`: a product negated,
+/// with one sum among its factors, has that sum's terms negated instead
+/// (beside other factors, only when that brings a negative constant
+/// forward).
 pub fn negated_difference(store: &mut Store, id: ExprId) -> Option<ExprId> {
     let Node::Mul(factors) = store.node(id) else {
         return None;
     };
-    let [first, second] = factors[..] else {
+    let factors = factors.clone();
+    let minus_one = -BigRational::one();
+    let numbers: Vec<usize> = (0..factors.len())
+        .filter(|at| store.as_number(factors[*at]).is_some())
+        .collect();
+    let sums: Vec<usize> = (0..factors.len())
+        .filter(|at| matches!(store.node(factors[*at]), Node::Add(_)))
+        .collect();
+    let ([number], [sum]) = (numbers.as_slice(), sums.as_slice()) else {
         return None;
     };
-    let (number, sum) = match (store.as_number(first), store.as_number(second)) {
-        (Some(number), None) => (number, second),
-        (None, Some(number)) => (number, first),
-        _ => return None,
-    };
-    if *number != -BigRational::one() {
+    if store.as_number(factors[*number]) != Some(&minus_one) {
         return None;
     }
-    let Node::Add(terms) = store.node(sum) else {
+    let terms = store.terms(factors[*sum]).to_vec();
+    // With other factors beside it, a sum is negated only to bring a
+    // negative constant forward: `-(t - 1) c` reads better as `(1 - t) c`,
+    // `-(1 - y) c` no better as `(y - 1) c`.
+    let negative_constant = terms
+        .iter()
+        .any(|t| store.as_number(*t).is_some_and(|value| value.is_negative()));
+    if factors.len() > 2 && !negative_constant {
         return None;
-    };
-    let terms = terms.clone();
+    }
     let negated: Vec<ExprId> = terms.iter().map(|t| store.negate(*t)).collect();
-    Some(store.add(negated))
+    let mut rest: Vec<ExprId> = Vec::with_capacity(factors.len() - 1);
+    for (at, factor) in factors.iter().enumerate() {
+        if at == *sum {
+            rest.push(store.add(negated.clone()));
+        } else if at != *number {
+            rest.push(*factor);
+        }
+    }
+    Some(store.mul(rest))
 }
 
 /// Terms and factors sorted by id: commutativity, one fixed order.

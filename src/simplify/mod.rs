@@ -350,10 +350,15 @@ impl Simplifier {
             return Ok(known.expr);
         }
         let factored = self.chain(store, expr, &[Pass::CANONICAL, with_facts, factoring])?;
-        // Multiplying out needs a product of sums (or a sum of a sum).
-        if !store.contents(factored.expr).has(Contents::SUM_INSIDE)
-            || store.tree_size(factored.expr, MAX_EXPAND_SIZE) >= MAX_EXPAND_SIZE
-        {
+        // Multiplying out can only make an expression shorter where it lets
+        // terms meet: a fraction may cancel, terms of a sum combine, a
+        // Kronecker delta collapse a sum, or an assumption apply.
+        let contents = store.contents(factored.expr);
+        let summed = contents.has(Contents::SUM)
+            && (contents.has(Contents::KRONECKER) || self.facts.has_assumptions());
+        let worth_trying = contents.has(Contents::SUM_INSIDE)
+            && (summed || contents.any(Contents::FRACTION.and(Contents::TERM_WITH_SUM_INSIDE)));
+        if !worth_trying || store.tree_size(factored.expr, MAX_EXPAND_SIZE) >= MAX_EXPAND_SIZE {
             self.simplest.insert((facts, expr), factored);
             sink.fired(factored.fired);
             return Ok(factored.expr);
