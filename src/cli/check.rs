@@ -1,7 +1,7 @@
 //! `chainrule check FILE QUERY --answer TEX`: grading an answer, a whole
 //! derivation, or a batch of answers.
 
-use super::{FormatArg, Outcome, load, pretty_json, read_source};
+use super::{FormatArg, Outcome, load, pretty, read_source};
 use crate::check::{Grade, batch, check, check_derivation, truth};
 use crate::diagnostic::Diagnostic;
 
@@ -77,9 +77,7 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         let graded = check_derivation(&mut network, &truth, &text);
         let right = graded.verdict.is_right();
         let report = match format {
-            FormatArg::Json => {
-                pretty_json(&serde_json::to_value(&graded).expect("grades serialize"))
-            }
+            FormatArg::Json => pretty(&serde_json::to_value(&graded).expect("grades serialize")),
             _ => {
                 let mut lines = String::new();
                 for line in &graded.lines {
@@ -105,7 +103,7 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     })?;
     let graded = check(&mut network, &truth, &answer);
     let report = match format {
-        FormatArg::Json => pretty_json(&serde_json::to_value(&graded).expect("grades serialize")),
+        FormatArg::Json => pretty(&serde_json::to_value(&graded).expect("grades serialize")),
         _ => grade_text(&graded),
     };
     Ok(Outcome::judged(graded.verdict.is_right(), report))

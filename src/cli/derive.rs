@@ -5,8 +5,7 @@ use clap::ValueEnum;
 use serde_json::{Value, json};
 
 use super::{
-    AllFormats, FormatArg, Outcome, equations_text, load, main_lhs, pretty_json, render_format,
-    system,
+    AllFormats, FormatArg, Outcome, equations_text, load, main_lhs, pretty, render_format, system,
 };
 use crate::calculus::derivation::{Verbosity, derive_steps};
 use crate::calculus::{Derivative, Form};
@@ -57,7 +56,7 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         let report = derive_steps(&mut network.engine(), &query, verbosity)?;
         let model = &network.model;
         return Ok(Outcome::success(match args.format {
-            FormatArg::Json => pretty_json(&report::json(model, &report)),
+            FormatArg::Json => pretty(&report::json(model, &report)),
             FormatArg::Latex => report::latex(model, &report),
             FormatArg::Text | FormatArg::Dsl => report::text(model, &report),
         }));
@@ -70,7 +69,7 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         let backprop = network.engine().derive(&query, Form::Backprop)?;
         let expanded = network.engine().derive(&query, Form::Expanded);
         let value = derive_json(&network.model, &backprop, &expanded, form);
-        return Ok(Outcome::success(pretty_json(&value)));
+        return Ok(Outcome::success(pretty(&value)));
     }
     let derivative = network.engine().derive(&query, form)?;
     Ok(Outcome::success(derive_output(

@@ -1,11 +1,11 @@
 //! `chainrule grad FILE`: the derivative of the objective with respect to
 //! every parameter, as one shared system of deltas.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::{
-    AllFormats, FormatArg, Outcome, choose_objective, equation_line, equations_text, load,
-    pretty_json, render_format,
+    AllFormats, EquationJson, FormatArg, Formats, Outcome, choose_objective, equation_line,
+    equations_text, index_names, load, pretty, render_format,
 };
 use crate::calculus::Gradient;
 use crate::diagnostic::Diagnostic;
@@ -56,30 +56,44 @@ fn grad_lines(model: &Model, gradient: &Gradient) -> Vec<(Lhs, ExprId)> {
 }
 
 fn grad_output(model: &Model, gradient: &Gradient, format: FormatArg) -> String {
-    if format == FormatArg::Json {
-        let mut formats = AllFormats::new(model);
-        let equations: Vec<Value> = gradient
-            .equations
-            .iter()
-            .map(|e| formats.equation(model, e))
-            .collect();
-        let parameters: Vec<Value> = gradient
-            .parameters
-            .iter()
-            .map(|(parameter, expr)| {
-                json!({
-                    "parameter": model.family(*parameter).name,
-                    "indices": model.family(*parameter).slots.iter().map(|v| model.store.var(*v).name.clone()).collect::<Vec<_>>(),
-                    "rhs": formats.expr(*expr),
-                })
-            })
-            .collect();
-        let value = json!({
-            "objective": model.family(gradient.objective).name,
-            "equations": equations,
-            "parameters": parameters,
-        });
-        return pretty_json(&value);
+    if format != FormatArg::Json {
+        return equations_text(model, &grad_lines(model, gradient), render_format(format));
     }
-    equations_text(model, &grad_lines(model, gradient), render_format(format))
+    /// A parameter's derivative; fields in the order JSON lists them.
+    #[derive(Serialize)]
+    struct ParameterJson {
+        indices: Vec<String>,
+        parameter: String,
+        rhs: Formats,
+    }
+    /// The whole gradient; fields in the order JSON lists them.
+    #[derive(Serialize)]
+    struct GradientJson {
+        equations: Vec<EquationJson>,
+        objective: String,
+        parameters: Vec<ParameterJson>,
+    }
+    let mut formats = AllFormats::new(model);
+    let equations = gradient
+        .equations
+        .iter()
+        .map(|e| formats.equation(model, e))
+        .collect();
+    let parameters = gradient
+        .parameters
+        .iter()
+        .map(|(parameter, expr)| {
+            let info = model.family(*parameter);
+            ParameterJson {
+                indices: index_names(model, &info.slots),
+                parameter: info.name.clone(),
+                rhs: formats.expr(*expr),
+            }
+        })
+        .collect();
+    pretty(&GradientJson {
+        equations,
+        objective: model.family(gradient.objective).name.clone(),
+        parameters,
+    })
 }

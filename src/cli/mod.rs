@@ -16,7 +16,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::Network;
 use crate::calculus::{Derivative, Equation};
@@ -232,13 +232,6 @@ fn render_format(format: FormatArg) -> Format {
     }
 }
 
-fn pretty_json(value: &Value) -> String {
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(value).expect("JSON values print")
-    )
-}
-
 /// Equations one a line; in LaTeX, aligned on their equals signs.
 fn equations_text(model: &Model, lines: &[(Lhs, ExprId)], format: Format) -> String {
     let mut printer = Printer::new(model, format);
@@ -268,6 +261,23 @@ struct AllFormats<'a> {
     dsl: Printer<'a>,
 }
 
+/// One formula in every format; fields in the order JSON lists them.
+#[derive(Serialize)]
+struct Formats {
+    dsl: String,
+    latex: String,
+    text: String,
+}
+
+/// A delta's equation, both sides in every format.
+#[derive(Serialize)]
+struct EquationJson {
+    delta_of: String,
+    indices: Vec<String>,
+    lhs: Formats,
+    rhs: Formats,
+}
+
 impl<'a> AllFormats<'a> {
     fn new(model: &'a Model) -> AllFormats<'a> {
         AllFormats {
@@ -278,33 +288,49 @@ impl<'a> AllFormats<'a> {
     }
 
     /// An expression in every format.
-    fn expr(&mut self, expr: ExprId) -> Value {
-        json!({
-            "text": self.text.expr(expr),
-            "latex": self.latex.expr(expr),
-            "dsl": self.dsl.expr(expr),
-        })
+    fn expr(&mut self, expr: ExprId) -> Formats {
+        Formats {
+            dsl: self.dsl.expr(expr),
+            latex: self.latex.expr(expr),
+            text: self.text.expr(expr),
+        }
     }
 
     /// A left side in every format.
-    fn lhs(&mut self, lhs: &Lhs) -> Value {
-        json!({
-            "text": self.text.lhs(lhs),
-            "latex": self.latex.lhs(lhs),
-            "dsl": self.dsl.lhs(lhs),
-        })
+    fn lhs(&mut self, lhs: &Lhs) -> Formats {
+        Formats {
+            dsl: self.dsl.lhs(lhs),
+            latex: self.latex.lhs(lhs),
+            text: self.text.lhs(lhs),
+        }
     }
 
     /// A delta's equation, both sides in every format.
-    fn equation(&mut self, model: &Model, equation: &Equation) -> Value {
+    fn equation(&mut self, model: &Model, equation: &Equation) -> EquationJson {
         let (lhs, rhs) = equation_line(equation);
-        json!({
-            "delta_of": model.family(equation.family).name,
-            "indices": equation.indices.iter().map(|v| model.store.var(*v).name.clone()).collect::<Vec<_>>(),
-            "lhs": self.lhs(&lhs),
-            "rhs": self.expr(rhs),
-        })
+        EquationJson {
+            delta_of: model.family(equation.family).name.clone(),
+            indices: index_names(model, &equation.indices),
+            lhs: self.lhs(&lhs),
+            rhs: self.expr(rhs),
+        }
     }
+}
+
+/// The names of index variables, as written.
+fn index_names(model: &Model, indices: &[crate::expr::IndexVar]) -> Vec<String> {
+    indices
+        .iter()
+        .map(|v| model.store.var(*v).name.clone())
+        .collect()
+}
+
+/// A value as pretty JSON, ending with a new line.
+fn pretty<T: Serialize>(value: &T) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(value).expect("JSON values print")
+    )
 }
 
 /// The left side of a derive result: the delta when the denominator has one

@@ -575,21 +575,38 @@ impl<'a> Printer<'a> {
     /// result put in place reads as part of one product), split into the
     /// numeric coefficient and the rest.
     fn coefficient_and_factors(&self, expr: ExprId) -> (BigRational, Vec<ExprId>) {
-        let mut coefficient = BigRational::one();
+        let mut coefficient: Option<BigRational> = None;
         let mut factors = Vec::new();
         let mut pending = vec![expr];
         while let Some(next) = pending.pop() {
             match self.store().node(next) {
                 Node::Mul(inner) => pending.extend(inner.iter().rev().copied()),
-                Node::Number(value) => coefficient *= value,
+                Node::Number(value) => {
+                    coefficient = Some(match coefficient {
+                        Some(product) => product * value,
+                        None => value.clone(),
+                    })
+                }
                 _ => factors.push(next),
             }
         }
-        (coefficient, factors)
+        (coefficient.unwrap_or_else(BigRational::one), factors)
     }
 
+    /// True when a term's numeric coefficient is negative (its numbers'
+    /// signs, counted without multiplying them).
     fn is_negative_term(&self, term: ExprId) -> bool {
-        self.coefficient_and_factors(term).0.is_negative()
+        let store = self.store();
+        let mut negative = false;
+        let mut pending = vec![term];
+        while let Some(next) = pending.pop() {
+            match store.node(next) {
+                Node::Mul(inner) => pending.extend(inner.iter().copied()),
+                Node::Number(value) => negative ^= value.is_negative(),
+                _ => {}
+            }
+        }
+        negative
     }
 
     fn product(&mut self, expr: ExprId) -> Piece {

@@ -163,8 +163,17 @@ pub fn negated_difference(store: &mut Store, id: ExprId) -> Option<ExprId> {
     let Node::Mul(factors) = store.node(id) else {
         return None;
     };
-    let factors = factors.clone();
+    let is_sum = |f: &ExprId| matches!(store.node(*f), Node::Add(_));
     let minus_one = -BigRational::one();
+    let one_number_is_minus_one = factors
+        .iter()
+        .filter_map(|f| store.as_number(*f))
+        .map(|value| *value == minus_one)
+        .eq([true]);
+    if !one_number_is_minus_one || factors.iter().filter(|f| is_sum(f)).count() != 1 {
+        return None;
+    }
+    let factors = factors.clone();
     let numbers: Vec<usize> = (0..factors.len())
         .filter(|at| store.as_number(factors[*at]).is_some())
         .collect();

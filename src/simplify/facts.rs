@@ -17,7 +17,7 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::expr::{ExprId, Function, IndexVar, Node, Store, VarMap};
+use crate::expr::{Contents, ExprId, Function, IndexVar, Node, Store, VarMap};
 use crate::limits::{MAX_MATCH_STEPS, MAX_PATTERN_DEPTH};
 
 /// A rewrite from a pattern to its replacement.
@@ -84,6 +84,10 @@ impl Facts {
     /// The assumption that rewrites `expr`, applied.
     pub fn assume(&self, store: &mut Store, expr: ExprId) -> Option<ExprId> {
         for rule in &self.assumptions {
+            // A match holds the same kinds of node as its pattern.
+            if store.contents(rule.pattern) != store.contents(expr) {
+                continue;
+            }
             let mut matcher = Matcher::new();
             if matcher.matches(store, rule.pattern, expr) {
                 return Some(store.substitute_vars(rule.replacement, &matcher.bindings));
@@ -95,7 +99,12 @@ impl Facts {
     /// The forward quantity that rewrites `expr`, whole or as part of a
     /// product, applied.
     pub fn forward(&self, store: &mut Store, shapes: &mut Shapes, expr: ExprId) -> Option<ExprId> {
-        if self.forward.is_empty() {
+        // Every forward formula holds a function or a symbolic power.
+        if self.forward.is_empty()
+            || !store
+                .contents(expr)
+                .any(Contents::CALL.and(Contents::SYMBOLIC_POWER))
+        {
             return None;
         }
         let candidates = store.factors(expr).to_vec();

@@ -456,6 +456,17 @@ impl Simplifier {
                     if self.memo[pass.index()].contains_key(&id) {
                         continue;
                     }
+                    // A part already in canonical form, where no rule of the
+                    // pass beyond canonical form can apply, stays as it is.
+                    if pass != Pass::CANONICAL
+                        && !self.may_apply(pass, store.contents(id))
+                        && self.memo[Pass::CANONICAL.index()]
+                            .get(&id)
+                            .is_some_and(|normal| normal.expr == id)
+                    {
+                        self.settle(pass, id, id, RuleSet::EMPTY);
+                        continue;
+                    }
                     stack.push(Task::Finish(id));
                     // Children are simplified left to right.
                     let before = stack.len();
