@@ -23,13 +23,16 @@ pub const MAX_NUMBER_BITS: u64 = 4_096;
 pub const MAX_EXPANDED_TERMS: usize = 256;
 /// Largest tree that simplification also tries to multiply out.
 pub const MAX_EXPAND_SIZE: usize = 4_000;
-/// Most nodes that one simplification may add to the store.
+/// Most nodes that one pass of simplification over one expression may add
+/// to the store.
 pub const MAX_SIMPLIFY_GROWTH: usize = 4_000_000;
-/// Most rule applications one simplification may make; a file whose
-/// assumptions rewrite without end meets this bound.
+/// Most steps (a part visited or a rule applied) that one pass of
+/// simplification over one expression may take; a file whose assumptions
+/// rewrite without end meets this bound.
 pub const MAX_SIMPLIFY_STEPS: usize = 20_000_000;
-/// Most nodes that one derivation of a query or a gradient may add to the
-/// store, all its simplifications included.
+/// Most nodes that one sweep of the chain rule (backward or forward over
+/// the families a query or a gradient needs) may add to the store, all its
+/// simplifications included.
 pub const MAX_DERIVE_GROWTH: usize = 20_000_000;
 /// Most links a step-by-step derivation (with its lemmas and deltas) may
 /// have.

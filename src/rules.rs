@@ -139,6 +139,9 @@ rules! {
     /// `b + a = a + b` and `b a = a b`: terms and factors in one fixed order,
     /// so that equal expressions are equal ids.
     ORDER = 28, "order", "terms and factors in a fixed order", "";
+    /// The derivation's last expression written as the chain rule over the
+    /// graph writes its result: the two are equal, as every link is.
+    REARRANGED = 29, "rearranged", "the same result, arranged as the engine writes it", "";
 }
 
 /// A set of rules.

@@ -19,7 +19,7 @@ fn derive_text(text: &str, query: &str, form: Form) -> Result<(String, usize), S
         .engine()
         .derive(&query, form)
         .map_err(|e| e.message)?;
-    let size = network.model.store.tree_size(derived.result, usize::MAX);
+    let size = network.model.store.tree_size(derived.result);
     Ok((network.print(derived.result, chainrule::Format::Dsl), size))
 }
 

@@ -185,11 +185,12 @@ impl<'n> Engine<'n> {
         let sweep = self.backward(objective, &[], &relevant, Naming::Declared)?;
         let mut results = Vec::new();
         let mut equations: Vec<Equation> = Vec::new();
+        let mut listed = vec![false; relevant.len()];
         for family in families {
             let slots = self.model.family(*family).slots.clone();
             let result = self.result_at(&sweep, *family, &slots)?;
             for equation in self.equations_for(&sweep, result)? {
-                if !equations.iter().any(|e| e.family == equation.family) {
+                if !std::mem::replace(&mut listed[equation.family.index()], true) {
                     equations.push(equation);
                 }
             }
@@ -282,17 +283,16 @@ impl<'n> Engine<'n> {
             .zip(at_successor.iter().copied())
             .collect();
         let instance = self.model.store.substitute_vars(definition, &rename);
-        let occurrences = partials(&mut self.model.store, instance);
-        let mut families: Vec<FamilyId> = occurrences.iter().map(|o| o.family).collect();
-        families.sort_unstable();
-        families.dedup();
-        let mut locals = Vec::with_capacity(families.len());
-        for family in families {
+        let mut occurrences = partials(&mut self.model.store, instance);
+        // Grouped by family, in the order the sweep found them within each.
+        occurrences.sort_by_key(|o| o.family);
+        let mut locals = Vec::new();
+        for group in occurrences.chunk_by(|a, b| a.family == b.family) {
+            let family = group[0].family;
             let at = self.at_vars(family);
             let store = &mut self.model.store;
-            let terms: Vec<ExprId> = occurrences
+            let terms: Vec<ExprId> = group
                 .iter()
-                .filter(|o| o.family == family)
                 .map(|o| {
                     let deltas = store.deltas(&o.indices, &at);
                     let term = store.mul(vec![o.coefficient, deltas]);
@@ -436,7 +436,7 @@ impl<'n> Engine<'n> {
         }
         let forward = tried.pop().expect("two directions");
         let backward = tried.pop().expect("two directions");
-        let size = |expr: ExprId| self.model.store.tree_size(expr, usize::MAX);
+        let size = |expr: ExprId| self.model.store.tree_size(expr);
         match (backward, forward) {
             (Ok(b), Ok(f)) => Ok(if 2 * size(f) < size(b) { f } else { b }),
             (Ok(b), Err(_)) => Ok(b),
@@ -460,9 +460,9 @@ impl<'n> Engine<'n> {
         } else {
             "give intermediate families `delta` lines and ask for the backprop form, which shares each delta, or use `chainrule grad`"
         };
-        if store.tree_size(expr, MAX_RESULT_SIZE) >= MAX_RESULT_SIZE {
+        if store.tree_size(expr) > MAX_RESULT_SIZE {
             return Err(Diagnostic::unlocated(format!(
-                "the derivative with respect to `{name}` grows beyond {MAX_RESULT_SIZE} terms when written out"
+                "the derivative with respect to `{name}` grows beyond {MAX_RESULT_SIZE} nodes when written out"
             ))
             .with_help(help));
         }

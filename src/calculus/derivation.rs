@@ -236,9 +236,9 @@ impl<'a> Deriver<'a> {
             ))
             .with_help(help));
         }
-        if self.model.store.tree_size(expr, MAX_RESULT_SIZE) >= MAX_RESULT_SIZE {
+        if self.model.store.tree_size(expr) > MAX_RESULT_SIZE {
             return Err(Diagnostic::unlocated(format!(
-                "a link of the derivation grows beyond {MAX_RESULT_SIZE} terms"
+                "a link of the derivation grows beyond {MAX_RESULT_SIZE} nodes"
             ))
             .with_help(help));
         }
@@ -261,8 +261,7 @@ impl<'a> Deriver<'a> {
         self.naming.names(self.model, numerator, family)
     }
 
-    /// Simplification that cannot outgrow its bounds here: every
-    /// expression of a derivation is one the engine has derived already.
+    /// A link whose simplification outgrew its bounds.
     fn too_large(error: crate::limits::TooLarge) -> Diagnostic {
         Diagnostic::unlocated(format!(
             "a step of the derivation cannot be simplified: {error}"
@@ -513,8 +512,9 @@ impl<'a> Deriver<'a> {
     fn expand_all(&mut self, derivation: &mut Derivation, start: ExprId) -> Result<(), Diagnostic> {
         let mut current = start;
         // Each round takes every derivative one definition further down a
-        // finite DAG, so the rounds end; the bound guards the unexpected.
-        for _ in 0..256 {
+        // finite DAG, so the rounds end; each is a link, so the link budget
+        // (`spend`) stops the unexpected.
+        loop {
             let mut fired = Recorder::default();
             let mut definitions = Vec::new();
             let mut taken = HashMap::default();
@@ -646,7 +646,7 @@ impl<'a> Deriver<'a> {
             let next = pass(self.simplifier, &mut self.model.store, current, &mut fired)
                 .map_err(Deriver::too_large)?;
             if next != current {
-                self.push_simplification(derivation, fired.0, next, false);
+                self.push_simplification(derivation, fired.0, next);
                 current = next;
             }
         }
@@ -655,7 +655,12 @@ impl<'a> Deriver<'a> {
             let same =
                 self.alpha_canon(target, &mut fired)? == self.alpha_canon(current, &mut fired)?;
             if !same {
-                self.push_simplification(derivation, fired.0, target, true);
+                derivation.steps.push(Step {
+                    rules: vec![&rules::REARRANGED],
+                    reason: vec![ReasonPart::Words(rules::REARRANGED.words.into())],
+                    expr: target,
+                    lemmas: Vec::new(),
+                });
             }
         }
         Ok(())
@@ -663,20 +668,11 @@ impl<'a> Deriver<'a> {
 
     /// A link of simplification, its reason the words of the rules that
     /// fired (an assumption quoted). A link that only flattens or reorders
-    /// prints as the link before it and is left out, unless `always`.
-    fn push_simplification(
-        &mut self,
-        derivation: &mut Derivation,
-        fired: RuleSet,
-        expr: ExprId,
-        always: bool,
-    ) {
-        let mut rules: Vec<&'static Rule> = fired.without(rules::SILENT).rules().collect();
+    /// prints as the link before it and is left out.
+    fn push_simplification(&mut self, derivation: &mut Derivation, fired: RuleSet, expr: ExprId) {
+        let rules: Vec<&'static Rule> = fired.without(rules::SILENT).rules().collect();
         if rules.is_empty() {
-            if !always {
-                return;
-            }
-            rules.push(&rules::ORDER);
+            return;
         }
         let mut reason = Vec::new();
         for rule in &rules {

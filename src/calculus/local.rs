@@ -37,7 +37,11 @@ pub fn partial(store: &mut Store, node: ExprId, position: usize) -> Option<ExprI
         }
         Node::Pow(base, exponent) => {
             let (by_base, by_exponent) = power_partials(store, node, base, exponent);
-            Some(if position == 0 { by_base } else { by_exponent })
+            if position == 0 {
+                Some(by_base)
+            } else {
+                by_exponent
+            }
         }
         Node::Call(function, order, argument) => outer_derivative(store, function, order, argument),
         _ => None,
@@ -45,13 +49,14 @@ pub fn partial(store: &mut Store, node: ExprId, position: usize) -> Option<ExprI
 }
 
 /// The power rule, once: `d(b^e) = e b^(e-1) db + b^e log(b) de`, as the
-/// partial derivatives by the base and by the exponent.
+/// partial derivatives by the base and by the exponent (none when the
+/// exponent is a number).
 fn power_partials(
     store: &mut Store,
     power: ExprId,
     base: ExprId,
     exponent: ExprId,
-) -> (ExprId, ExprId) {
+) -> (ExprId, Option<ExprId>) {
     let lowered = match store.as_number(exponent).cloned() {
         Some(value) => store.number(value - num_rational::BigRational::one()),
         None => {
@@ -61,8 +66,10 @@ fn power_partials(
     };
     let reduced = store.pow(base, lowered);
     let by_base = store.mul(vec![exponent, reduced]);
-    let log = store.builtin(Builtin::Log, base);
-    let by_exponent = store.mul(vec![power, log]);
+    let by_exponent = store.as_number(exponent).is_none().then(|| {
+        let log = store.builtin(Builtin::Log, base);
+        store.mul(vec![power, log])
+    });
     (by_base, by_exponent)
 }
 
@@ -191,7 +198,7 @@ enum Own {
     /// The outer derivative of a call (`None` where it is 0).
     Outer(Option<ExprId>),
     /// A power's partial derivatives by base and by exponent.
-    Power(ExprId, ExprId),
+    Power(ExprId, Option<ExprId>),
     /// Nothing to take first.
     Nothing,
 }
@@ -265,7 +272,7 @@ fn one_rule(
                 let inner = part(store, base);
                 terms.push(store.mul(vec![by_base, inner]));
             }
-            if depends[&exponent] {
+            if let (true, Some(by_exponent)) = (depends[&exponent], by_exponent) {
                 let inner = part(store, exponent);
                 terms.push(store.mul(vec![by_exponent, inner]));
             }
@@ -432,7 +439,7 @@ pub fn nth_builtin_derivative(
     for _ in 0..order {
         let raw = derivative(store, result, &wrt, &|_| false, Depth::Whole, &mut ());
         result = simplifier.simplify_plain(store, raw, &mut ())?;
-        if store.tree_size(result, MAX_RESULT_SIZE) >= MAX_RESULT_SIZE {
+        if store.tree_size(result) > MAX_RESULT_SIZE {
             return Err(TooLarge::new(format!(
                 "the derivative of order {order} of `{}` grows beyond {MAX_RESULT_SIZE} nodes",
                 builtin.name()

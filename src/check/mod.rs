@@ -160,7 +160,7 @@ pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
         Err(grade) => return *grade,
     };
     if network.model.store.largest_number_bits() > MAX_NUMBER_BITS
-        || network.model.store.tree_size(answer, MAX_ANSWER_SIZE) >= MAX_ANSWER_SIZE
+        || network.model.store.tree_size(answer) > MAX_ANSWER_SIZE
         || has_huge_power(&network.model.store, answer)
     {
         return Grade::on_reading(

@@ -65,9 +65,9 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     let result = Simplifier::new()
         .simplify_plain(&mut model.store, raw, &mut ())
         .map_err(|e| Diagnostic::unlocated(format!("the derivative cannot be simplified: {e}")))?;
-    if model.store.tree_size(result, MAX_RESULT_SIZE) >= MAX_RESULT_SIZE {
+    if model.store.tree_size(result) > MAX_RESULT_SIZE {
         return Err(Diagnostic::unlocated(format!(
-            "the derivative grows beyond {MAX_RESULT_SIZE} terms when written out"
+            "the derivative grows beyond {MAX_RESULT_SIZE} nodes when written out"
         )));
     }
     Ok(Outcome::success(match format {

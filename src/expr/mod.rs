@@ -280,11 +280,10 @@ impl Store {
     }
 
     /// The number of nodes of the expression written out as a tree
-    /// (shared subexpressions count each time they appear), at most `limit`.
-    pub fn tree_size(&self, id: ExprId, limit: usize) -> usize {
-        usize::try_from(self.sizes[id.index()])
-            .unwrap_or(usize::MAX)
-            .min(limit)
+    /// (shared subexpressions count each time they appear), kept as it is
+    /// built and saturating at the largest `usize`.
+    pub fn tree_size(&self, id: ExprId) -> usize {
+        usize::try_from(self.sizes[id.index()]).unwrap_or(usize::MAX)
     }
 
     /// Interns a node as it is.
@@ -626,7 +625,7 @@ mod tests {
         assert!(store.contents(summed).has(Contents::KRONECKER));
         assert!(!store.contents(summed).has(Contents::ADJOINT));
         assert!(!store.contents(x).has(Contents::SUM));
-        assert_eq!(store.tree_size(summed, usize::MAX), 4);
+        assert_eq!(store.tree_size(summed), 4);
         assert_eq!(store.free_vars(summed), &[p]);
     }
 

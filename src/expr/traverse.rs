@@ -310,10 +310,11 @@ impl Binders for Substitution {
         bound: IndexVar,
         body: ExprId,
     ) -> (IndexVar, Scope) {
+        // Only what the body mentions is carried in, so that a body shared
+        // under different binders is renamed once.
         let mut inner = scope.without(bound);
-        let captures = inner
-            .iter()
-            .any(|(from, to)| *to == bound && store.has_free(body, *from));
+        inner.retain(|(from, _)| store.has_free(body, *from));
+        let captures = inner.iter().any(|(_, to)| *to == bound);
         if !captures {
             return (
                 bound,
@@ -378,7 +379,7 @@ impl Binders for CanonicalBinders {
         store: &mut Store,
         scope: &Scope,
         bound: IndexVar,
-        _body: ExprId,
+        body: ExprId,
     ) -> (IndexVar, Scope) {
         let info = store.var(bound).clone();
         let key = (info.range, scope.depth);
@@ -390,7 +391,15 @@ impl Binders for CanonicalBinders {
                 var
             }
         };
+        // A canonical variable is never free, except in an expression some
+        // substitution brought it into: there a fresh one keeps it apart.
+        let canonical = if canonical != bound && store.has_free(body, canonical) {
+            store.fresh_like(bound)
+        } else {
+            canonical
+        };
         let mut inner = scope.without(bound);
+        inner.retain(|(from, _)| store.has_free(body, *from));
         inner.push((bound, canonical));
         inner.sort_unstable();
         (
@@ -533,6 +542,22 @@ mod tests {
         let (a, b) = (store.sum(j, xj), store.sum(k, xk));
         assert_ne!(a, b);
         assert_eq!(store.canonical_binders(a), store.canonical_binders(b));
+    }
+
+    #[test]
+    fn canonical_binders_keep_an_expression_already_canonical() {
+        let mut store = Store::new();
+        let range = RangeId(0);
+        let (j, k) = (store.new_var("j", range), store.new_var("k", range));
+        // sum(j, w[j, k] * sum(k, x[k])), with a free k outside the inner sum.
+        let xk = store.reference(FamilyId(1), &[k]);
+        let inner = store.sum(k, xk);
+        let w = store.reference(FamilyId(0), &[j, k]);
+        let product = store.mul(vec![w, inner]);
+        let outer = store.sum(j, product);
+        let once = store.canonical_binders(outer);
+        assert_eq!(store.canonical_binders(once), once);
+        assert_eq!(store.free_vars(once), &[k]);
     }
 
     #[test]

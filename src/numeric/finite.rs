@@ -74,7 +74,13 @@ impl Instance<'_> {
         step: f64,
         held: &[FamilyId],
     ) -> Option<Instance<'_>> {
+        if self.over_budget() {
+            return None;
+        }
         let mut values = self.values.clone();
+        // Copying the values is work too.
+        let copied: usize = values.iter().map(|t| t.data.len()).sum();
+        self.work.set(self.work.get().saturating_add(copied as u64));
         let offset = values[family.index()].offset(at);
         values[family.index()].data[offset] += step;
         let mut scratch = Instance {
@@ -141,7 +147,11 @@ impl Instance<'_> {
         let center = self.eval(of, env);
         central_difference(x, center, |h| {
             self.shifted(family, at, h, held)
-                .map_or(f64::NAN, |scratch| scratch.eval(of, env))
+                .map_or(f64::NAN, |scratch| {
+                    let value = scratch.eval(of, env);
+                    self.work.set(scratch.work.get());
+                    value
+                })
         })
         .value
     }

@@ -118,7 +118,8 @@ struct Scope {
 ///
 /// A formula is printed bottom-up with a stack of its own, so that its
 /// depth does not matter: each node's piece is made from the pieces of the
-/// parts it shows, each distinct part in each scope of names once.
+/// parts it shows, and a piece is kept only until the last parent waiting
+/// for it takes it, so that memory stays within the size of the output.
 pub struct Printer<'a> {
     model: &'a Model,
     format: Format,
@@ -336,9 +337,15 @@ impl<'a> Printer<'a> {
             self.pieces.insert((expr, scope), piece);
         }
         self.scope = top;
-        self.pieces
+        let piece = self
+            .pieces
             .remove(&(root, top))
-            .expect("the root's piece is made last")
+            .expect("the root's piece is made last");
+        debug_assert!(
+            self.pieces.is_empty() && self.wanted.is_empty(),
+            "every piece made is taken by a parent"
+        );
+        piece
     }
 
     /// The piece of a part shown in the scope in force, taken by one of
@@ -370,10 +377,12 @@ impl<'a> Printer<'a> {
         match self.store().node(expr).clone() {
             Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => {}
             Node::Add(terms) => {
+                // A negative term is shown from its factors, its sign taken out.
                 for term in terms.iter() {
-                    needs.push((*term, scope));
                     if self.is_negative_term(*term) {
                         self.product_needs(*term, needs);
+                    } else {
+                        needs.push((*term, scope));
                     }
                 }
             }
@@ -388,7 +397,8 @@ impl<'a> Printer<'a> {
     }
 
     /// The parts a product shows: the base and exponent of every factor,
-    /// and the argument of a function raised to a power.
+    /// and the argument of a function shown raised to a power (a power of
+    /// -1 shows as the function under a fraction bar, raised to nothing).
     fn product_needs(&self, expr: ExprId, needs: &mut Vec<(ExprId, usize)>) {
         let scope = self.scope;
         let (_, factors) = self.coefficient_and_factors(expr);
@@ -396,10 +406,16 @@ impl<'a> Printer<'a> {
             match self.store().node(factor) {
                 Node::Pow(base, exponent) => {
                     needs.push((*base, scope));
-                    if self.store().as_number(*exponent).is_none() {
-                        needs.push((*exponent, scope));
-                    }
-                    if let Node::Call(_, _, argument) = self.store().node(*base) {
+                    let shown_power = match self.store().as_number(*exponent) {
+                        Some(value) => !value.abs().is_one(),
+                        None => {
+                            needs.push((*exponent, scope));
+                            true
+                        }
+                    };
+                    if let (Node::Call(_, _, argument), true) =
+                        (self.store().node(*base), shown_power)
+                    {
                         needs.push((*argument, scope));
                     }
                 }
@@ -434,7 +450,10 @@ impl<'a> Printer<'a> {
             Node::Delta(a, b) => Piece::atom(self.kronecker(a, b)),
             Node::Add(terms) => self.add(&terms),
             Node::Mul(_) | Node::Pow(..) => self.product(expr),
-            Node::Call(function, order, argument) => self.call(function, order, argument, None),
+            Node::Call(function, order, argument) => {
+                let inner = self.get(argument).text;
+                self.call(function, order, inner, None)
+            }
             Node::Sum(..) => self.sum(expr),
             Node::Derivative(of, wrt) => self.formal_derivative(of, wrt.family, &wrt.indices),
         }
@@ -799,15 +818,22 @@ impl<'a> Printer<'a> {
         false
     }
 
+    /// `base` raised to the power shown as `exponent`: `tanh²(a)` for a
+    /// built-in function, `(1 + x)^{n}` otherwise.
     fn power_of(&mut self, base: ExprId, exponent: Piece) -> Piece {
-        if let (Node::Call(Function::Builtin(builtin), 0, argument), Format::Latex | Format::Text) =
-            (self.store().node(base).clone(), self.format)
-            && exponent.precedence == Precedence::Atom
-            && !matches!(builtin.row().latex, LatexName::Root | LatexName::Bars)
-        {
-            return self.call(Function::Builtin(builtin), 0, argument, Some(exponent.text));
-        }
+        // Both the base and, for a call, its argument were listed as needed:
+        // both are taken, whichever way the power is shown.
         let base_piece = self.get(base);
+        if let Node::Call(function, order, argument) = *self.store().node(base) {
+            let inner = self.get(argument).text;
+            if let (Function::Builtin(builtin), 0, Format::Latex | Format::Text) =
+                (function, order, self.format)
+                && exponent.precedence == Precedence::Atom
+                && !matches!(builtin.row().latex, LatexName::Root | LatexName::Bars)
+            {
+                return self.call(function, 0, inner, Some(exponent.text));
+            }
+        }
         let base_text = if base_piece.precedence < Precedence::Atom || base_piece.open_sum {
             self.parens(&base_piece.text)
         } else {
@@ -834,14 +860,14 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// A call, its argument printed as `inner`, its value raised to `power`.
     fn call(
         &mut self,
         function: Function,
         order: u32,
-        argument: ExprId,
+        inner: String,
         power: Option<String>,
     ) -> Piece {
-        let inner = self.get(argument).text;
         let primes = match self.format {
             Format::Text => match order {
                 0 => String::new(),

@@ -163,30 +163,27 @@ pub fn negated_difference(store: &mut Store, id: ExprId) -> Option<ExprId> {
     let Node::Mul(factors) = store.node(id) else {
         return None;
     };
-    let is_sum = |f: &ExprId| matches!(store.node(*f), Node::Add(_));
-    let minus_one = -BigRational::one();
-    let one_number_is_minus_one = factors
-        .iter()
-        .filter_map(|f| store.as_number(*f))
-        .map(|value| *value == minus_one)
-        .eq([true]);
-    if !one_number_is_minus_one || factors.iter().filter(|f| is_sum(f)).count() != 1 {
+    // The one number and the one sum among the factors, if there is one of
+    // each.
+    let (mut number, mut sum) = (None, None);
+    for (at, factor) in factors.iter().enumerate() {
+        let slot = match store.node(*factor) {
+            Node::Number(_) => &mut number,
+            Node::Add(_) => &mut sum,
+            _ => continue,
+        };
+        if slot.replace(at).is_some() {
+            return None;
+        }
+    }
+    let (Some(number), Some(sum)) = (number, sum) else {
+        return None;
+    };
+    if store.as_number(factors[number]) != Some(&-BigRational::one()) {
         return None;
     }
     let factors = factors.clone();
-    let numbers: Vec<usize> = (0..factors.len())
-        .filter(|at| store.as_number(factors[*at]).is_some())
-        .collect();
-    let sums: Vec<usize> = (0..factors.len())
-        .filter(|at| matches!(store.node(factors[*at]), Node::Add(_)))
-        .collect();
-    let ([number], [sum]) = (numbers.as_slice(), sums.as_slice()) else {
-        return None;
-    };
-    if store.as_number(factors[*number]) != Some(&minus_one) {
-        return None;
-    }
-    let terms = store.terms(factors[*sum]).to_vec();
+    let terms = store.terms(factors[sum]).to_vec();
     // With other factors beside it, a sum is negated only to bring a
     // negative constant forward: `-(t - 1) c` reads better as `(1 - t) c`,
     // `-(1 - y) c` no better as `(y - 1) c`.
@@ -199,9 +196,9 @@ pub fn negated_difference(store: &mut Store, id: ExprId) -> Option<ExprId> {
     let negated: Vec<ExprId> = terms.iter().map(|t| store.negate(*t)).collect();
     let mut rest: Vec<ExprId> = Vec::with_capacity(factors.len() - 1);
     for (at, factor) in factors.iter().enumerate() {
-        if at == *sum {
+        if at == sum {
             rest.push(store.add(negated.clone()));
-        } else if at != *number {
+        } else if at != number {
             rest.push(*factor);
         }
     }

@@ -214,9 +214,12 @@ fn base_and_exponent(store: &Store, factor: ExprId) -> (ExprId, BigRational) {
 }
 
 /// Structural matching up to the order of terms and factors, binding the
-/// pattern's variables, with a bound on the steps it may take.
+/// pattern's free variables, with a bound on the steps it may take.
 struct Matcher {
+    /// The pattern's free variables, and what they stand for.
     bindings: VarMap,
+    /// The sums entered so far: each pattern binder with the target's.
+    binders: Vec<(IndexVar, IndexVar)>,
     steps: usize,
 }
 
@@ -224,11 +227,21 @@ impl Matcher {
     fn new() -> Matcher {
         Matcher {
             bindings: VarMap::default(),
+            binders: Vec::new(),
             steps: 0,
         }
     }
 
+    /// True when the pattern's variable `from` may stand where the target
+    /// has `to`: a bound one for the target's binder of the same sum, a
+    /// free one for a variable free in the target there, always the same.
     fn bind(&mut self, store: &Store, from: IndexVar, to: IndexVar) -> bool {
+        if let Some((_, target)) = self.binders.iter().rev().find(|(p, _)| *p == from) {
+            return *target == to;
+        }
+        if self.binders.iter().any(|(_, target)| *target == to) {
+            return false;
+        }
         if store.var(from).range != store.var(to).range {
             return false;
         }
@@ -265,11 +278,12 @@ impl Matcher {
             }
             (Node::Delta(a1, a2), Node::Delta(b1, b2)) => {
                 let saved = self.bindings.clone();
-                if self.bind(store, *a1, *b1) && self.bind(store, *a2, *b2) {
+                let (a1, a2, b1, b2) = (*a1, *a2, *b1, *b2);
+                if self.bind(store, a1, b1) && self.bind(store, a2, b2) {
                     return true;
                 }
                 self.bindings = saved;
-                self.bind(store, *a1, *b2) && self.bind(store, *a2, *b1)
+                self.bind(store, a1, b2) && self.bind(store, a2, b1)
             }
             (Node::Pow(pb, pe), Node::Pow(tb, te)) => {
                 let (pb, pe, tb, te) = (*pb, *pe, *tb, *te);
@@ -281,7 +295,13 @@ impl Matcher {
             }
             (Node::Sum(pv, pb), Node::Sum(tv, tb)) => {
                 let (pv, pb, tv, tb) = (*pv, *pb, *tv, *tb);
-                self.bind(store, pv, tv) && self.matches(store, pb, tb)
+                if store.var(pv).range != store.var(tv).range {
+                    return false;
+                }
+                self.binders.push((pv, tv));
+                let matched = self.matches(store, pb, tb);
+                self.binders.pop();
+                matched
             }
             (Node::Add(ps), Node::Add(ts)) | (Node::Mul(ps), Node::Mul(ts)) => {
                 let same_kind = matches!(store.node(pattern), Node::Add(_))
@@ -376,5 +396,35 @@ impl Shapes {
             self.0.insert(id, value);
         }
         self.0[&expr]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::{FamilyId, RangeId};
+
+    /// `x[a] * sum(b, y[b] * z[c])` over one range.
+    fn shape(store: &mut Store, a: IndexVar, b: IndexVar, c: IndexVar) -> ExprId {
+        let x = store.reference(FamilyId(0), &[a]);
+        let y = store.reference(FamilyId(1), &[b]);
+        let z = store.reference(FamilyId(2), &[c]);
+        let inner = store.mul(vec![y, z]);
+        let summed = store.sum(b, inner);
+        store.mul(vec![x, summed])
+    }
+
+    #[test]
+    fn a_free_variable_never_stands_for_a_bound_one() {
+        let mut store = Store::new();
+        let range = RangeId(0);
+        let [j, k, m, n] = ["j", "k", "m", "n"].map(|name| store.new_var(name, range));
+        let pattern = shape(&mut store, j, k, j);
+        // x[m] * sum(n, y[n] * z[m]): j is m throughout.
+        let same = shape(&mut store, m, n, m);
+        assert!(Matcher::new().matches(&store, pattern, same));
+        // x[m] * sum(m, y[m] * z[m]): the z[m] inside is the summed m.
+        let shadowed = shape(&mut store, m, m, m);
+        assert!(!Matcher::new().matches(&store, pattern, shadowed));
     }
 }

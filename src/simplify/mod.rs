@@ -358,15 +358,13 @@ impl Simplifier {
             && (contents.has(Contents::KRONECKER) || self.facts.has_assumptions());
         let worth_trying = contents.has(Contents::SUM_INSIDE)
             && (summed || contents.any(Contents::FRACTION.and(Contents::TERM_WITH_SUM_INSIDE)));
-        if !worth_trying || store.tree_size(factored.expr, MAX_EXPAND_SIZE) >= MAX_EXPAND_SIZE {
+        if !worth_trying || store.tree_size(factored.expr) > MAX_EXPAND_SIZE {
             self.simplest.insert((facts, expr), factored);
             sink.fired(factored.fired);
             return Ok(factored.expr);
         }
         let expanded = self.chain(store, factored.expr, &[multiplying, with_facts, factoring])?;
-        let limit = MAX_EXPAND_SIZE * 4;
-        let best = if store.tree_size(expanded.expr, limit) < store.tree_size(factored.expr, limit)
-        {
+        let best = if store.tree_size(expanded.expr) < store.tree_size(factored.expr) {
             Normal {
                 expr: expanded.expr,
                 fired: factored.fired.union(expanded.fired),
@@ -427,12 +425,14 @@ impl Simplifier {
             /// The node's children are simplified: simplify it.
             Finish(ExprId),
             /// A rule rewrote `node` (as rebuilt) to `to`; `to` is now
-            /// simplified, and so is the node.
+            /// simplified, and so is the node. `fired` holds the rules that
+            /// fired on the node's parts and on it, `own` those on it alone.
             Adopt {
                 node: ExprId,
                 rebuilt: ExprId,
                 to: ExprId,
                 fired: RuleSet,
+                own: RuleSet,
             },
         }
         let start = store.len();
@@ -529,6 +529,7 @@ impl Simplifier {
                                         rebuilt,
                                         to,
                                         fired,
+                                        own: RuleSet::of(rule),
                                     });
                                     stack.push(Task::Visit(to));
                                 }
@@ -541,9 +542,10 @@ impl Simplifier {
                     rebuilt,
                     to,
                     fired,
+                    own,
                 } => {
                     let known = self.memo[pass.index()][&to];
-                    self.settle(pass, rebuilt, known.expr, fired.union(known.fired));
+                    self.settle(pass, rebuilt, known.expr, own.union(known.fired));
                     self.settle(pass, node, known.expr, fired.union(known.fired));
                 }
             }

@@ -225,17 +225,6 @@ impl Expr {
             Some(next)
         })
     }
-
-    /// The depth of the expression as a tree.
-    pub fn depth(&self) -> usize {
-        let mut deepest = 0;
-        let mut stack = vec![(self, 1)];
-        while let Some((next, depth)) = stack.pop() {
-            deepest = deepest.max(depth);
-            stack.extend(next.operands().into_iter().map(|e| (e, depth + 1)));
-        }
-        deepest
-    }
 }
 
 impl BinaryOp {

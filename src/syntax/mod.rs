@@ -345,19 +345,16 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
         let frame = frames.last_mut().expect("a frame is open");
         let Some(item) = frame.items.next() else {
             let mut frame = frames.pop().expect("a frame is open");
-            let expr = frame.finish(source)?;
+            let Operand { expr, depth } = frame.finish(source)?;
             let operand = match frame.wrap {
                 Wrap::Top => return Ok(expr),
-                Wrap::Parenthesized => Operand {
-                    depth: expr.depth(),
-                    expr,
-                },
+                Wrap::Parenthesized => Operand { depth, expr },
                 Wrap::Call {
                     function,
                     order,
                     span,
                 } => Operand {
-                    depth: expr.depth() + 1,
+                    depth: depth + 1,
                     expr: Expr::Call {
                         function,
                         order,
@@ -366,7 +363,7 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                     },
                 },
                 Wrap::Sum { indices, span } => Operand {
-                    depth: expr.depth() + 1,
+                    depth: depth + 1,
                     expr: Expr::Sum {
                         indices,
                         body: Box::new(expr),
@@ -374,6 +371,7 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                     },
                 },
             };
+            check_depth(source, &operand)?;
             frames
                 .last_mut()
                 .expect("a wrapped expression has a frame below")
@@ -494,16 +492,12 @@ impl<'i> Frame<'i> {
         }
     }
 
-    /// The expression, once every part is read.
-    fn finish(&mut self, source: &Source) -> Result<Expr, Diagnostic> {
+    /// The expression, with its depth, once every part is read.
+    fn finish(&mut self, source: &Source) -> Result<Operand, Diagnostic> {
         while let Some(top) = self.operators.pop() {
             reduce(source, &mut self.operands, top)?;
         }
-        Ok(self
-            .operands
-            .pop()
-            .expect("an expression has an operand")
-            .expr)
+        Ok(self.operands.pop().expect("an expression has an operand"))
     }
 }
 
@@ -554,14 +548,20 @@ fn reduce(source: &Source, operands: &mut Vec<Operand>, op: PendingOp) -> Result
             }
         }
     };
-    if node.depth > MAX_EXPRESSION_DEPTH {
+    check_depth(source, &node)?;
+    operands.push(node);
+    Ok(())
+}
+
+/// Refuses an expression deeper than [`MAX_EXPRESSION_DEPTH`].
+fn check_depth(source: &Source, operand: &Operand) -> Result<(), Diagnostic> {
+    if operand.depth > MAX_EXPRESSION_DEPTH {
         return Err(source
-            .error(node.expr.span(), "expression nested too deeply")
+            .error(operand.expr.span(), "expression nested too deeply")
             .with_help(format!(
                 "at most {MAX_EXPRESSION_DEPTH} levels of operators and brackets are accepted"
             )));
     }
-    operands.push(node);
     Ok(())
 }
 
