@@ -270,6 +270,24 @@ fn a_failed_verification_exits_1() {
 }
 
 #[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    // As in `chainrule grad big.nn | head`: the pipe is closed before the
+    // binary writes, so its first write fails.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chainrule"))
+        .args(["grad", "examples/bishop-5.3.nn"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("the binary finishes");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
 fn notation_strings_are_checked_before_they_reach_latex() {
     assert_error(
         "input x\nE = x\nlatex x \"\\input{/etc/passwd}\"\n",

@@ -28,11 +28,12 @@ use crate::simplify::Simplifier;
 /// The derivative of a node with respect to its child at `position`, the
 /// other children held fixed.
 pub fn partial(store: &mut Store, node: ExprId, position: usize) -> Option<ExprId> {
-    match store.node(node).clone() {
+    match *store.node(node) {
         Node::Add(_) | Node::Sum(..) => Some(store.int(1)),
-        Node::Mul(factors) => {
-            let mut others = factors.to_vec();
-            others.remove(position);
+        Node::Mul(ref factors) => {
+            let others: Vec<ExprId> = (factors.iter().enumerate())
+                .filter_map(|(at, factor)| (at != position).then_some(*factor))
+                .collect();
             Some(store.mul(others))
         }
         Node::Pow(base, exponent) => {
@@ -358,10 +359,12 @@ pub fn partials(store: &mut Store, expr: ExprId) -> Vec<Occurrence> {
     let one = store.int(1);
     pending.insert((Reverse(expr), 0), vec![one]);
     let mut found = Vec::new();
+    let mut children = Vec::new();
     while let Some(((Reverse(id), scope), terms)) = pending.pop_first() {
         let adjoint = store.add(terms);
-        match store.node(id).clone() {
-            Node::Ref(family, indices) => {
+        match *store.node(id) {
+            Node::Ref(family, ref indices) => {
+                let indices = indices.clone();
                 let mut binders = Vec::new();
                 let mut at = scope;
                 while let (parent, Some(binder)) = scopes[at] {
@@ -388,8 +391,9 @@ pub fn partials(store: &mut Store, expr: ExprId) -> Vec<Occurrence> {
                     .push(adjoint);
             }
             _ => {
-                let children: Vec<ExprId> = store.children(id).collect();
-                for (position, child) in children.into_iter().enumerate() {
+                children.clear();
+                children.extend(store.children(id));
+                for (position, &child) in children.iter().enumerate() {
                     if !store.contents(child).has(Contents::REFERENCE) {
                         continue;
                     }

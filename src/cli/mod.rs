@@ -135,12 +135,27 @@ pub fn execute(args: impl IntoIterator<Item = String>) -> Outcome {
 }
 
 /// Runs the command line given by `args`, prints what it says, and returns
-/// the exit status.
+/// the exit status. A reader that stops reading early (`chainrule grad
+/// big.nn | head`) ends the output quietly.
 pub fn run(args: impl IntoIterator<Item = String>) -> ExitCode {
+    use std::io::Write;
     let outcome = execute(args);
-    print!("{}", outcome.stdout);
-    eprint!("{}", outcome.stderr);
-    ExitCode::from(outcome.status)
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(outcome.stdout.as_bytes())
+        .and_then(|()| stdout.flush());
+    let mut stderr = std::io::stderr().lock();
+    match written {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            // Nothing more can be said if standard error is closed too.
+            let _ = writeln!(stderr, "error: cannot write the output: {error}");
+            ExitCode::from(2)
+        }
+        _ => {
+            let _ = stderr.write_all(outcome.stderr.as_bytes());
+            ExitCode::from(outcome.status)
+        }
+    }
 }
 
 /// Reads a network file (or standard input for `-`) and loads it.

@@ -12,7 +12,7 @@ pub mod traverse;
 
 use num_bigint::BigInt;
 use num_rational::BigRational;
-use num_traits::{One, Zero};
+use num_traits::One;
 use rustc_hash::FxHashMap as HashMap;
 
 pub use functions::Builtin;
@@ -23,6 +23,13 @@ pub type VarMap = HashMap<IndexVar, IndexVar>;
 /// An expression in a [`Store`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExprId(u32);
+
+/// The number 0, in every store.
+const ZERO: ExprId = ExprId(0);
+/// The number 1, in every store.
+const ONE: ExprId = ExprId(1);
+/// The number -1, in every store.
+const MINUS_ONE: ExprId = ExprId(2);
 
 impl ExprId {
     /// The id's position in the store, for dense tables keyed by node.
@@ -199,8 +206,9 @@ impl Iterator for Children<'_> {
     }
 }
 
-/// The arena of interned expressions and index variables.
-#[derive(Default)]
+/// The arena of interned expressions and index variables. The numbers 0,
+/// 1 and -1 are its first three nodes, so that they are made and
+/// recognised without a lookup.
 pub struct Store {
     nodes: Vec<Node>,
     free: Vec<Box<[IndexVar]>>,
@@ -209,18 +217,40 @@ pub struct Store {
     contents: Vec<Contents>,
     /// Every id in order, so that one can be lent as a one-element slice.
     ids: Vec<ExprId>,
-    /// The ids by the hash of their nodes: each node is stored once.
-    lookup: hashbrown::HashTable<ExprId>,
+    /// The ids by the hash of their nodes, each with that hash (so that
+    /// growing the table hashes no node again): each node is stored once.
+    lookup: hashbrown::HashTable<(u64, ExprId)>,
     vars: Vec<IndexVarInfo>,
     largest_number_bits: u64,
     /// The variables that [`Store::canonical_binders`] binds, by range and depth.
     binder_vars: HashMap<(RangeId, u32), IndexVar>,
 }
 
+impl Default for Store {
+    fn default() -> Store {
+        Store::new()
+    }
+}
+
 impl Store {
-    /// An empty store.
+    /// A store holding only the numbers 0, 1 and -1.
     pub fn new() -> Store {
-        Store::default()
+        let mut store = Store {
+            nodes: Vec::new(),
+            free: Vec::new(),
+            sizes: Vec::new(),
+            contents: Vec::new(),
+            ids: Vec::new(),
+            lookup: hashbrown::HashTable::new(),
+            vars: Vec::new(),
+            largest_number_bits: 0,
+            binder_vars: HashMap::default(),
+        };
+        for (value, id) in [(0, ZERO), (1, ONE), (-1, MINUS_ONE)] {
+            let made = store.number(BigRational::from_integer(BigInt::from(value)));
+            debug_assert_eq!(made, id);
+        }
+        store
     }
 
     /// The node behind an id.
@@ -290,7 +320,7 @@ impl Store {
     pub fn intern(&mut self, node: Node) -> ExprId {
         let hash = hash_node(&node);
         let nodes = &self.nodes;
-        if let Some(&id) = self.lookup.find(hash, |id| nodes[id.index()] == node) {
+        if let Some(&(_, id)) = self.lookup.find(hash, |(_, id)| nodes[id.index()] == node) {
             return id;
         }
         if let Node::Number(value) = &node {
@@ -310,9 +340,8 @@ impl Store {
         self.sizes.push(size);
         self.contents.push(contents);
         self.ids.push(id);
-        let nodes = &self.nodes;
         self.lookup
-            .insert_unique(hash, id, |id| hash_node(&nodes[id.index()]));
+            .insert_unique(hash, (hash, id), |(hash, _)| *hash);
         id
     }
 
@@ -377,7 +406,12 @@ impl Store {
 
     /// A whole number.
     pub fn int(&mut self, value: i64) -> ExprId {
-        self.number(BigRational::from_integer(BigInt::from(value)))
+        match value {
+            0 => ZERO,
+            1 => ONE,
+            -1 => MINUS_ONE,
+            _ => self.number(BigRational::from_integer(BigInt::from(value))),
+        }
     }
 
     /// The number behind an id, if it is one.
@@ -390,12 +424,17 @@ impl Store {
 
     /// True when the expression is the number 0.
     pub fn is_zero(&self, id: ExprId) -> bool {
-        self.as_number(id).is_some_and(Zero::is_zero)
+        id == ZERO
     }
 
     /// True when the expression is the number 1.
     pub fn is_one(&self, id: ExprId) -> bool {
-        self.as_number(id).is_some_and(One::is_one)
+        id == ONE
+    }
+
+    /// True when the expression is the number -1.
+    pub fn is_minus_one(&self, id: ExprId) -> bool {
+        id == MINUS_ONE
     }
 
     /// `family[indices]`.
@@ -409,10 +448,10 @@ impl Store {
     }
 
     /// A sum; drops zero terms, and is the term itself when only one is left.
-    pub fn add(&mut self, terms: Vec<ExprId>) -> ExprId {
-        let terms: Vec<ExprId> = terms.into_iter().filter(|t| !self.is_zero(*t)).collect();
+    pub fn add(&mut self, mut terms: Vec<ExprId>) -> ExprId {
+        terms.retain(|t| *t != ZERO);
         match terms.len() {
-            0 => self.int(0),
+            0 => ZERO,
             1 => terms[0],
             _ => self.intern(Node::Add(terms.into())),
         }
@@ -420,29 +459,28 @@ impl Store {
 
     /// A product; is 0 when a factor is 0, multiplies its numbers into one
     /// leading coefficient, drops unit factors.
-    pub fn mul(&mut self, factors: Vec<ExprId>) -> ExprId {
-        if factors.iter().any(|f| self.is_zero(*f)) {
-            return self.int(0);
+    pub fn mul(&mut self, mut factors: Vec<ExprId>) -> ExprId {
+        if factors.contains(&ZERO) {
+            return ZERO;
         }
+        factors.retain(|f| *f != ONE);
         let numbers = factors
             .iter()
             .filter(|f| self.as_number(**f).is_some())
             .count();
-        let factors: Vec<ExprId> = if numbers > 1 {
+        if numbers > 1 {
             let product = factors
                 .iter()
                 .filter_map(|f| self.as_number(*f))
                 .fold(BigRational::one(), |acc, n| acc * n);
+            factors.retain(|f| self.as_number(*f).is_none());
             let coefficient = self.number(product);
-            std::iter::once(coefficient)
-                .chain(factors.into_iter().filter(|f| self.as_number(*f).is_none()))
-                .collect()
-        } else {
-            factors
-        };
-        let factors: Vec<ExprId> = factors.into_iter().filter(|f| !self.is_one(*f)).collect();
+            if coefficient != ONE {
+                factors.insert(0, coefficient);
+            }
+        }
         match factors.len() {
-            0 => self.int(1),
+            0 => ONE,
             1 => factors[0],
             _ => self.intern(Node::Mul(factors.into())),
         }

@@ -374,7 +374,8 @@ impl<'a> Printer<'a> {
     /// each is printed in.
     fn needs(&mut self, expr: ExprId, needs: &mut Vec<(ExprId, usize)>) {
         let scope = self.scope;
-        match self.store().node(expr).clone() {
+        let store = self.store();
+        match store.node(expr) {
             Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => {}
             Node::Add(terms) => {
                 // A negative term is shown from its factors, its sign taken out.
@@ -387,11 +388,11 @@ impl<'a> Printer<'a> {
                 }
             }
             Node::Mul(_) | Node::Pow(..) => self.product_needs(expr, needs),
-            Node::Call(_, _, argument) => needs.push((argument, scope)),
-            Node::Derivative(of, _) => needs.push((of, scope)),
+            Node::Call(_, _, argument) => needs.push((*argument, scope)),
+            Node::Derivative(of, _) => needs.push((*of, scope)),
             Node::Sum(bound, body) => {
-                let (_, body_scope) = self.binder(expr, bound);
-                needs.push((body, body_scope));
+                let (_, body_scope) = self.binder(expr, *bound);
+                needs.push((*body, body_scope));
             }
         }
     }
@@ -407,7 +408,7 @@ impl<'a> Printer<'a> {
                 Node::Pow(base, exponent) => {
                     needs.push((*base, scope));
                     let shown_power = match self.store().as_number(*exponent) {
-                        Some(value) => !value.abs().is_one(),
+                        Some(_) => !self.store().is_minus_one(*exponent),
                         None => {
                             needs.push((*exponent, scope));
                             true
@@ -443,19 +444,19 @@ impl<'a> Printer<'a> {
 
     /// The piece of a node whose parts' pieces are made.
     fn compose(&mut self, expr: ExprId) -> Piece {
-        match self.store().node(expr).clone() {
-            Node::Number(value) => self.number(&value),
-            Node::Ref(family, indices) => Piece::atom(self.reference(family, &indices)),
-            Node::Adjoint(family, indices) => Piece::atom(self.delta_symbol(family, &indices)),
-            Node::Delta(a, b) => Piece::atom(self.kronecker(a, b)),
-            Node::Add(terms) => self.add(&terms),
+        match self.store().node(expr) {
+            Node::Number(value) => self.number(value),
+            Node::Ref(family, indices) => Piece::atom(self.reference(*family, indices)),
+            Node::Adjoint(family, indices) => Piece::atom(self.delta_symbol(*family, indices)),
+            Node::Delta(a, b) => Piece::atom(self.kronecker(*a, *b)),
+            Node::Add(terms) => self.add(terms),
             Node::Mul(_) | Node::Pow(..) => self.product(expr),
             Node::Call(function, order, argument) => {
-                let inner = self.get(argument).text;
-                self.call(function, order, inner, None)
+                let inner = self.get(*argument).text;
+                self.call(*function, *order, inner, None)
             }
             Node::Sum(..) => self.sum(expr),
-            Node::Derivative(of, wrt) => self.formal_derivative(of, wrt.family, &wrt.indices),
+            Node::Derivative(of, wrt) => self.formal_derivative(*of, wrt.family, &wrt.indices),
         }
     }
 
@@ -556,7 +557,8 @@ impl<'a> Printer<'a> {
         for (position, (negative, term)) in ordered.into_iter().enumerate() {
             let shown = if negative {
                 let (coefficient, factors) = self.coefficient_and_factors(term);
-                self.product_of(-coefficient, &factors)
+                let coefficient = coefficient.expect("a negative term has a number");
+                self.product_of(Some(-coefficient), &factors)
             } else {
                 self.get(term)
             };
@@ -592,8 +594,9 @@ impl<'a> Printer<'a> {
 
     /// The factors of a product, products inside it spliced in (a derived
     /// result put in place reads as part of one product), split into the
-    /// numeric coefficient and the rest.
-    fn coefficient_and_factors(&self, expr: ExprId) -> (BigRational, Vec<ExprId>) {
+    /// numeric coefficient (none for a product without a number) and the
+    /// rest.
+    fn coefficient_and_factors(&self, expr: ExprId) -> (Option<BigRational>, Vec<ExprId>) {
         let mut coefficient: Option<BigRational> = None;
         let mut factors = Vec::new();
         let mut pending = vec![expr];
@@ -609,7 +612,7 @@ impl<'a> Printer<'a> {
                 _ => factors.push(next),
             }
         }
-        (coefficient.unwrap_or_else(BigRational::one), factors)
+        (coefficient, factors)
     }
 
     /// True when a term's numeric coefficient is negative (its numbers'
@@ -635,18 +638,19 @@ impl<'a> Printer<'a> {
 
     /// A product shown as numerator over denominator, factors in a
     /// textbook's order, the sum sign last.
-    fn product_of(&mut self, coefficient: BigRational, factors: &[ExprId]) -> Piece {
+    fn product_of(&mut self, coefficient: Option<BigRational>, factors: &[ExprId]) -> Piece {
         let mut over: Vec<(u8, ExprId, Exponent)> = Vec::new();
         let mut under: Vec<(u8, ExprId, Exponent)> = Vec::new();
         for factor in factors {
             match self.store().node(*factor) {
                 Node::Pow(base, exponent) => match self.store().as_number(*exponent) {
                     Some(value) if value.is_negative() => {
-                        under.push((
-                            self.factor_class(*factor),
-                            *base,
-                            Exponent::Number(-value.clone()),
-                        ));
+                        let power = if self.store().is_minus_one(*exponent) {
+                            Exponent::One
+                        } else {
+                            Exponent::Number(-value.clone())
+                        };
+                        under.push((self.factor_class(*factor), *base, power));
                     }
                     Some(value) => over.push((
                         self.factor_class(*factor),
@@ -657,24 +661,28 @@ impl<'a> Printer<'a> {
                         over.push((self.factor_class(*factor), *base, Exponent::Expr(*exponent)))
                     }
                 },
-                _ => over.push((
-                    self.factor_class(*factor),
-                    *factor,
-                    Exponent::Number(BigRational::one()),
-                )),
+                _ => over.push((self.factor_class(*factor), *factor, Exponent::One)),
             }
         }
         over.sort_by_key(|(class, id, _)| (*class, *id));
         under.sort_by_key(|(class, id, _)| (*class, *id));
-        let negative = coefficient.is_negative();
-        let magnitude = coefficient.abs();
+        // The magnitude of the coefficient, none when it is 1.
+        let (negative, magnitude) = match coefficient {
+            Some(value) if value.is_negative() => (true, Some(-value)),
+            Some(value) if value.is_one() => (false, None),
+            value => (false, value),
+        };
+        let fraction = magnitude.as_ref().filter(|value| !value.is_integer());
         // ½ Σ ... reads better than (Σ ...)/2.
         let has_sum = over
             .iter()
             .any(|(_, f, _)| matches!(self.store().node(*f), Node::Sum(..)));
-        if under.is_empty() && !magnitude.is_integer() && has_sum {
-            let fraction = self.number(&magnitude);
-            let rest = self.juxtapose(&BigRational::one(), &over);
+        if let Some(fraction) = fraction
+            && under.is_empty()
+            && has_sum
+        {
+            let fraction = self.number(fraction);
+            let rest = self.juxtapose(None, &over);
             let separator = if self.format == Format::Dsl { "*" } else { " " };
             let piece = Piece {
                 text: format!("{}{separator}{}", fraction.text, rest.text),
@@ -683,13 +691,21 @@ impl<'a> Printer<'a> {
             };
             return if negative { self.negated(piece) } else { piece };
         }
-        let numerator_number = BigRational::from_integer(magnitude.numer().clone());
-        let denominator_number = BigRational::from_integer(magnitude.denom().clone());
-        let top = self.juxtapose(&numerator_number, &over);
-        let piece = if under.is_empty() && denominator_number.is_one() {
+        let (numerator_number, denominator_number) = match magnitude {
+            Some(value) if !value.is_integer() => {
+                let (numerator, denominator) = value.into_raw();
+                (
+                    Some(BigRational::from_integer(numerator)),
+                    Some(BigRational::from_integer(denominator)),
+                )
+            }
+            value => (value, None),
+        };
+        let top = self.juxtapose(numerator_number.as_ref(), &over);
+        let piece = if under.is_empty() && denominator_number.is_none() {
             top
         } else {
-            let bottom = self.juxtapose(&denominator_number, &under);
+            let bottom = self.juxtapose(denominator_number.as_ref(), &under);
             match self.format {
                 Format::Latex => Piece::atom(format!("\\frac{{{}}}{{{}}}", top.text, bottom.text)),
                 _ => {
@@ -715,15 +731,22 @@ impl<'a> Printer<'a> {
         if negative { self.negated(piece) } else { piece }
     }
 
-    /// Factors side by side (text, LaTeX) or joined by `*` (dsl).
-    fn juxtapose(&mut self, number: &BigRational, factors: &[(u8, ExprId, Exponent)]) -> Piece {
-        let mut parts: Vec<Piece> = Vec::new();
-        if !number.is_one() || factors.is_empty() {
-            parts.push(self.number(number));
+    /// A number (none for 1) and factors side by side (text, LaTeX) or
+    /// joined by `*` (dsl).
+    fn juxtapose(
+        &mut self,
+        number: Option<&BigRational>,
+        factors: &[(u8, ExprId, Exponent)],
+    ) -> Piece {
+        let mut parts: Vec<Piece> = Vec::with_capacity(factors.len() + 1);
+        match number {
+            Some(value) if !value.is_one() => parts.push(self.number(value)),
+            _ if factors.is_empty() => parts.push(self.number(&BigRational::one())),
+            _ => {}
         }
         for (_, base, exponent) in factors {
             let piece = match exponent {
-                Exponent::Number(power) if power.is_one() => self.get(*base),
+                Exponent::One => self.get(*base),
                 Exponent::Number(power) => {
                     let shown = self.number(power);
                     self.power_of(*base, shown)
@@ -1043,6 +1066,7 @@ impl<'a> Printer<'a> {
 
 /// The exponent a factor is shown with.
 enum Exponent {
+    One,
     Number(BigRational),
     Expr(ExprId),
 }

@@ -65,8 +65,10 @@ pub fn parse_expression(source: &Source) -> Result<Expr, Diagnostic> {
     expression(source, expr_pair)
 }
 
-/// Blanks comments and the newlines inside brackets, keeping every byte
-/// offset, and refuses nesting deeper than [`MAX_BRACKET_DEPTH`].
+/// Blanks comments, the newlines inside brackets, tabs and carriage returns
+/// (whitespace everywhere), keeping every byte offset, so that the grammar's
+/// whitespace is one character; refuses nesting deeper than
+/// [`MAX_BRACKET_DEPTH`].
 fn prepare(source: &Source) -> Result<String, Diagnostic> {
     let mut out = source.text.as_bytes().to_vec();
     let mut depth = 0usize;
@@ -108,7 +110,7 @@ fn prepare(source: &Source) -> Result<String, Diagnostic> {
                 }
             }
             b')' | b']' => depth = depth.saturating_sub(1),
-            b'\r' if depth > 0 => out[offset] = b' ',
+            b'\t' | b'\r' => out[offset] = b' ',
             _ => {}
         }
     }
@@ -181,8 +183,8 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::name | Rule::reference | Rule::declared | Rule::call => "a name",
         Rule::sum_call | Rule::sum_binder => "`sum(...)`",
         Rule::kronecker => "`delta(i, j)`",
-        Rule::add | Rule::subtract | Rule::multiply | Rule::divide | Rule::power => "an operator",
-        Rule::negate | Rule::plus => "an expression",
+        Rule::infix => "an operator",
+        Rule::prefix => "an expression",
         Rule::string => "a quoted string",
         Rule::query => "a query such as `dE/da[j]`",
         Rule::primes => "`'`",
@@ -381,14 +383,17 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
         };
         let item_span = span_of(&item);
         match item.as_rule() {
-            Rule::plus => {}
-            Rule::negate => frame.operators.push(PendingOp::Negate(item_span)),
-            Rule::add | Rule::subtract | Rule::multiply | Rule::divide | Rule::power => {
-                let op = match item.as_rule() {
-                    Rule::add => BinaryOp::Add,
-                    Rule::subtract => BinaryOp::Subtract,
-                    Rule::multiply => BinaryOp::Multiply,
-                    Rule::divide => BinaryOp::Divide,
+            Rule::prefix => {
+                if item.as_str() == "-" {
+                    frame.operators.push(PendingOp::Negate(item_span));
+                }
+            }
+            Rule::infix => {
+                let op = match item.as_str() {
+                    "+" => BinaryOp::Add,
+                    "-" => BinaryOp::Subtract,
+                    "*" => BinaryOp::Multiply,
+                    "/" => BinaryOp::Divide,
                     _ => BinaryOp::Power,
                 };
                 let incoming = PendingOp::Binary(op);
