@@ -96,12 +96,9 @@ struct Entry {
 }
 
 /// Every rule of simplification, in the order they are tried at a node.
-static RULE_TABLE: [Entry; 17] = [
-    Entry {
-        rule: &rules::FLATTEN,
-        member: Member::Canonical,
-        apply: |cx, id| canonical::flatten(cx.store, id),
-    },
+/// Flattening and ordering are not listed: a pass does them to every node
+/// before it tries these (see [`Simplifier::run`]).
+static RULE_TABLE: [Entry; 15] = [
     Entry {
         rule: &rules::LIKE_TERMS,
         member: Member::Canonical,
@@ -156,11 +153,6 @@ static RULE_TABLE: [Entry; 17] = [
         rule: &rules::SUM_SPLIT,
         member: Member::Canonical,
         apply: |cx, id| canonical::sum_split(cx.store, id, cx.pass.multiply_out),
-    },
-    Entry {
-        rule: &rules::ORDER,
-        member: Member::Canonical,
-        apply: |cx, id| canonical::order(cx.store, id),
     },
     Entry {
         rule: &rules::ASSUMPTION,
