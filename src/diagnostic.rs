@@ -52,19 +52,31 @@ impl Source {
         let column = self.text[line_start..start].chars().count() + 1;
         let end = floor_char_boundary(&self.text, span.end.clamp(start, line_end));
         let width = self.text[start..end].chars().count().max(1);
-        let source_line: String = self.text[line_start..line_end]
-            .trim_end_matches('\r')
+        let line = self.text[line_start..line_end].trim_end_matches('\r');
+        // A long line is shown as a window around the column.
+        let skipped = (column - 1).saturating_sub(SHOWN_BEFORE_COLUMN);
+        let mut source_line: String = line
             .chars()
+            .skip(skipped)
             .take(MAX_SHOWN_LINE)
+            .map(visible)
             .collect();
+        if skipped > 0 {
+            source_line.insert(0, '…');
+        }
+        if line.chars().count() > skipped + MAX_SHOWN_LINE {
+            source_line.push('…');
+        }
+        let caret_at = column - skipped + usize::from(skipped > 0);
         Diagnostic {
-            location: Some(Location {
+            location: Some(Box::new(Location {
                 file: self.name.clone(),
                 line: line_number,
                 column,
                 source_line,
+                caret_at,
                 width,
-            }),
+            })),
             message: message.into(),
             help: None,
         }
@@ -73,6 +85,32 @@ impl Source {
 
 /// Longest part of a source line that an error message shows.
 const MAX_SHOWN_LINE: usize = 200;
+
+/// How many characters before the column a long line's window shows.
+const SHOWN_BEFORE_COLUMN: usize = 80;
+
+/// A character as a terminal may show it: a tab as a space, other control
+/// characters as their pictures (`␛` for ESC) and direction overrides as
+/// `�`, so that nothing read from a file moves the cursor, changes colours
+/// or reorders the text around it.
+fn visible(c: char) -> char {
+    match c {
+        '\t' => ' ',
+        '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('�'),
+        '\u{7f}' => '␡',
+        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '�',
+        c => c,
+    }
+}
+
+/// `text` with every control character but the new line made visible, as
+/// [`visible`] does: for text from a user that a terminal will show.
+pub fn escape_controls(text: &str) -> String {
+    text.split('\n')
+        .map(|line| line.chars().map(visible).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     while index > 0 && !text.is_char_boundary(index) {
@@ -90,8 +128,11 @@ pub struct Location {
     pub line: usize,
     /// Column in characters, counted from 1.
     pub column: usize,
-    /// The text of the line.
+    /// The line as shown: control characters made visible, and a long
+    /// line cut to a window around the column (marked `…`).
     pub source_line: String,
+    /// The column of the shown line that the caret starts at, from 1.
+    pub caret_at: usize,
     /// How many characters the caret underlines.
     pub width: usize,
 }
@@ -100,7 +141,7 @@ pub struct Location {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     /// Where it happened, when it has a place in a source.
-    pub location: Option<Location>,
+    pub location: Option<Box<Location>>,
     /// One sentence without a trailing full stop.
     pub message: String,
     /// A suggestion, such as the closest known name.
@@ -127,27 +168,31 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {
-            None => write!(f, "error: {}", self.message)?,
+            None => write!(f, "error: {}", escape_controls(&self.message))?,
             Some(at) => {
                 writeln!(
                     f,
                     "{}:{}:{}: error: {}",
-                    at.file, at.line, at.column, self.message
+                    escape_controls(&at.file),
+                    at.line,
+                    at.column,
+                    escape_controls(&self.message)
                 )?;
                 let gutter = at.line.to_string();
                 writeln!(f, "{} |", " ".repeat(gutter.len()))?;
                 writeln!(f, "{gutter} | {}", at.source_line)?;
+                let room = (at.source_line.chars().count() + 1).saturating_sub(at.caret_at - 1);
                 write!(
                     f,
                     "{} | {}{}",
                     " ".repeat(gutter.len()),
-                    " ".repeat(at.column - 1),
-                    "^".repeat(at.width.min(MAX_SHOWN_LINE))
+                    " ".repeat(at.caret_at - 1),
+                    "^".repeat(at.width.min(room).max(1))
                 )?;
             }
         }
         if let Some(help) = &self.help {
-            write!(f, "\nhelp: {help}")?;
+            write!(f, "\nhelp: {}", escape_controls(help))?;
         }
         Ok(())
     }
@@ -204,5 +249,33 @@ mod tests {
         assert_eq!(closest("w3", ["w1", "w2", "x"]), Some("w1"));
         assert_eq!(closest("sigmoidd", ["sigmoid", "tanh"]), Some("sigmoid"));
         assert_eq!(closest("zzzz", ["a", "b"]), None);
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_column() {
+        let text = format!("x = {}@{}\n", "a".repeat(100_000), "b".repeat(100_000));
+        let error = Source::new("f.nn", text).error(Span::new(100_004, 100_005), "found `@`");
+        let shown = error.to_string();
+        assert!(shown.len() < 1_000, "{} bytes", shown.len());
+        let lines: Vec<&str> = shown.lines().collect();
+        assert!(lines[0].starts_with("f.nn:1:100005: error"));
+        let caret = lines[3].find('^').unwrap();
+        // The caret stands under the `@`, counted in characters.
+        let above: Vec<char> = lines[2].chars().collect();
+        let caret_chars = lines[3][..caret].chars().count();
+        assert_eq!(above[caret_chars], '@');
+        assert!(lines[2].contains('…'));
+    }
+
+    #[test]
+    fn control_characters_from_a_file_are_shown_as_pictures() {
+        let source = Source::new("bad\u{1b}[2Jname.nn", "x = \u{1b}]0;title\u{7}\ty\n");
+        let shown = source.error(Span::new(4, 5), "found \u{1b}").to_string();
+        assert!(
+            !shown.chars().any(|c| c.is_control() && c != '\n'),
+            "{shown:?}"
+        );
+        assert!(shown.contains("bad␛[2Jname.nn"));
+        assert!(shown.contains("x = ␛]0;title␇ y"));
     }
 }

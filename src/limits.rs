@@ -5,8 +5,15 @@
 
 use std::fmt;
 
-/// Largest input file read, in bytes.
+/// Largest network file read, in bytes (counted as read, so a special
+/// file such as `/dev/zero` stops there too).
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
+/// Largest batch of answers read, in bytes.
+pub const MAX_BATCH_BYTES: usize = 64 * 1024 * 1024;
+/// Longest time, in seconds, that compiling a document to PDF may take.
+pub const MAX_TEX_SECONDS: u64 = 60;
+/// Largest derivation file (`--answer-file`) read, in bytes.
+pub const MAX_DERIVATION_BYTES: usize = 1024 * 1024;
 /// Deepest nesting of brackets a source may have.
 pub const MAX_BRACKET_DEPTH: usize = 256;
 /// Deepest expression tree a source may build (brackets, operators, calls).

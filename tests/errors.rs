@@ -240,7 +240,7 @@ fn usage_errors_exit_2() {
     assert!(
         missing
             .stderr
-            .starts_with("error: cannot read `no-such-file.nn`"),
+            .starts_with("error: cannot read the network file `no-such-file.nn`"),
         "{}",
         missing.stderr
     );
@@ -298,7 +298,7 @@ fn notation_strings_are_checked_before_they_reach_latex() {
     assert_error(
         "input x\nE = x\ndelta x \"\\delta^{(1)\"\n",
         "dE/dx",
-        "<stdin>:3:21",
+        "<stdin>:3:17",
         "a `{` is never closed",
     );
 }

@@ -1,9 +1,13 @@
 //! `chainrule check FILE QUERY --answer TEX`: grading an answer, a whole
 //! derivation, or a batch of answers.
 
+use std::path::Path;
+
+use super::files::{read_text, refuse_overwriting, write_atomically};
 use super::{FormatArg, Outcome, load, pretty, read_source};
 use crate::check::{Grade, batch, check, check_derivation, truth};
 use crate::diagnostic::Diagnostic;
+use crate::limits::{MAX_BATCH_BYTES, MAX_DERIVATION_BYTES};
 
 /// The arguments of `check`.
 #[derive(clap::Args, Debug)]
@@ -42,9 +46,11 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     } = args;
     let file = file.as_str();
     if let Some(batch) = batch {
+        if let Some(out) = &out {
+            refuse_overwriting(Path::new(out), &[file, &batch])?;
+        }
         let network_source = read_source(file)?;
-        let text = std::fs::read_to_string(&batch)
-            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{batch}`: {e}")))?;
+        let text = read_text(&batch, MAX_BATCH_BYTES, "the batch file")?;
         let rows = batch::read_rows(&batch, &text)?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let grades = batch::grade_rows(&network_source, &rows, workers)?;
@@ -54,8 +60,7 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         let all_right = grades.iter().all(|g| g.verdict.is_right());
         let report = match out {
             Some(path) => {
-                std::fs::write(&path, written)
-                    .map_err(|e| Diagnostic::unlocated(format!("cannot write `{path}`: {e}")))?;
+                write_atomically(Path::new(&path), written.as_bytes())?;
                 let right = grades.iter().filter(|g| g.verdict.is_right()).count();
                 format!(
                     "graded {} answers, {right} right; wrote {path}\n",
@@ -72,8 +77,7 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     let query = network.query(&query_text)?;
     let truth = truth(&mut network, &query)?;
     if let Some(path) = answer_file {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{path}`: {e}")))?;
+        let text = read_text(&path, MAX_DERIVATION_BYTES, "the derivation file")?;
         let graded = check_derivation(&mut network, &truth, &text);
         let right = graded.verdict.is_right();
         let report = match format {

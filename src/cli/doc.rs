@@ -1,7 +1,20 @@
 //! `chainrule doc FILE -o OUT.tex`: a whole LaTeX document, and its PDF.
+//!
+//! TeX never sees a path or a name the user chose: the document is
+//! compiled under a fixed name in a directory of its own, with shell
+//! escape off, reading and writing files restricted to that directory
+//! (`openin_any=p`, `openout_any=p`), and a time limit; only the finished
+//! PDF is moved to its place.
 
-use super::{Outcome, load};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::Outcome;
+use super::files::{refuse_overwriting, shown, write_atomically};
+use super::load;
 use crate::diagnostic::Diagnostic;
+use crate::limits::MAX_TEX_SECONDS;
 use crate::render::document::document;
 
 /// The arguments of `doc`.
@@ -17,43 +30,86 @@ pub(super) struct Args {
     pdf: bool,
 }
 
+/// The name a document is compiled under, whatever its file is called.
+const JOB_NAME: &str = "document";
+
 /// Writes the document, and compiles it when asked.
 pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     let Args { file, output, pdf } = args;
+    let tex_path = PathBuf::from(&output);
+    let pdf_path = tex_path.with_extension("pdf");
+    refuse_overwriting(&tex_path, &[&file])?;
+    if pdf {
+        if pdf_path == tex_path {
+            return Err(Diagnostic::unlocated(format!(
+                "the document {} and its PDF would be one file",
+                shown(&output)
+            ))
+            .with_help("name the document with `.tex`"));
+        }
+        refuse_overwriting(&pdf_path, &[&file])?;
+    }
     let mut network = load(&file)?;
-    let title = std::path::Path::new(&file).file_stem().map_or_else(
+    let title = Path::new(&file).file_stem().map_or_else(
         || "the network".to_string(),
         |s| format!("`{}`", s.to_string_lossy()),
     );
     let text = document(&mut network, &title)?;
-    std::fs::write(&output, text)
-        .map_err(|e| Diagnostic::unlocated(format!("cannot write `{output}`: {e}")))?;
-    let mut said = format!("wrote {output}\n");
-    if pdf {
-        said.push_str(&compile_pdf(&output)?);
+    write_atomically(&tex_path, text.as_bytes())?;
+    let mut said = format!("wrote {}\n", shown(&output));
+    if !pdf {
+        return Ok(Outcome::success(said));
     }
-    Ok(Outcome::success(said))
+    match compile_pdf(&text)? {
+        Compiled::Pdf(bytes) => {
+            write_atomically(&pdf_path, &bytes)?;
+            said.push_str(&format!("wrote {}\n", shown(&pdf_path.to_string_lossy())));
+            Ok(Outcome::success(said))
+        }
+        Compiled::Failed(why) => Ok(Outcome {
+            status: 1,
+            stdout: said,
+            stderr: format!("error: pdflatex could not compile the document: {why}\n"),
+        }),
+    }
 }
 
-/// Compiles a written document with pdflatex (twice, for its references).
-/// The paths go to the program as arguments, never through a shell.
-fn compile_pdf(tex_path: &str) -> Result<String, Diagnostic> {
-    let path = std::path::Path::new(tex_path);
-    let directory = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
+/// What compiling a document came to.
+enum Compiled {
+    /// The PDF's bytes.
+    Pdf(Vec<u8>),
+    /// Why there is none: TeX's first error, or the time limit.
+    Failed(String),
+}
+
+/// Compiles a document's text with pdflatex (twice, for its references) in
+/// a directory of its own, which is removed afterwards.
+fn compile_pdf(text: &str) -> Result<Compiled, Diagnostic> {
+    let directory = Scratch::new()?;
+    let tex = directory.0.join(format!("{JOB_NAME}.tex"));
+    std::fs::write(&tex, text).map_err(|e| {
+        Diagnostic::unlocated(format!("cannot write a scratch copy of the document: {e}"))
+    })?;
+    let deadline = Instant::now() + Duration::from_secs(MAX_TEX_SECONDS);
     for _ in 0..2 {
-        let run = std::process::Command::new("pdflatex")
+        let mut child = match Command::new("pdflatex")
+            .arg("-no-shell-escape")
             .arg("-interaction=nonstopmode")
             .arg("-halt-on-error")
-            .arg("-output-directory")
-            .arg(directory)
-            .arg(path)
-            .output();
-        match run {
+            .arg(format!("-jobname={JOB_NAME}"))
+            .arg(format!("{JOB_NAME}.tex"))
+            .current_dir(&directory.0)
+            .env("openin_any", "p")
+            .env("openout_any", "p")
+            .env("shell_escape", "f")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(child) => child,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Diagnostic::unlocated(format!("wrote {tex_path}, but found no LaTeX engine to compile it"))
+                return Err(Diagnostic::unlocated("found no LaTeX engine to compile the document")
                     .with_help("install pdflatex with TikZ and the AMS packages (on Debian: apt-get install texlive-latex-base texlive-latex-recommended texlive-pictures), or compile the .tex yourself"));
             }
             Err(error) => {
@@ -61,20 +117,89 @@ fn compile_pdf(tex_path: &str) -> Result<String, Diagnostic> {
                     "cannot run pdflatex: {error}"
                 )));
             }
-            Ok(output) if !output.status.success() => {
-                let log = String::from_utf8_lossy(&output.stdout);
-                let first_error: String = log
-                    .lines()
-                    .skip_while(|l| !l.starts_with('!'))
-                    .take(6)
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                return Err(Diagnostic::unlocated(format!(
-                    "pdflatex could not compile {tex_path}:\n{first_error}"
-                )));
+        };
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Ok(Compiled::Failed(format!(
+                        "it took more than {MAX_TEX_SECONDS} s, the most chainrule waits"
+                    )));
+                }
+                Err(error) => {
+                    return Err(Diagnostic::unlocated(format!(
+                        "cannot wait for pdflatex: {error}"
+                    )));
+                }
             }
-            Ok(_) => {}
+        };
+        if !status.success() {
+            let log =
+                std::fs::read(directory.0.join(format!("{JOB_NAME}.log"))).unwrap_or_default();
+            return Ok(Compiled::Failed(first_error(&String::from_utf8_lossy(
+                &log,
+            ))));
         }
     }
-    Ok(format!("wrote {}\n", path.with_extension("pdf").display()))
+    match std::fs::read(directory.0.join(format!("{JOB_NAME}.pdf"))) {
+        Ok(bytes) => Ok(Compiled::Pdf(bytes)),
+        Err(_) => Ok(Compiled::Failed(
+            "pdflatex ended without writing a PDF".to_string(),
+        )),
+    }
+}
+
+/// The first error of a TeX log: its `!` line and the lines that place it.
+fn first_error(log: &str) -> String {
+    let lines: Vec<&str> = log
+        .lines()
+        .skip_while(|l| !l.starts_with('!'))
+        .take(4)
+        .collect();
+    if lines.is_empty() {
+        "pdflatex stopped without naming an error".to_string()
+    } else {
+        lines.join("\n")
+    }
+}
+
+/// A directory of its own for one compilation, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, Diagnostic> {
+        let base = std::env::temp_dir();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        for attempt in 0..100u32 {
+            let path = base.join(format!(
+                "chainrule-{}-{stamp}-{attempt}",
+                std::process::id()
+            ));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(Scratch(path)),
+                Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(error) => {
+                    return Err(Diagnostic::unlocated(format!(
+                        "cannot make a scratch directory to compile in: {error}"
+                    )));
+                }
+            }
+        }
+        Err(Diagnostic::unlocated(
+            "cannot make a scratch directory to compile in",
+        ))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -8,11 +8,11 @@ mod check;
 mod derive;
 mod diff;
 mod doc;
+mod files;
 mod grad;
 mod graph;
 mod verify;
 
-use std::io::Read;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -160,32 +160,14 @@ pub fn run(args: impl IntoIterator<Item = String>) -> ExitCode {
 
 /// Reads a network file (or standard input for `-`) and loads it.
 pub fn load(path: &str) -> Result<Network, Diagnostic> {
-    let (name, bytes) = if path == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .take(MAX_INPUT_BYTES as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Diagnostic::unlocated(format!("cannot read standard input: {e}")))?;
-        ("<stdin>".to_string(), bytes)
-    } else {
-        let metadata = std::fs::metadata(path)
-            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{path}`: {e}")))?;
-        if metadata.len() > MAX_INPUT_BYTES as u64 {
-            return Err(too_big(path));
-        }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Diagnostic::unlocated(format!("cannot read `{path}`: {e}")))?;
-        (path.to_string(), bytes)
-    };
-    if bytes.len() > MAX_INPUT_BYTES {
-        return Err(too_big(&name));
-    }
+    let bytes = files::read_bounded(path, MAX_INPUT_BYTES, "the network file")?;
+    let name = if path == "-" { "<stdin>" } else { path }.to_string();
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(error) => {
             let valid = error.utf8_error().valid_up_to();
             let prefix = String::from_utf8_lossy(&error.as_bytes()[..valid]).into_owned();
-            let source = Source::new(name, prefix.clone());
+            let source = Source::new(name, prefix);
             return Err(source.error(
                 Span::new(valid, valid),
                 "found a byte that is not UTF-8 text, expected a UTF-8 encoded file",
@@ -193,13 +175,6 @@ pub fn load(path: &str) -> Result<Network, Diagnostic> {
         }
     };
     Network::load(Source::new(name, text))
-}
-
-fn too_big(name: &str) -> Diagnostic {
-    Diagnostic::unlocated(format!(
-        "`{name}` is larger than {} MiB, the most chainrule reads",
-        MAX_INPUT_BYTES / (1024 * 1024)
-    ))
 }
 
 fn choose_objective(network: &Network, named: Option<&str>) -> Result<FamilyId, Diagnostic> {
@@ -250,22 +225,21 @@ fn render_format(format: FormatArg) -> Format {
 /// Equations one a line; in LaTeX, aligned on their equals signs.
 fn equations_text(model: &Model, lines: &[(Lhs, ExprId)], format: Format) -> String {
     let mut printer = Printer::new(model, format);
-    let printed: Vec<String> = lines
-        .iter()
-        .map(|(lhs, rhs)| printer.equation(lhs, *rhs))
-        .collect();
     match format {
-        Format::Latex if printed.len() > 1 => {
-            let body: Vec<String> = printed
+        Format::Latex if lines.len() > 1 => {
+            let body: Vec<String> = lines
                 .iter()
-                .map(|line| line.replacen(" = ", " &= ", 1))
+                .map(|(lhs, rhs)| printer.aligned_equation(lhs, *rhs))
                 .collect();
             format!(
                 "\\begin{{aligned}}\n{}\n\\end{{aligned}}\n",
                 body.join(" \\\\\n")
             )
         }
-        _ => printed.iter().map(|line| format!("{line}\n")).collect(),
+        _ => lines
+            .iter()
+            .map(|(lhs, rhs)| format!("{}\n", printer.equation(lhs, *rhs)))
+            .collect(),
     }
 }
 

@@ -345,19 +345,13 @@ fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
     let order = network.graph.topological_order();
     let rank = |f: FamilyId| order.iter().position(|o| *o == f).unwrap_or(0);
     equations.sort_by_key(|e| std::cmp::Reverse(rank(e.family)));
-    let aligned = |lines: Vec<String>| {
-        lines
-            .iter()
-            .map(|l| l.replacen(" = ", " &= ", 1))
-            .collect::<Vec<_>>()
-            .join(" \\\\\n")
-    };
+    let aligned = |lines: Vec<String>| lines.join(" \\\\\n");
     let forward: Vec<String> = order
         .iter()
         .filter_map(|f| {
             let info = model.family(*f);
             info.definition
-                .map(|d| printer.equation(&Lhs::Family(*f, info.slots.clone()), d))
+                .map(|d| printer.aligned_equation(&Lhs::Family(*f, info.slots.clone()), d))
         })
         .collect();
     let (output, backward): (Vec<&Equation>, Vec<&Equation>) = equations
@@ -365,7 +359,7 @@ fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
         .partition(|e| model.store.adjoint_families(e.rhs).is_empty());
     let print = |printer: &mut Printer, list: Vec<&Equation>| -> Vec<String> {
         list.iter()
-            .map(|e| printer.equation(&Lhs::Delta(e.family, e.indices.clone()), e.rhs))
+            .map(|e| printer.aligned_equation(&Lhs::Delta(e.family, e.indices.clone()), e.rhs))
             .collect()
     };
     let output = print(&mut printer, output);
@@ -379,7 +373,7 @@ fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
                 denominator: query.denominator,
                 denominator_indices: query.denominator_indices.clone(),
             };
-            printer.equation(&lhs, *result)
+            printer.aligned_equation(&lhs, *result)
         })
         .collect();
     Ok(Some(Algorithm {

@@ -21,9 +21,9 @@ use crate::expr::functions::LatexName;
 use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
 use crate::model::{FamilyKind, LeafKind, Model};
 use symbols::{
-    default_latex, default_text, dsl_reference, greek_text, join_indices, latex_escape_name,
-    latex_identifier, latex_to_text, latex_with_indices, subscript_or_bracket, subscripts,
-    superscript,
+    default_latex, default_text, dsl_reference, greek_text, has_top_level, join_indices,
+    latex_escape_name, latex_identifier, latex_to_text, latex_with_indices, subscript_or_bracket,
+    subscripts, superscript,
 };
 
 /// The output formats of a formula.
@@ -165,6 +165,16 @@ impl<'a> Printer<'a> {
 
     /// `lhs = rhs`.
     pub fn equation(&mut self, lhs: &Lhs, rhs: ExprId) -> String {
+        self.equation_with(lhs, rhs, " = ")
+    }
+
+    /// `lhs &= rhs`: an equation of a LaTeX block aligned on its equals signs.
+    pub fn aligned_equation(&mut self, lhs: &Lhs, rhs: ExprId) -> String {
+        self.equation_with(lhs, rhs, " &= ")
+    }
+
+    /// `lhs`, `equals`, `rhs`.
+    fn equation_with(&mut self, lhs: &Lhs, rhs: ExprId, equals: &str) -> String {
         let lhs_vars = match lhs {
             Lhs::Derivative {
                 numerator_indices,
@@ -180,7 +190,7 @@ impl<'a> Printer<'a> {
         self.with_free_names(&[rhs], &lhs_vars, |printer| {
             let left = printer.lhs(lhs);
             let right = printer.piece(rhs).text;
-            format!("{left} = {right}")
+            format!("{left}{equals}{right}")
         })
     }
 
@@ -857,11 +867,17 @@ impl<'a> Printer<'a> {
                 return self.call(function, 0, inner, Some(exponent.text));
             }
         }
-        let base_text = if base_piece.precedence < Precedence::Atom || base_piece.open_sum {
-            self.parens(&base_piece.text)
-        } else {
-            base_piece.text
-        };
+        // A symbol that carries a superscript of its own, as `w^{(1)}_{ji}`
+        // does, is bracketed before it is raised: TeX refuses two.
+        let scripted = self.format == Format::Latex
+            && matches!(self.store().node(base), Node::Ref(..) | Node::Adjoint(..))
+            && has_top_level(&base_piece.text, &['^', '\'']);
+        let base_text =
+            if base_piece.precedence < Precedence::Atom || base_piece.open_sum || scripted {
+                self.parens(&base_piece.text)
+            } else {
+                base_piece.text
+            };
         let text = match self.format {
             Format::Latex => format!("{base_text}^{{{}}}", exponent.text),
             Format::Text => match superscript(&exponent.text) {

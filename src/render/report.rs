@@ -97,7 +97,10 @@ pub fn latex_text(words: &str) -> String {
             }
             '^' => out.push_str("\\^{}"),
             '~' => out.push_str("\\~{}"),
-            _ => out.push(c),
+            // The document's fonts hold printable ASCII only: anything else
+            // is named by its code point.
+            c if c.is_ascii_graphic() || c == ' ' => out.push(c),
+            c => out.push_str(&format!("[U+{:04X}]", c as u32)),
         }
     }
     out
@@ -277,5 +280,6 @@ mod tests {
             "50\\% of \\$x\\_1 \\& \\{y\\}\\#"
         );
         assert_eq!(latex_text("a\\b^c~"), "a\\textbackslash{}b\\^{}c\\~{}");
+        assert_eq!(latex_text("\u{3c9}\u{1b}[1m"), "[U+03C9][U+001B][1m");
     }
 }

@@ -27,21 +27,26 @@ pub(super) fn latex_with_indices(symbol: &str, names: &[String]) -> String {
     if names.is_empty() {
         return symbol.to_string();
     }
-    let base = if has_top_level_subscript(symbol) {
-        format!("{{{symbol}}}")
+    // A symbol with a subscript of its own is braced before it takes the
+    // indices. The empty group keeps the braces: TeX would take a group
+    // holding a single accent, as `{\hat{y}_n}`, apart again.
+    let base = if has_top_level(symbol, &['_']) {
+        format!("{{{symbol}{{}}}}")
     } else {
         symbol.to_string()
     };
     format!("{base}_{{{}}}", join_indices(names))
 }
 
-fn has_top_level_subscript(symbol: &str) -> bool {
+/// True when a checked symbol carries one of `marks` (`_`, `^`, `'`) outside
+/// its groups, so that another script of that kind needs the symbol braced.
+pub(super) fn has_top_level(symbol: &str, marks: &[char]) -> bool {
     let mut depth = 0i32;
     for c in symbol.chars() {
         match c {
             '{' => depth += 1,
             '}' => depth -= 1,
-            '_' if depth == 0 => return true,
+            c if depth == 0 && marks.contains(&c) => return true,
             _ => {}
         }
     }
@@ -355,7 +360,11 @@ mod tests {
             latex_with_indices("w^{(2)}", &["k".into(), "j".into()]),
             "w^{(2)}_{kj}"
         );
-        assert_eq!(latex_with_indices("E_n", &["j".into()]), "{E_n}_{j}");
+        assert_eq!(latex_with_indices("E_n", &["j".into()]), "{E_n{}}_{j}");
+        assert_eq!(
+            latex_with_indices("\\hat{y}_n", &["k".into()]),
+            "{\\hat{y}_n{}}_{k}"
+        );
         assert_eq!(
             latex_with_indices("w", &["k".into(), "j2".into()]),
             "w_{k,j2}"

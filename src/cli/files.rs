@@ -1,0 +1,172 @@
+//! Reading inputs and writing outputs: every read stops at a limit on the
+//! bytes actually read (a special file such as `/dev/zero` reports no
+//! length), a named pipe without a writer reads as empty instead of
+//! waiting, every output is written beside its place and renamed into it
+//! only when it is whole, and no output may overwrite an input.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::Diagnostic;
+
+/// What a file holds, for messages: "a network file", "a batch file".
+pub(super) type Kind = &'static str;
+
+/// Reads `path` (standard input for `-`), refusing more than `limit`
+/// bytes; `kind` names the file in messages.
+pub(super) fn read_bounded(path: &str, limit: usize, kind: Kind) -> Result<Vec<u8>, Diagnostic> {
+    let cannot = |e: std::io::Error| {
+        Diagnostic::unlocated(format!("cannot read {kind} {}: {e}", shown(path)))
+    };
+    let mut bytes = Vec::new();
+    if path == "-" {
+        std::io::stdin()
+            .lock()
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+    } else {
+        open_for_reading(Path::new(path))
+            .map_err(cannot)?
+            .take(limit as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+    }
+    if bytes.len() > limit {
+        return Err(Diagnostic::unlocated(format!(
+            "{kind} {} is larger than {}, the most chainrule reads",
+            shown(path),
+            size_words(limit)
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Reads `path` as UTF-8 text, as [`read_bounded`] does.
+pub(super) fn read_text(path: &str, limit: usize, kind: Kind) -> Result<String, Diagnostic> {
+    let bytes = read_bounded(path, limit, kind)?;
+    String::from_utf8(bytes).map_err(|error| {
+        let valid = error.utf8_error().valid_up_to();
+        let text = &error.as_bytes()[..valid];
+        let line = text.iter().filter(|b| **b == b'\n').count() + 1;
+        let column = text.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+        Diagnostic::unlocated(format!(
+            "{}:{line}:{column}: found a byte that is not UTF-8 text in {kind}, expected UTF-8 text",
+            shown(path)
+        ))
+    })
+}
+
+/// Opens a file to read. A named pipe is opened without waiting for a
+/// writer, then read as usual: without one it reads as empty.
+fn open_for_reading(path: &Path) -> std::io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::io::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)?;
+        // SAFETY: `fcntl` on a descriptor this function owns, with flags it
+        // read from the same descriptor, only clears O_NONBLOCK.
+        unsafe {
+            let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+            if flags < 0
+                || libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    {
+        File::open(path)
+    }
+}
+
+/// A size for a message: "16 MiB", "200 KiB".
+fn size_words(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// A path as a message shows it: quoted, with standard input named, and
+/// control characters escaped so that a terminal shows them as text.
+pub(super) fn shown(path: &str) -> String {
+    if path == "-" {
+        "standard input".to_string()
+    } else {
+        format!("`{}`", crate::diagnostic::escape_controls(path))
+    }
+}
+
+/// Writes `bytes` to `path` whole or not at all: into a file beside it,
+/// renamed into place once complete, so that a full disk leaves no
+/// truncated output (and leaves an older file as it was).
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
+    let shown_path = shown(&path.to_string_lossy());
+    let cannot =
+        |e: std::io::Error| Diagnostic::unlocated(format!("cannot write {shown_path}: {e}"));
+    let name = path.file_name().ok_or_else(|| {
+        Diagnostic::unlocated(format!("cannot write {shown_path}: it names no file"))
+    })?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut temporary_name = OsString::from(".");
+    temporary_name.push(name);
+    temporary_name.push(format!(".{}.partial", std::process::id()));
+    let temporary = directory.join(temporary_name);
+    let written = File::create(&temporary).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(error) = written.and_then(|()| std::fs::rename(&temporary, path)) {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(cannot(error));
+    }
+    Ok(())
+}
+
+/// Refuses to write `output` when it is one of `inputs` (compared as
+/// canonical paths, so `./x.nn` and `x.nn` are one file).
+pub(super) fn refuse_overwriting(output: &Path, inputs: &[&str]) -> Result<(), Diagnostic> {
+    let Some(target) = canonical_target(output) else {
+        return Ok(());
+    };
+    for input in inputs.iter().filter(|i| **i != "-") {
+        if std::fs::canonicalize(input).is_ok_and(|source| source == target) {
+            return Err(Diagnostic::unlocated(format!(
+                "the output {} is the input {}; chainrule never writes over its input",
+                shown(&output.to_string_lossy()),
+                shown(input)
+            ))
+            .with_help("choose another output name"));
+        }
+    }
+    Ok(())
+}
+
+/// Where `output` would be written, as a canonical path, whether or not
+/// the file exists yet.
+fn canonical_target(output: &Path) -> Option<PathBuf> {
+    if let Ok(existing) = std::fs::canonicalize(output) {
+        return Some(existing);
+    }
+    let name = output.file_name()?;
+    let parent = match output.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    Some(std::fs::canonicalize(parent).ok()?.join(name))
+}

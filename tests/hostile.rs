@@ -1,0 +1,491 @@
+//! Hostile input: what a user trying to break chainrule would write. Every
+//! case ends with a clear answer: a located error and exit 2, a verdict, or
+//! a result; never a panic, a hang, a TeX command run, or a lost file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use common::{random_network, run, run_with_input};
+use proptest::prelude::*;
+
+/// A fresh directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chainrule-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// True when pdflatex can be run; under CI it must be.
+fn have_pdflatex() -> bool {
+    let found = Command::new("pdflatex").arg("--version").output().is_ok();
+    assert!(
+        found || std::env::var_os("CI").is_none(),
+        "CI is set but pdflatex is not installed"
+    );
+    found
+}
+
+/// Runs the binary in `directory` with `path` searched first for programs.
+fn run_in(directory: &Path, args: &[&str], path_first: Option<&Path>) -> common::Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chainrule"));
+    command
+        .args(args)
+        .current_dir(directory)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(first) = path_first {
+        let path = std::env::var("PATH").unwrap_or_default();
+        command.env("PATH", format!("{}:{path}", first.display()));
+    }
+    let output = command.output().expect("the binary runs");
+    common::Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        status: output.status.code().unwrap_or(-1),
+    }
+}
+
+/// Bishop's network with one more line.
+fn bishop_with(line: &str) -> String {
+    format!("{}\n{line}\n", common::example_text("bishop-5.3.nn"))
+}
+
+// ---------------------------------------------------------------------
+// 1. TeX never runs anything a user wrote.
+
+#[test]
+fn notation_that_tex_would_read_as_commands_is_refused() {
+    for (notation, column, message) in [
+        (
+            "^^5cinput{secret.txt}",
+            10,
+            "a `^` needs a symbol before it",
+        ),
+        (
+            "w^^5cinput{secret.txt}",
+            12,
+            "a superscript needs something to set, found `^`",
+        ),
+        (
+            "^^5cimmediate^^5copenout15 pwned.txt",
+            10,
+            "a `^` needs a symbol before it",
+        ),
+        ("^^5cwrite18{touch x}", 10, "a `^` needs a symbol before it"),
+        (
+            "^^5cloop^^5ciftrue^^5crepeat",
+            10,
+            "a `^` needs a symbol before it",
+        ),
+        (
+            "w_",
+            12,
+            "a subscript needs something to set, found the end of the string",
+        ),
+        (
+            "w^",
+            12,
+            "a superscript needs something to set, found the end of the string",
+        ),
+        ("^", 10, "a `^` needs a symbol before it"),
+        ("_", 10, "a `_` needs a symbol before it"),
+        ("''", 10, "a prime `'` needs a symbol before it"),
+        (
+            "\\hat",
+            14,
+            "a `\\hat` needs something to set, found the end of the string",
+        ),
+        (
+            "\\mathrm",
+            17,
+            "a `\\mathrm` needs something to set, found the end of the string",
+        ),
+        ("w^{(1)}^{2}", 17, "a second superscript on one symbol"),
+        (
+            "\\catcode",
+            10,
+            "the command `\\catcode` is not allowed in notation",
+        ),
+        ("a~b", 11, "the character `~` is not allowed in notation"),
+    ] {
+        let text = bishop_with(&format!("latex x \"{notation}\""));
+        let out = run_with_input(&["derive", "-", "dE/da[j]"], text.as_bytes());
+        assert_eq!(out.status, 2, "{notation}: {}", out.stderr);
+        let line = text.lines().count();
+        let wanted = format!("<stdin>:{line}:{column}: error: {message}");
+        assert!(
+            out.stderr.starts_with(&wanted),
+            "{notation}:\n{}\nwanted {wanted}",
+            out.stderr
+        );
+    }
+}
+
+/// Writes a stand-in for pdflatex into `directory`: a shell script that
+/// records its arguments, environment and working directory, then does
+/// what `body` says.
+fn fake_pdflatex(directory: &Path, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = directory.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = directory.join("record.txt");
+    let script = format!(
+        "#!/bin/sh\n{{ echo \"args: $*\"; echo \"cwd: $(pwd)\"; echo \"openin_any=$openin_any openout_any=$openout_any\"; }} >> '{}'\n{body}\n",
+        record.display()
+    );
+    let path = bin.join("pdflatex");
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn pdflatex_runs_sandboxed_under_a_fixed_name_in_a_directory_of_its_own() {
+    let dir = scratch("sandbox");
+    let bin = fake_pdflatex(&dir, "printf '%%PDF-1.5 fake' > document.pdf; exit 0");
+    let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
+    let out = run_in(
+        &dir,
+        &["doc", &example, "-o", "\\typeout{X}\\stop.tex", "--pdf"],
+        Some(&bin),
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let record = std::fs::read_to_string(dir.join("record.txt")).unwrap();
+    assert_eq!(
+        record.matches("args: ").count(),
+        2,
+        "run twice, for references:\n{record}"
+    );
+    for line in record.lines().filter(|l| l.starts_with("args: ")) {
+        assert_eq!(
+            line,
+            "args: -no-shell-escape -interaction=nonstopmode -halt-on-error -jobname=document document.tex"
+        );
+    }
+    assert!(record.contains("openin_any=p openout_any=p"), "{record}");
+    let cwd = record
+        .lines()
+        .find_map(|l| l.strip_prefix("cwd: "))
+        .unwrap();
+    assert_ne!(Path::new(cwd), dir.as_path(), "compiled elsewhere");
+    assert!(!Path::new(cwd).exists(), "the scratch directory is removed");
+    // On Unix a backslash is an ordinary character of a file name.
+    let pdf_name = String::from("\\typeout{X}\\stop.pdf");
+    assert_eq!(std::fs::read(dir.join(pdf_name)).unwrap(), b"%PDF-1.5 fake");
+    assert!(
+        out.stdout.ends_with("wrote `\\typeout{X}\\stop.pdf`\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_failed_compilation_names_the_first_tex_error_and_exits_1() {
+    let dir = scratch("failed");
+    let bin = fake_pdflatex(
+        &dir,
+        "printf 'This is pdfTeX\\n! Undefined control sequence.\\nl.12 \\\\oops\\n' > document.log; exit 1",
+    );
+    let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
+    let out = run_in(
+        &dir,
+        &["doc", &example, "-o", "out.tex", "--pdf"],
+        Some(&bin),
+    );
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "wrote `out.tex`\n");
+    assert_eq!(
+        out.stderr,
+        "error: pdflatex could not compile the document: ! Undefined control sequence.\nl.12 \\oops\n"
+    );
+    assert!(!dir.join("out.pdf").exists());
+    // A run that ends well but writes no PDF is a failure too.
+    let empty = scratch("no-pdf");
+    let bin = fake_pdflatex(&empty, "exit 0");
+    let out = run_in(
+        &empty,
+        &["doc", &example, "-o", "out.tex", "--pdf"],
+        Some(&bin),
+    );
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stderr.contains("ended without writing a PDF"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn awkward_output_and_input_names_compile() {
+    if !have_pdflatex() {
+        return;
+    }
+    let dir = scratch("names");
+    let example = common::example_text("sigmoid-bce.nn");
+    let input = format!("\u{3c9}\u{1b}[31m{}.nn", "%~{}");
+    std::fs::write(dir.join(&input), example).unwrap();
+    for output in [
+        "\\typeout{X}\\stop.tex",
+        "a%b.tex",
+        "a~b.tex",
+        "{}.tex",
+        ".tex",
+    ] {
+        let out = run_in(&dir, &["doc", &input, "-o", output, "--pdf"], None);
+        assert_eq!(out.status, 0, "{output}: {}", out.stderr);
+        let pdf = dir.join(Path::new(output).with_extension("pdf"));
+        assert!(pdf.exists(), "{output}: {}", pdf.display());
+        assert!(!out.stdout.contains('\u{1b}'), "{:?}", out.stdout);
+    }
+    // Nothing but the outputs is left beside them.
+    let mut left: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".aux") || n.ends_with(".log") || n.contains("partial"))
+        .collect();
+    left.sort();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// A notation string made by the grammar the notation check accepts.
+fn notation() -> impl Strategy<Value = String> {
+    let atom = prop_oneof![
+        "[a-zA-Z0-9]",
+        "[,.+\\-*/|=<>]",
+        prop::sample::select(vec![
+            "\\alpha", "\\delta", "\\Omega", "\\ell", "\\star", "\\prime"
+        ])
+        .prop_map(str::to_string),
+    ];
+    let leaf = atom.clone();
+    let sequence = leaf.prop_recursive(3, 12, 3, move |inner| {
+        // A group of one accent with scripts, scripted again, is a double
+        // script to TeX and refused: a group made here to stand as a base
+        // holds two items or more.
+        let group = prop::collection::vec(inner.clone(), 1..3)
+            .prop_map(|items| format!("{{{}}}", items.join(" ")));
+        let base_group = prop::collection::vec(inner.clone(), 2..4)
+            .prop_map(|items| format!("{{{}}}", items.join(" ")));
+        let command = (
+            prop::sample::select(vec![
+                "\\mathrm",
+                "\\mathbf",
+                "\\hat",
+                "\\tilde",
+                "\\boldsymbol",
+                "\\operatorname",
+            ]),
+            base_group.clone(),
+        )
+            .prop_map(|(c, g)| format!("{c}{g}"));
+        let bracketed = (prop::collection::vec(inner.clone(), 1..3), any::<bool>()).prop_map(
+            |(items, round)| {
+                let (open, close) = if round { ("(", ")") } else { ("[", "]") };
+                format!("{open}{}{close}", items.join(" "))
+            },
+        );
+        let base = prop_oneof![atom.clone(), base_group, command, bracketed];
+        let operand = prop_oneof![atom.clone(), group];
+        (
+            base,
+            0..3usize,
+            prop::option::of(operand.clone()),
+            prop::option::of(operand),
+            any::<bool>(),
+        )
+            .prop_map(|(base, primes, sup, sub, sub_first)| {
+                let sup = sup.map(|s| format!("^{s}")).unwrap_or_default();
+                let sub = sub.map(|s| format!("_{s}")).unwrap_or_default();
+                // TeX joins primes with a superscript only right after them.
+                let scripts = if sub_first && primes == 0 {
+                    format!("{sub}{sup}")
+                } else {
+                    format!("{sup}{sub}")
+                };
+                format!("{base}{}{scripts}", "'".repeat(primes))
+            })
+    });
+    prop::collection::vec(sequence, 1..3).prop_map(|items| items.join(" "))
+}
+
+/// A random network with a generated notation for each of its families.
+fn noted_network(seed: u64, notations: &[String]) -> String {
+    let text = random_network(seed);
+    let mut names: Vec<String> = text
+        .lines()
+        .filter_map(|line| {
+            let line = line
+                .trim_start_matches("input ")
+                .trim_start_matches("param ")
+                .trim_start_matches("target ");
+            let name: String = line
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let rest = &line[name.len()..];
+            (!name.is_empty()
+                && (rest.is_empty() || rest.starts_with('[') || rest.starts_with(" =")))
+            .then_some(name)
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut out = text;
+    for (name, tex) in names.iter().zip(notations.iter().cycle()) {
+        out.push_str(&format!("latex {name} \"{tex}\"\n"));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Every string the grammar makes is accepted, and each network's
+    /// every result prints in LaTeX.
+    #[test]
+    fn generated_notation_is_accepted(seed in any::<u64>(), notations in prop::collection::vec(notation(), 4)) {
+        let text = noted_network(seed, &notations);
+        let out = run_with_input(&["grad", "-", "--objective", "E", "--format", "latex"], text.as_bytes());
+        prop_assert!(out.status == 0 || out.stderr.contains("too large"), "{text}\n{}", out.stderr);
+    }
+}
+
+proptest! {
+    // Each case compiles a document twice with pdflatex: a bounded number.
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// Every accepted network's document compiles.
+    #[test]
+    fn documents_with_generated_notation_compile(seed in any::<u64>(), notations in prop::collection::vec(notation(), 4)) {
+        if !have_pdflatex() {
+            return Ok(());
+        }
+        let dir = scratch(&format!("compile-{seed}"));
+        let text = noted_network(seed, &notations);
+        std::fs::write(dir.join("net.nn"), &text).unwrap();
+        let out = run_in(&dir, &["doc", "net.nn", "-o", "net.tex", "--pdf"], None);
+        prop_assert_eq!(out.status, 0, "{}\n{}", text, out.stderr);
+        prop_assert!(dir.join("net.pdf").exists());
+    }
+}
+
+#[test]
+fn an_output_never_overwrites_an_input() {
+    let dir = scratch("overwrite");
+    let example = common::example_text("bishop-5.3.nn");
+    std::fs::write(dir.join("x.nn"), &example).unwrap();
+    let out = run_in(&dir, &["doc", "x.nn", "-o", "./x.nn"], None);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr
+            .starts_with("error: the output `./x.nn` is the input `x.nn`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("x.nn")).unwrap(), example);
+    std::fs::write(dir.join("batch.csv"), "id,query,answer\ns1,dE/da[j],0\n").unwrap();
+    for target in ["batch.csv", "x.nn"] {
+        let out = run_in(
+            &dir,
+            &["check", "x.nn", "--batch", "batch.csv", "--out", target],
+            None,
+        );
+        assert_eq!(out.status, 2, "{target}");
+        assert!(
+            out.stderr.contains("chainrule never writes over its input"),
+            "{}",
+            out.stderr
+        );
+    }
+    assert_eq!(std::fs::read_to_string(dir.join("x.nn")).unwrap(), example);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("batch.csv")).unwrap(),
+        "id,query,answer\ns1,dE/da[j],0\n"
+    );
+}
+
+#[test]
+fn reads_stop_at_their_limit_on_special_files() {
+    // `/dev/zero` reports no length; the read stops at the limit anyway.
+    let out = run(&["derive", "/dev/zero", "dE/dx"]);
+    assert_eq!(out.status, 2);
+    assert_eq!(
+        out.stderr,
+        "error: the network file `/dev/zero` is larger than 16 MiB, the most chainrule reads\n"
+    );
+    let out = run(&["check", "examples/bishop-5.3.nn", "--batch", "/dev/zero"]);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr
+            .contains("the batch file `/dev/zero` is larger than 64 MiB"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_named_pipe_without_a_writer_reads_as_empty() {
+    let dir = scratch("fifo");
+    let fifo = dir.join("pipe.nn");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    let out = run(&["derive", fifo.to_str().unwrap(), "dE/dx"]);
+    assert_eq!(out.status, 2, "{}", out.stderr);
+}
+
+/// Strings of TeX tokens drawn at random, most of them malformed: those the
+/// notation check accepts are set in documents that must compile.
+#[test]
+fn random_token_strings_are_refused_or_compile() {
+    const TOKENS: [&str; 20] = [
+        "a", "x", "1", "{", "}", "{", "}", "^", "_", "'", "\\hat", "\\mathrm", "\\alpha", "(", ")",
+        "[", "]", " ", "\\,", "+",
+    ];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |below: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % below as u64) as usize
+    };
+    let mut accepted = Vec::new();
+    let mut tried = 0;
+    while accepted.len() < 18 && tried < 200_000 {
+        tried += 1;
+        let length = 1 + next(10);
+        let tex: String = (0..length).map(|_| TOKENS[next(TOKENS.len())]).collect();
+        let text = format!("input x\nE = x*x\nlatex x \"{tex}\"\n");
+        if chainrule::Network::load(chainrule::Source::new("t.nn", text)).is_ok()
+            && tex.contains(['^', '_', '\''])
+            && !accepted.contains(&tex)
+        {
+            accepted.push(tex);
+        }
+    }
+    assert_eq!(accepted.len(), 18, "after {tried} strings");
+    if !have_pdflatex() {
+        return;
+    }
+    for (n, notations) in accepted.chunks(9).enumerate() {
+        let mut text = String::from("input x\nparam w\n");
+        let mut previous = "x".to_string();
+        for (k, tex) in notations.iter().enumerate() {
+            text.push_str(&format!(
+                "u{k} = tanh(w*{previous})^2\nlatex u{k} \"{tex}\"\n"
+            ));
+            previous = format!("u{k}");
+        }
+        text.push_str(&format!("E = {previous}^2\nderive dE/dw\n"));
+        let dir = scratch(&format!("tokens-{n}"));
+        std::fs::write(dir.join("net.nn"), &text).unwrap();
+        let out = run_in(&dir, &["doc", "net.nn", "-o", "net.tex", "--pdf"], None);
+        assert_eq!(out.status, 0, "{text}\n{}", out.stderr);
+    }
+}
