@@ -489,3 +489,141 @@ fn random_token_strings_are_refused_or_compile() {
         assert_eq!(out.status, 0, "{text}\n{}", out.stderr);
     }
 }
+
+// ---------------------------------------------------------------------
+// 2. No panics, no aborts.
+
+#[test]
+fn an_argument_that_is_not_utf8_is_an_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"a\xffb.nn");
+    for args in [
+        vec![
+            std::ffi::OsStr::new("derive"),
+            bad,
+            std::ffi::OsStr::new("dE/dx"),
+        ],
+        vec![
+            std::ffi::OsStr::new("check"),
+            std::ffi::OsStr::new("examples/bishop-5.3.nn"),
+            std::ffi::OsStr::new("dE/da[j]"),
+            std::ffi::OsStr::new("--answer"),
+            bad,
+        ],
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_chainrule"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("is not UTF-8 text: `a\u{fffd}b.nn`"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_full_device_is_an_error_and_a_closed_pipe_is_not() {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_chainrule"))
+        .args(["grad", "examples/bishop-5.3.nn"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: cannot write the output: No space left on device (os error 28)\n"
+    );
+    // `check --batch … | head -c 1`: the reader leaves after one byte.
+    let dir = scratch("pipe");
+    let rows: String = (0..200)
+        .map(|n| format!("s{n},dE/da[j],\\delta_j\n"))
+        .collect();
+    std::fs::write(dir.join("batch.csv"), format!("id,query,answer\n{rows}")).unwrap();
+    let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
+    let shell = format!(
+        "'{}' check '{example}' --batch batch.csv | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+        env!("CARGO_BIN_EXE_chainrule")
+    );
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(&shell)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    let status = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    assert!(status == "0" || status == "1", "exit {status}");
+}
+
+#[test]
+fn huge_ranges_are_refused_where_numbers_are_needed() {
+    for size in ["1000000", "18446744073709551615"] {
+        let text = common::example_text("bishop-5.3.nn").replacen(
+            "index i in D",
+            &format!("index i in D\nrange D = {size}"),
+            1,
+        );
+        let out = run_with_input(&["verify", "-"], text.as_bytes());
+        assert_eq!(out.status, 2, "{size}: {}", out.stdout);
+        assert!(
+            out.stderr.starts_with("<stdin>:3:7: error: with the sizes given, evaluating the network by numbers takes more than 50000000 operations"),
+            "{size}: {}",
+            out.stderr
+        );
+        // A derivation does not need numbers.
+        let derived = run_with_input(&["derive", "-", "dE/da[j]"], text.as_bytes());
+        assert_eq!(derived.status, 0, "{}", derived.stderr);
+        // Beyond the budget a wrong answer is too large, never incorrect
+        // without a counterexample.
+        if size == "1000000" {
+            continue;
+        }
+        let graded = run_with_input(
+            &[
+                "check",
+                "-",
+                "dE/da[j]",
+                "--answer",
+                "h'(a_j) \\sum_k w^{(2)}_{kj}",
+            ],
+            text.as_bytes(),
+        );
+        assert_eq!(graded.status, 1);
+        assert!(
+            graded
+                .stdout
+                .starts_with("too-large (too large to evaluate by numbers)"),
+            "{size}: {}",
+            graded.stdout
+        );
+    }
+}
+
+#[test]
+fn primes_are_bounded() {
+    let primes = "'".repeat(12);
+    let text = format!("input x\nE = sigmoid{primes}(x)\n");
+    let out = run_with_input(&["derive", "-", "dE/dx"], text.as_bytes());
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.len() < 10_000, "{} bytes", out.stdout.len());
+    let out = run(&["diff", &format!("sigmoid{}(x)", "'".repeat(14)), "x"]);
+    assert_eq!(out.status, 0);
+    assert!(out.stdout.len() < 10_000, "{} bytes", out.stdout.len());
+    let out = run(&["diff", &format!("sigmoid{}(x)", "'".repeat(101)), "x"]);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.contains("`sigmoid` is differentiated 101 times, more than the 100 times a built-in function is written out"),
+        "{}",
+        out.stderr
+    );
+}

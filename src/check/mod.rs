@@ -305,6 +305,17 @@ fn grade_within_bounds(
             ..base
         });
     }
+    if comparison.too_large {
+        return Ok(Grade {
+            verdict: Verdict::TooLarge,
+            evidence: Evidence::Evaluation,
+            diagnosis: Some(Diagnosis {
+                words: "the answer is not the result's symbolic form, and the network is too large to compare them by numbers".to_string(),
+                latex: None,
+            }),
+            ..base
+        });
+    }
     let diagnosis = diagnose(network, truth, answer)?;
     Ok(Grade {
         verdict: Verdict::Incorrect,
@@ -391,6 +402,9 @@ fn alpha_canon(network: &mut Network, expr: ExprId) -> Result<ExprId, Diagnostic
 /// The outcome of comparing two expressions numerically.
 pub(super) struct Comparison {
     pub(super) agree: bool,
+    /// True when the network is too large to evaluate by numbers, so that
+    /// nothing was decided.
+    pub(super) too_large: bool,
     comparisons: usize,
     points: usize,
     counterexample: Option<String>,
@@ -418,6 +432,7 @@ pub(super) fn compare(
     };
     let mut result = Comparison {
         agree: true,
+        too_large: false,
         comparisons: 0,
         points: 0,
         counterexample: None,
@@ -453,6 +468,11 @@ pub(super) fn compare(
             },
         );
         result.points += sampling.points;
+        if sampling.too_large {
+            result.agree = false;
+            result.too_large = true;
+            return result;
+        }
         if !result.agree {
             return result;
         }
@@ -540,6 +560,7 @@ pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> Der
             },
             None => {
                 let mut message = None;
+                let mut too_large = false;
                 for pair in sides.windows(2) {
                     let comparison = compare(
                         network,
@@ -552,19 +573,26 @@ pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> Der
                     if !comparison.agree {
                         let shown = Printer::new(&network.model, Format::Latex)
                             .expr_equation(pair[0], pair[1]);
-                        message = Some(format!(
-                            "${shown}$ does not hold ({})",
-                            comparison.counterexample.unwrap_or_default()
-                        ));
+                        message = Some(if comparison.too_large {
+                            format!(
+                                "${shown}$ cannot be compared: the network is too large to evaluate by numbers"
+                            )
+                        } else {
+                            format!(
+                                "${shown}$ does not hold ({})",
+                                comparison.counterexample.unwrap_or_default()
+                            )
+                        });
+                        too_large = comparison.too_large;
                         break;
                     }
                 }
                 LineGrade {
                     line: number + 1,
-                    verdict: if message.is_none() {
-                        Verdict::Correct
-                    } else {
-                        Verdict::Incorrect
+                    verdict: match (&message, too_large) {
+                        (None, _) => Verdict::Correct,
+                        (Some(_), true) => Verdict::TooLarge,
+                        (Some(_), false) => Verdict::Incorrect,
                     },
                     message,
                 }

@@ -71,6 +71,8 @@ pub enum Evidence {
         /// How many values were compared before the difference.
         comparisons: usize,
     },
+    /// Evaluating by numbers, which the network is too large for.
+    Evaluation,
     /// The query itself could not be derived.
     Nothing,
 }
@@ -93,6 +95,7 @@ impl fmt::Display for Evidence {
                 "a counterexample among {} numeric comparisons",
                 (*comparisons).max(1)
             ),
+            Evidence::Evaluation => f.write_str("too large to evaluate by numbers"),
             Evidence::Nothing => f.write_str("none"),
         }
     }

@@ -134,12 +134,20 @@ pub fn execute(args: impl IntoIterator<Item = String>) -> Outcome {
     })
 }
 
-/// Runs the command line given by `args`, prints what it says, and returns
-/// the exit status. A reader that stops reading early (`chainrule grad
-/// big.nn | head`) ends the output quietly.
-pub fn run(args: impl IntoIterator<Item = String>) -> ExitCode {
+/// Runs the command line given by `args` (as the system passes them, not
+/// necessarily UTF-8), prints what it says, and returns the exit status. A
+/// reader that stops reading early (`chainrule grad big.nn | head`) ends
+/// the output quietly; a device that cannot take the output is an error.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     use std::io::Write;
-    let outcome = execute(args);
+    let outcome = match utf8_arguments(args) {
+        Ok(args) => execute(args),
+        Err(diagnostic) => Outcome {
+            status: 2,
+            stdout: String::new(),
+            stderr: format!("{diagnostic}\n"),
+        },
+    };
     let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_all(outcome.stdout.as_bytes())
@@ -156,6 +164,24 @@ pub fn run(args: impl IntoIterator<Item = String>) -> ExitCode {
             ExitCode::from(outcome.status)
         }
     }
+}
+
+/// The arguments as text, or which one is not UTF-8.
+fn utf8_arguments(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Vec<String>, Diagnostic> {
+    args.into_iter()
+        .enumerate()
+        .map(|(at, arg)| {
+            arg.into_string().map_err(|raw| {
+                Diagnostic::unlocated(format!(
+                    "argument {at} is not UTF-8 text: `{}`",
+                    raw.to_string_lossy()
+                ))
+                .with_help("chainrule reads file names, queries and answers as UTF-8 text")
+            })
+        })
+        .collect()
 }
 
 /// Reads a network file (or standard input for `-`) and loads it.

@@ -6,6 +6,7 @@ use crate::calculus::Form;
 use crate::diagnostic::Diagnostic;
 use crate::model::{FamilyKind, LeafKind, Query};
 use crate::numeric::sample::verify;
+use crate::numeric::{check_evaluable, too_large_to_evaluate};
 
 /// The arguments of `verify`.
 #[derive(clap::Args, Debug)]
@@ -25,6 +26,7 @@ pub(super) struct Args {
 pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     let (file, points, seed) = (args.file.as_str(), args.points.max(1), args.seed);
     let mut network = load(file)?;
+    check_evaluable(&network.model)?;
     let mut queries = network.model.queries.clone();
     if queries.is_empty() {
         // Without derive lines, check the whole gradient.
@@ -57,6 +59,9 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
                 Err(error) => return Err(error),
             };
             let verdict = verify(&network.model, &network.graph, &derivative, points, seed);
+            if verdict.too_large {
+                return Err(too_large_to_evaluate(&network.model));
+            }
             passed &= verdict.passed();
             match &verdict.problem {
                 Some(problem) => line.push_str(&format!("  {name}: {problem}")),

@@ -62,6 +62,8 @@ pub struct RangeInfo {
     pub name: String,
     /// Its size, when the file gives one.
     pub size: Option<u64>,
+    /// Where the file gives the size.
+    pub size_span: Option<Span>,
 }
 
 /// A fact the simplifier may use: `lhs = rhs`.
@@ -365,6 +367,7 @@ impl Model {
         self.ranges.push(RangeInfo {
             name: name.to_string(),
             size: None,
+            size_span: None,
         });
         RangeId(self.ranges.len() as u32 - 1)
     }
@@ -399,6 +402,7 @@ impl Model {
                 Statement::Range { name, size } => {
                     let range = self.range_named(&name.text);
                     self.ranges[range.0 as usize].size = Some(*size);
+                    self.ranges[range.0 as usize].size_span = Some(name.span);
                     if *size == 0 {
                         return Err(self
                             .source

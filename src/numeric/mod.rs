@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use num_traits::ToPrimitive;
 
 use crate::calculus::Equation;
+use crate::diagnostic::Diagnostic;
 use crate::expr::functions::SmoothStandIn;
 use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
 use crate::graph::DependencyGraph;
@@ -104,15 +105,7 @@ impl<'m> Instance<'m> {
         draws: &mut Draws,
     ) -> Option<Instance<'m>> {
         let sizes = choose_sizes(model);
-        let mut elements: u64 = 0;
-        for family in &model.families {
-            let count = family
-                .ranges
-                .iter()
-                .try_fold(1u64, |acc, r| acc.checked_mul(sizes[r.0 as usize] as u64));
-            elements = elements.saturating_add(count.unwrap_or(u64::MAX));
-        }
-        if elements > MAX_EVALUATION_WORK {
+        if element_count(model, &sizes) > MAX_EVALUATION_WORK {
             return None;
         }
         let stand_ins = model
@@ -486,6 +479,48 @@ fn reference_of(store: &Store, expr: ExprId) -> ExprId {
         current = *body;
     }
     current
+}
+
+/// How many elements the families of `model` have with ranges of `sizes`
+/// (saturating).
+pub fn element_count(model: &Model, sizes: &[usize]) -> u64 {
+    model.families.iter().fold(0u64, |total, family| {
+        let count = family
+            .ranges
+            .iter()
+            .try_fold(1u64, |acc, r| acc.checked_mul(sizes[r.0 as usize] as u64));
+        total.saturating_add(count.unwrap_or(u64::MAX))
+    })
+}
+
+/// Refuses a network whose declared sizes give it more elements than can be
+/// evaluated by numbers.
+pub fn check_evaluable(model: &Model) -> Result<(), Diagnostic> {
+    let sizes = choose_sizes(model);
+    if element_count(model, &sizes) <= MAX_EVALUATION_WORK {
+        return Ok(());
+    }
+    Err(too_large_to_evaluate(model))
+}
+
+/// Why a network cannot be evaluated by numbers, pointing at its largest
+/// `range` line.
+pub fn too_large_to_evaluate(model: &Model) -> Diagnostic {
+    let message = format!(
+        "with the sizes given, evaluating the network by numbers takes more than {MAX_EVALUATION_WORK} operations, the most chainrule spends"
+    );
+    let largest = model
+        .ranges
+        .iter()
+        .filter_map(|r| Some((r.size?, r.size_span?)))
+        .max_by_key(|(size, _)| *size);
+    let error = match largest {
+        Some((_, span)) => model.source.error(span, message),
+        None => Diagnostic::unlocated(message),
+    };
+    error.with_help(
+        "a derivation does not depend on the sizes: check a smaller instance of the network",
+    )
 }
 
 /// Every assignment of values to positions of the given sizes, last

@@ -29,6 +29,8 @@ pub struct Agreement {
     pub skipped: usize,
     /// Why nothing could be compared, if so.
     pub problem: Option<String>,
+    /// True when the network is too large to evaluate by numbers.
+    pub too_large: bool,
 }
 
 /// The largest relative difference from finite differences, beyond their
@@ -50,8 +52,19 @@ pub struct Sampling {
     pub points: usize,
     /// Points passed over because the network (or a delta) is not finite there.
     pub skipped: usize,
-    /// An assumption that the drawn data cannot meet, if any.
+    /// Why the walk stopped before its points, if it did: an assumption
+    /// that the drawn data cannot meet, or a network too large to evaluate.
     pub problem: Option<String>,
+    /// True when it stopped because evaluating would take more than
+    /// [`MAX_EVALUATION_WORK`](crate::limits::MAX_EVALUATION_WORK) operations.
+    pub too_large: bool,
+}
+
+impl Sampling {
+    fn stop_too_large(&mut self) {
+        self.problem = Some(TOO_LARGE.to_string());
+        self.too_large = true;
+    }
 }
 
 /// Whether a walk over sample points goes on.
@@ -78,7 +91,7 @@ pub fn sample(
     let mut draws = Draws::new(seed);
     let mut sampling = Sampling::default();
     let Some(mut instance) = Instance::new(model, graph, &mut draws) else {
-        sampling.problem = Some(TOO_LARGE.to_string());
+        sampling.stop_too_large();
         return sampling;
     };
     let dims: Vec<usize> = free
@@ -99,14 +112,14 @@ pub fn sample(
                 return sampling;
             }
             Err(PointError::TooLarge) => {
-                sampling.problem = Some(TOO_LARGE.to_string());
+                sampling.stop_too_large();
                 return sampling;
             }
         }
         match instance.evaluate_equations(equations, graph.topological_order()) {
             Ok(()) => {}
             Err(PointError::TooLarge) => {
-                sampling.problem = Some(TOO_LARGE.to_string());
+                sampling.stop_too_large();
                 return sampling;
             }
             Err(_) => {
@@ -119,7 +132,7 @@ pub fn sample(
             let mut env: HashMap<IndexVar, usize> = free.iter().copied().zip(at).collect();
             let flow = visit(&mut instance, &mut env);
             if instance.over_budget() {
-                sampling.problem = Some(TOO_LARGE.to_string());
+                sampling.stop_too_large();
                 return sampling;
             }
             if flow == Flow::Stop {
@@ -149,6 +162,7 @@ pub fn verify(
         comparisons: 0,
         skipped: 0,
         problem: None,
+        too_large: false,
     };
     let sampling = sample(
         model,
@@ -185,6 +199,7 @@ pub fn verify(
     );
     verdict.skipped += sampling.skipped;
     verdict.problem = sampling.problem;
+    verdict.too_large = sampling.too_large;
     if verdict.comparisons == 0 && verdict.problem.is_none() {
         verdict.problem =
             Some("found no point where the network is defined and smooth".to_string());
