@@ -43,6 +43,7 @@ fn main() {
                 id: format!("s{n}"),
                 query: query.to_string(),
                 answer: template.replace('N', &(n / TEMPLATES.len() + 2).to_string()),
+                unreadable: None,
             }
         })
         .collect();

@@ -627,3 +627,100 @@ fn primes_are_bounded() {
         out.stderr
     );
 }
+
+// ---------------------------------------------------------------------
+// 4. Every batch row gets a verdict; nothing is swallowed.
+// 5. Output that is safe to open.
+
+/// Grades `batch` (named `name`) against Bishop's network; the CSV or JSON
+/// Lines it prints, line by line.
+fn grade_batch(name: &str, batch: &[u8]) -> Vec<String> {
+    let dir = scratch(&format!("batch-{name}"));
+    std::fs::write(dir.join(name), batch).unwrap();
+    let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
+    let out = run_in(&dir, &["check", &example, "--batch", name], None);
+    assert!(out.status == 0 || out.status == 1, "{name}: {}", out.stderr);
+    out.stdout.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn every_csv_row_gets_its_own_verdict() {
+    let batch = b"id,query,answer\ns1,dE/da[j],\\delta_j\ns2,dE/da[j]\ns3,dE/da[j],x,y\ns4,dE/da[j],\xff\ns5,dE/da[j],\"h(a_j\ns6,dE/da[j],0\n";
+    let lines = grade_batch("rows.csv", batch);
+    assert_eq!(
+        lines,
+        [
+            "id,verdict,evidence,diagnosis,repaired,simplified",
+            "s1,correct,24 numeric comparisons at 8 points,,,",
+            "s2,unreadable,reading the answer,\"line 3: found 2 fields, expected 3 (id,query,answer)\",,",
+            "s3,unreadable,reading the answer,\"line 4: found 4 fields, expected 3 (id,query,answer)\",,",
+            "s4,unreadable,reading the answer,line 5: found bytes that are not UTF-8 text,,",
+            "s5,unreadable,reading the answer,\"line 6: a quote opened in this row is never closed, so every line after it was read into it\",,",
+        ]
+    );
+    // A file with only its header gets a file with only a header.
+    assert_eq!(
+        grade_batch("empty.csv", b"id,query,answer\n"),
+        ["id,verdict,evidence,diagnosis,repaired,simplified"]
+    );
+}
+
+#[test]
+fn every_json_lines_row_gets_its_own_verdict_at_its_line() {
+    let good = r#"{"id":"a","query":"dE/da[j]","answer":"\\delta_j"}"#;
+    let rows = [
+        good.to_string(),
+        good.replace("\"a\"", "\"b\""),
+        r#"{"id":"c","query":1,"answer":"0"}"#.to_string(),
+        r#"{"id":"d","id":"e","query":"dE/da[j]","answer":"0"}"#.to_string(),
+        r#"{"id":"f","query":"dE/da[j]"}"#.to_string(),
+        r#"{"id":"g","query":"dE/da[j]","answer":null}"#.to_string(),
+        r#"{"id":"h","query":"dE/da[j]","answer":"\ud800"}"#.to_string(),
+        "not json".to_string(),
+    ];
+    let batch = rows.join("\r\n") + "\r\n";
+    let lines = grade_batch("rows.jsonl", batch.as_bytes());
+    // The header, then a verdict for each of the eight lines, in order.
+    assert_eq!(lines.len(), 9, "{lines:#?}");
+    assert!(lines[1].starts_with("a,correct,"), "{}", lines[1]);
+    assert!(lines[2].starts_with("b,correct,"), "{}", lines[2]);
+    for (line, text) in lines.iter().enumerate().skip(3) {
+        assert!(text.contains(",unreadable,"), "{text}");
+        assert!(text.contains(&format!("line {line}: ")), "{text}");
+    }
+    assert!(
+        lines[3].contains("invalid type: integer `1`"),
+        "{}",
+        lines[3]
+    );
+    assert!(lines[4].contains("duplicate field `id`"), "{}", lines[4]);
+    assert!(lines[5].contains("missing field `answer`"), "{}", lines[5]);
+    assert!(lines[6].contains("invalid type: null"), "{}", lines[6]);
+    assert!(
+        lines[7].contains("hex escape"),
+        "a lone surrogate: {}",
+        lines[7]
+    );
+}
+
+#[test]
+fn grades_csv_cells_cannot_start_a_formula_or_move_the_cursor() {
+    let batch = "id,query,answer\n=HYPERLINK(\"http://x\"),dE/da[j],0\n+1,dE/da[j],0\n-2,dE/da[j],0\n@SUM(A1),dE/da[j],0\n\"\tt\",dE/da[j],0\n\"\rr\",dE/da[j],0\nesc\u{1b}[2J,dE/da[j],0\n";
+    let lines = grade_batch("formulas.csv", batch.as_bytes());
+    let ids: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(",incorrect").next().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            "'+1",
+            "'-2",
+            "'@SUM(A1)",
+            "' t",
+            "'\u{240d}r",
+            "esc\u{241b}[2J",
+        ]
+    );
+}

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Network;
 use crate::check::{self, Evidence, Verdict};
-use crate::diagnostic::{Diagnostic, Source, Span};
+use crate::diagnostic::{Diagnostic, Source, Span, escape_controls};
 
 /// One answer to grade.
 #[derive(Clone, Debug, Deserialize)]
@@ -21,6 +21,22 @@ pub struct Row {
     pub query: String,
     /// The answer, in LaTeX or in the language.
     pub answer: String,
+    /// Why the row could not be read, with its line: it is graded
+    /// `unreadable`, and the batch goes on.
+    #[serde(skip)]
+    pub unreadable: Option<String>,
+}
+
+impl Row {
+    /// A row that could not be read, at `line` of its file.
+    fn unreadable(id: String, line: usize, why: impl std::fmt::Display) -> Row {
+        Row {
+            id,
+            query: String::new(),
+            answer: String::new(),
+            unreadable: Some(format!("line {line}: {why}")),
+        }
+    }
 }
 
 /// The verdict of one row.
@@ -40,49 +56,154 @@ pub struct RowGrade {
     pub simplified: String,
 }
 
-/// Reads rows from CSV (with a header `id,query,answer`) or JSON Lines.
-pub fn read_rows(name: &str, text: &str) -> Result<Vec<Row>, Diagnostic> {
-    let json_lines = name.ends_with(".jsonl") || text.trim_start().starts_with('{');
+/// The columns of a grades CSV, in order.
+const GRADE_COLUMNS: [&str; 6] = [
+    "id",
+    "verdict",
+    "evidence",
+    "diagnosis",
+    "repaired",
+    "simplified",
+];
+
+/// Reads rows from CSV (with a header `id,query,answer`) or JSON Lines. A
+/// row that cannot be read (a wrong number of fields, bytes that are not
+/// UTF-8, JSON that is not an object of three strings) becomes an
+/// unreadable row naming its line; only a file without the header is
+/// refused whole.
+pub fn read_rows(name: &str, bytes: &[u8]) -> Result<Vec<Row>, Diagnostic> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let json_lines = name.ends_with(".jsonl") || start.is_some_and(|at| bytes[at] == b'{');
     if json_lines {
-        let mut rows = Vec::new();
-        for (number, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let row: Row = serde_json::from_str(line).map_err(|e| {
-                let source = Source::new(name, text);
-                let offset: usize = text.lines().take(number).map(|l| l.len() + 1).sum();
-                source.error(
-                    Span::new(offset, offset + 1),
-                    format!("found a row that is not `{{\"id\", \"query\", \"answer\"}}`: {e}"),
-                )
-            })?;
-            rows.push(row);
-        }
-        return Ok(rows);
+        Ok(json_rows(bytes))
+    } else {
+        csv_rows(name, bytes)
     }
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(text.as_bytes());
+}
+
+/// Rows of JSON Lines, a line each (a carriage return before the new line
+/// is dropped).
+fn json_rows(bytes: &[u8]) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (number, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let number = number + 1;
+        let Ok(text) = std::str::from_utf8(line) else {
+            rows.push(Row::unreadable(
+                String::new(),
+                number,
+                "found bytes that are not UTF-8 text",
+            ));
+            continue;
+        };
+        match serde_json::from_str::<Row>(text) {
+            Ok(row) => rows.push(row),
+            Err(error) => {
+                // Name the row by its id when that much can be read.
+                let id = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("id")?.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                rows.push(Row::unreadable(
+                    id,
+                    number,
+                    format!("found a row that is not {{\"id\", \"query\", \"answer\"}}, each a string once: {error}"),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+/// Rows of CSV under the header `id,query,answer`.
+fn csv_rows(name: &str, bytes: &[u8]) -> Result<Vec<Row>, Diagnostic> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
     let headers = reader
-        .headers()
+        .byte_headers()
         .map_err(|e| Diagnostic::unlocated(format!("`{name}`: {e}")))?
         .clone();
-    if headers.iter().collect::<Vec<_>>() != ["id", "query", "answer"] {
-        return Err(Source::new(name, text).error(
-            Span::new(0, text.find('\n').unwrap_or(text.len())),
+    if headers.iter().collect::<Vec<_>>() != [&b"id"[..], b"query", b"answer"] {
+        let header_end = bytes
+            .iter()
+            .position(|b| *b == b'\n')
+            .unwrap_or(bytes.len());
+        let header = String::from_utf8_lossy(&bytes[..header_end]).into_owned();
+        return Err(Source::new(name, header.clone()).error(
+            Span::new(0, header.len()),
             "found a header other than `id,query,answer`, expected exactly that",
         ));
     }
-    let mut rows = Vec::new();
-    for record in reader.deserialize::<Row>() {
-        let row = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            Diagnostic::unlocated(format!("{name}:{line}: {e}"))
-        })?;
-        rows.push(row);
+    let mut records = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line() as usize;
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                let at = record
+                    .position()
+                    .map_or((line, 0), |p| (p.line() as usize, p.byte() as usize));
+                records.push((at, Ok(record.clone())));
+            }
+            Err(error) => records.push(((line, usize::MAX), Err(error.to_string()))),
+        }
     }
+    // A quote that is never closed swallows the rest of the file into the
+    // record it opens in: the last record that starts before it.
+    let swallowing = unclosed_quote(bytes)
+        .and_then(|quote| records.iter().rposition(|((_, start), _)| *start <= quote));
+    let rows = records
+        .into_iter()
+        .enumerate()
+        .map(|(index, ((line, _), record))| {
+            let record = match record {
+                Ok(record) => record,
+                Err(error) => return Row::unreadable(String::new(), line, error),
+            };
+            let fields: Vec<Option<&str>> = record.iter().map(|f| std::str::from_utf8(f).ok()).collect();
+            let id = fields.first().copied().flatten().unwrap_or("").to_string();
+            if swallowing == Some(index) {
+                return Row::unreadable(
+                    id,
+                    line,
+                    "a quote opened in this row is never closed, so every line after it was read into it",
+                );
+            }
+            match fields.as_slice() {
+                [Some(id), Some(query), Some(answer)] => Row {
+                    id: id.to_string(),
+                    query: query.to_string(),
+                    answer: answer.to_string(),
+                    unreadable: None,
+                },
+                [_, _, _] => Row::unreadable(id, line, "found bytes that are not UTF-8 text"),
+                other => Row::unreadable(
+                    id,
+                    line,
+                    format!("found {} fields, expected 3 (id,query,answer)", other.len()),
+                ),
+            }
+        })
+        .collect();
     Ok(rows)
+}
+
+/// Where a quote that is never closed opens, if one does: CSV then reads
+/// the rest of the file as one field.
+fn unclosed_quote(bytes: &[u8]) -> Option<usize> {
+    let mut open = None;
+    for (at, byte) in bytes.iter().enumerate() {
+        if *byte == b'"' {
+            open = match open {
+                None => Some(at),
+                Some(_) => None,
+            };
+        }
+    }
+    open
 }
 
 /// Grades every row against the network in `source`, on `workers` threads.
@@ -135,6 +256,16 @@ fn grade_row(
     truths: &mut HashMap<String, Result<check::Truth, String>>,
     row: &Row,
 ) -> RowGrade {
+    if let Some(why) = &row.unreadable {
+        return RowGrade {
+            id: row.id.clone(),
+            verdict: Verdict::Unreadable,
+            evidence: Evidence::Reading,
+            diagnosis: why.clone(),
+            repaired: String::new(),
+            simplified: String::new(),
+        };
+    }
     let truth = truths.entry(row.query.clone()).or_insert_with(|| {
         network
             .query(&row.query)
@@ -168,7 +299,10 @@ fn grade_row(
     }
 }
 
-/// The grades as CSV with a header, or as JSON Lines.
+/// The grades as CSV with a header (even for no rows), or as JSON Lines.
+/// A CSV cell that a spreadsheet would take for a formula (one starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return) starts with `'`, as
+/// OWASP advises, and control characters show as their pictures.
 pub fn write_grades(grades: &[RowGrade], json_lines: bool) -> String {
     if json_lines {
         return grades
@@ -177,8 +311,30 @@ pub fn write_grades(grades: &[RowGrade], json_lines: bool) -> String {
             .collect();
     }
     let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(GRADE_COLUMNS).expect("a header writes");
     for grade in grades {
-        writer.serialize(grade).expect("grades serialize");
+        let cells = [
+            grade.id.clone(),
+            grade.verdict.to_string(),
+            grade.evidence.to_string(),
+            grade.diagnosis.clone(),
+            grade.repaired.clone(),
+            grade.simplified.clone(),
+        ];
+        writer
+            .write_record(cells.iter().map(|cell| spreadsheet_safe(cell)))
+            .expect("a row writes");
     }
     String::from_utf8(writer.into_inner().expect("the buffer flushes")).expect("CSV of UTF-8 text")
+}
+
+/// A cell as a spreadsheet may open it safely.
+fn spreadsheet_safe(cell: &str) -> String {
+    let starts_a_formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let cell = if starts_a_formula {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    };
+    escape_controls(&cell)
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::files::{read_text, refuse_overwriting, write_atomically};
+use super::files::{read_bounded, read_text, refuse_overwriting, write_atomically};
 use super::{FormatArg, Outcome, load, pretty, read_source};
 use crate::check::{Grade, batch, check, check_derivation, truth};
 use crate::diagnostic::Diagnostic;
@@ -50,8 +50,8 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
             refuse_overwriting(Path::new(out), &[file, &batch])?;
         }
         let network_source = read_source(file)?;
-        let text = read_text(&batch, MAX_BATCH_BYTES, "the batch file")?;
-        let rows = batch::read_rows(&batch, &text)?;
+        let bytes = read_bounded(&batch, MAX_BATCH_BYTES, "the batch file")?;
+        let rows = batch::read_rows(&batch, &bytes)?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let grades = batch::grade_rows(&network_source, &rows, workers)?;
         let json_lines =
