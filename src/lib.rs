@@ -57,8 +57,8 @@ pub use expr::{Builtin, ExprId, FamilyId, IndexVar, Node, RangeId, Store, Wrt};
 pub use graph::DependencyGraph;
 pub use limits::TooLarge;
 pub use model::{Family, FamilyKind, LeafKind, Model, Query};
-pub use numeric::sample::{Agreement, Flow, Sampling, sample, verify};
-pub use numeric::{Draws, Instance};
+pub use numeric::sample::{Agreement, Flow, Plan, Sampling, sample, verify};
+pub use numeric::{Draws, Instance, WorkMeter};
 pub use render::{Format, Lhs, Printer};
 pub use rules::{Recorder, Rule, RuleSet, StepSink};
 

@@ -60,6 +60,10 @@ pub const MAX_PATTERN_DEPTH: usize = 64;
 /// Most arithmetic operations that evaluating a network and a result at one
 /// point may take.
 pub const MAX_EVALUATION_WORK: u64 = 50_000_000;
+/// Most arithmetic operations that grading one answer may spend evaluating,
+/// over every comparison and repair it tries; beyond them it is
+/// `too-large`, and a batch goes on to the next row.
+pub const MAX_GRADE_WORK: u64 = 50_000_000;
 
 /// Largest answer read, in bytes.
 pub const MAX_ANSWER_BYTES: usize = 20_000;

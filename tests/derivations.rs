@@ -8,7 +8,7 @@ use chainrule::Equation;
 use chainrule::IndexVar;
 use chainrule::Network;
 use chainrule::{Derivation, Verbosity, derive_steps};
-use chainrule::{Flow, sample};
+use chainrule::{Flow, Plan, WorkMeter, sample};
 use common::{example_names, example_text, network, run};
 
 /// The largest relative disagreement between consecutive links of a
@@ -29,13 +29,18 @@ fn largest_link_error(
     free.sort_unstable();
     free.dedup();
     let mut largest: f64 = 0.0;
+    let meter = WorkMeter::unlimited();
+    let plan = Plan {
+        seed,
+        points: 2,
+        meter: &meter,
+    };
     let sampling = sample(
         model,
         &net.graph,
         equations,
         &free,
-        seed,
-        2,
+        plan,
         |instance, env| {
             let values: Vec<f64> = links.iter().map(|l| instance.eval(*l, env)).collect();
             for pair in values.windows(2) {

@@ -724,3 +724,130 @@ fn grades_csv_cells_cannot_start_a_formula_or_move_the_cursor() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------
+// 3. Grading is bounded; a slow row never stalls a batch.
+
+/// Runs the binary on `args`, killing it after `seconds`: a hang fails the
+/// test instead of stalling the suite.
+fn run_bounded(args: &[&str], seconds: u64) -> common::Run {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chainrule"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!(
+                "`chainrule {}` did not finish in {seconds} s",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    common::Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        status: output.status.code().unwrap_or(-1),
+    }
+}
+
+#[test]
+fn unclosed_calls_are_read_without_backtracking() {
+    // Each of these took time exponential in its depth.
+    for opening in [
+        "\\sigma[",
+        "\\sigma(",
+        "\\tanh\\left(",
+        "\\operatorname{f}(",
+        "\\mathrm{sigmoid}{",
+    ] {
+        let answer = format!("{}a_j", opening.repeat(40));
+        let out = run_bounded(
+            &[
+                "check",
+                "examples/bishop-5.3.nn",
+                "dE/da[j]",
+                "--answer",
+                &answer,
+            ],
+            30,
+        );
+        assert_eq!(out.status, 1, "{opening}: {}", out.stderr);
+        assert!(
+            out.stdout.starts_with("unreadable"),
+            "{opening}: {}",
+            out.stdout
+        );
+    }
+    // A function name without a call still reads as a symbol.
+    let out = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "dE/da[j]",
+        "--answer",
+        "\\sigma_k",
+    ]);
+    assert!(
+        out.stdout.contains("unknown symbol `\\sigma`"),
+        "read as a symbol: {}",
+        out.stdout
+    );
+}
+
+#[test]
+fn deeply_nested_sums_are_too_large_not_endless() {
+    let answer = format!("{}w^{{(2)}}_{{kj}}", "\\sum_k ".repeat(30));
+    let out = run_bounded(
+        &[
+            "check",
+            "examples/bishop-5.3.nn",
+            "dE/da[j]",
+            "--answer",
+            &answer,
+        ],
+        60,
+    );
+    assert_eq!(out.status, 1);
+    assert!(
+        out.stdout
+            .starts_with("too-large (too large to evaluate by numbers)"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_row_over_its_budget_is_too_large_and_the_batch_goes_on() {
+    let dir = scratch("budget");
+    let nested = format!("{}w^{{(2)}}_{{kj}}", "\\\\sum_k ".repeat(30)).replace("\\\\", "\\");
+    let unclosed = "\\sigma[".repeat(40);
+    let batch = format!(
+        "id,query,answer\ns1,dE/da[j],\\delta_j\ns2,dE/da[j],{nested}\ns3,dE/da[j],{unclosed}\ns4,dE/da[j],h'(a_j) \\sum_k w^{{(2)}}_{{kj}} \\delta_k\n"
+    );
+    std::fs::write(dir.join("batch.csv"), batch).unwrap();
+    let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
+    let batch_path = dir.join("batch.csv");
+    let out = run_bounded(
+        &["check", &example, "--batch", batch_path.to_str().unwrap()],
+        120,
+    );
+    let verdicts: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["correct", "too-large", "unreadable", "correct"],
+        "{}",
+        out.stdout
+    );
+}

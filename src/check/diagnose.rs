@@ -128,14 +128,7 @@ pub(super) fn diagnose(
                 rest.remove(at);
                 let shortened = network.model.store.add(rest);
                 let without = network.model.store.replace(target, sum, shortened);
-                let comparison = compare(
-                    network,
-                    answer,
-                    without,
-                    &truth.equations,
-                    &truth.seeds[..2],
-                    1,
-                );
+                let comparison = compare(network, answer, truth, without, &truth.seeds[..2], 1);
                 if comparison.agree {
                     let shown = Printer::new(&network.model, Format::Latex).expr(*term);
                     let latex = Printer::new(&network.model, Format::Latex).expr(target);
@@ -183,8 +176,8 @@ fn repairs(network: &Network, truth: &Truth, repaired: ExprId) -> bool {
     compare(
         network,
         repaired,
+        truth,
         truth.backprop,
-        &truth.equations,
         &truth.seeds[..2],
         1,
     )

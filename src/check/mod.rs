@@ -19,10 +19,10 @@ use crate::calculus::deltas::Naming;
 use crate::calculus::{Equation, Form};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node, Store};
-use crate::limits::{MAX_ANSWER_POWER, MAX_ANSWER_SIZE, MAX_NUMBER_BITS};
+use crate::limits::{MAX_ANSWER_POWER, MAX_ANSWER_SIZE, MAX_GRADE_WORK, MAX_NUMBER_BITS};
 use crate::model::Query;
-use crate::numeric::Draws;
-use crate::numeric::sample::{Flow, sample};
+use crate::numeric::sample::{Flow, Plan, sample};
+use crate::numeric::{Draws, WorkMeter};
 use crate::render::{Format, Printer};
 use crate::syntax::answer::{AnswerError, parse_answer};
 use diagnose::{diagnose, repair_missing_sum};
@@ -42,6 +42,8 @@ pub struct Truth {
     backprop: ExprId,
     expanded: Option<ExprId>,
     equations: Vec<Equation>,
+    /// What grading one answer may spend evaluating, restarted for each.
+    meter: WorkMeter,
 }
 
 impl Truth {
@@ -102,6 +104,7 @@ pub fn truth(network: &mut Network, query: &Query) -> Result<Truth, Diagnostic> 
         backprop: backprop.result,
         expanded,
         equations,
+        meter: WorkMeter::new(MAX_GRADE_WORK),
     })
 }
 
@@ -155,6 +158,7 @@ fn one_line(diagnostic: &Diagnostic) -> String {
 
 /// Grades one answer to `query`.
 pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
+    truth.meter.restart();
     let answer = match read_answer(network, &truth.query, text) {
         Ok(answer) => answer,
         Err(grade) => return *grade,
@@ -274,8 +278,8 @@ fn grade_within_bounds(
     let comparison = compare(
         network,
         answer,
+        truth,
         truth.backprop,
-        &truth.equations,
         &truth.seeds,
         POINTS_PER_SEED,
     );
@@ -415,14 +419,15 @@ pub(super) struct Comparison {
 pub(super) fn compare(
     network: &Network,
     answer: ExprId,
-    truth: ExprId,
-    equations: &[Equation],
+    truth: &Truth,
+    against: ExprId,
     seeds: &[u64],
     points: usize,
 ) -> Comparison {
+    let equations = &truth.equations;
     let model = &network.model;
     let mut free: Vec<IndexVar> = model.store.free_vars(answer).to_vec();
-    free.extend(model.store.free_vars(truth));
+    free.extend(model.store.free_vars(against));
     free.sort_unstable();
     free.dedup();
     let tolerance = if model.store.contents(answer).has(Contents::DERIVATIVE) {
@@ -438,15 +443,19 @@ pub(super) fn compare(
         counterexample: None,
     };
     for seed in seeds {
+        let plan = Plan {
+            seed: *seed,
+            points,
+            meter: &truth.meter,
+        };
         let sampling = sample(
             model,
             &network.graph,
             equations,
             &free,
-            *seed,
-            points,
+            plan,
             |instance, env| {
-                let (a, t) = (instance.eval(answer, env), instance.eval(truth, env));
+                let (a, t) = (instance.eval(answer, env), instance.eval(against, env));
                 result.comparisons += 1;
                 if (a - t).abs() <= tolerance * t.abs().max(1.0) {
                     return Flow::Continue;
@@ -487,6 +496,7 @@ pub(super) fn compare(
 /// Grades a derivation: lines separated by `\\` or new lines, each an
 /// equality; a line starting with `=` continues the previous left side.
 pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> DerivationGrade {
+    truth.meter.restart();
     let lines: Vec<&str> = text
         .split("\\\\")
         .flat_map(|chunk| chunk.split('\n'))
@@ -562,14 +572,8 @@ pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> Der
                 let mut message = None;
                 let mut too_large = false;
                 for pair in sides.windows(2) {
-                    let comparison = compare(
-                        network,
-                        pair[1],
-                        pair[0],
-                        &truth.equations,
-                        &truth.seeds[..2],
-                        2,
-                    );
+                    let comparison =
+                        compare(network, pair[1], truth, pair[0], &truth.seeds[..2], 2);
                     if !comparison.agree {
                         let shown = Printer::new(&network.model, Format::Latex)
                             .expr_equation(pair[0], pair[1]);

@@ -91,6 +91,7 @@ impl Instance<'_> {
             values,
             adjoints: self.adjoints.clone(),
             work: Cell::new(self.work.get()),
+            meter: self.meter,
         };
         let position = self.order.iter().position(|f| *f == family).unwrap_or(0);
         for next in self.order[position + 1..]

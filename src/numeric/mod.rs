@@ -91,8 +91,51 @@ pub struct Instance<'m> {
     pub values: Vec<Tensor>,
     /// The deltas of a backprop system, when one has been evaluated.
     adjoints: HashMap<FamilyId, Tensor>,
-    /// Operations done so far.
+    /// Operations done so far at the current point.
     work: Cell<u64>,
+    /// What the whole task may still spend, across points and instances.
+    meter: &'m WorkMeter,
+}
+
+/// The operations of evaluation that one task (grading an answer, with
+/// every comparison and repair it tries) may spend in all, across every
+/// point and every instance it draws.
+pub struct WorkMeter {
+    spent: Cell<u64>,
+    limit: u64,
+}
+
+impl WorkMeter {
+    /// A meter allowing `limit` operations.
+    pub fn new(limit: u64) -> WorkMeter {
+        WorkMeter {
+            spent: Cell::new(0),
+            limit,
+        }
+    }
+
+    /// A meter that never runs out; each point is still bounded by
+    /// [`MAX_EVALUATION_WORK`].
+    pub fn unlimited() -> WorkMeter {
+        WorkMeter::new(u64::MAX)
+    }
+
+    /// Starts the count again, for the next task.
+    pub fn restart(&self) {
+        self.spent.set(0);
+    }
+
+    /// Spends one operation; false once the limit is passed.
+    fn spend(&self) -> bool {
+        let spent = self.spent.get().saturating_add(1);
+        self.spent.set(spent);
+        spent <= self.limit
+    }
+
+    /// True once the limit is passed.
+    fn exhausted(&self) -> bool {
+        self.spent.get() > self.limit
+    }
 }
 
 impl<'m> Instance<'m> {
@@ -103,6 +146,7 @@ impl<'m> Instance<'m> {
         model: &'m Model,
         graph: &DependencyGraph,
         draws: &mut Draws,
+        meter: &'m WorkMeter,
     ) -> Option<Instance<'m>> {
         let sizes = choose_sizes(model);
         if element_count(model, &sizes) > MAX_EVALUATION_WORK {
@@ -133,12 +177,13 @@ impl<'m> Instance<'m> {
             values,
             adjoints: HashMap::new(),
             work: Cell::new(0),
+            meter,
         })
     }
 
     /// True when evaluation has gone beyond its budget.
     pub fn over_budget(&self) -> bool {
-        self.work.get() > MAX_EVALUATION_WORK
+        self.work.get() > MAX_EVALUATION_WORK || self.meter.exhausted()
     }
 
     /// Starts a new count of work, for the next point.
@@ -257,7 +302,7 @@ impl<'m> Instance<'m> {
         while let Some(task) = tasks.pop() {
             let spent = self.work.get() + 1;
             self.work.set(spent);
-            if spent > MAX_EVALUATION_WORK {
+            if spent > MAX_EVALUATION_WORK || !self.meter.spend() {
                 return f64::NAN;
             }
             match task {

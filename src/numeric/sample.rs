@@ -9,7 +9,7 @@ use crate::graph::DependencyGraph;
 use crate::model::Model;
 
 use super::finite::Estimate;
-use super::{Draws, Instance, PointError, assignments};
+use super::{Draws, Instance, PointError, WorkMeter, assignments};
 
 /// Why nothing was compared, when a network is too large to evaluate.
 const TOO_LARGE: &str = "the network is too large to evaluate by numbers";
@@ -76,21 +76,35 @@ pub enum Flow {
     Stop,
 }
 
-/// Draws `points` usable points from `seed` (signed and positive data in
-/// turn, up to ten tries a point), evaluates the deltas of `equations` at
-/// each, and calls `visit` for every assignment of the `free` indices.
+/// Which points a walk draws, and what it may spend evaluating them.
+pub struct Plan<'a> {
+    /// The seed the points are drawn from.
+    pub seed: u64,
+    /// How many usable points to draw.
+    pub points: usize,
+    /// What the task the walk belongs to may still spend.
+    pub meter: &'a WorkMeter,
+}
+
+/// Draws the plan's usable points from its seed (signed and positive data
+/// in turn, up to ten tries a point), evaluates the deltas of `equations`
+/// at each, and calls `visit` for every assignment of the `free` indices.
 pub fn sample(
     model: &Model,
     graph: &DependencyGraph,
     equations: &[Equation],
     free: &[IndexVar],
-    seed: u64,
-    points: usize,
+    plan: Plan<'_>,
     mut visit: impl FnMut(&mut Instance<'_>, &mut HashMap<IndexVar, usize>) -> Flow,
 ) -> Sampling {
+    let Plan {
+        seed,
+        points,
+        meter,
+    } = plan;
     let mut draws = Draws::new(seed);
     let mut sampling = Sampling::default();
-    let Some(mut instance) = Instance::new(model, graph, &mut draws) else {
+    let Some(mut instance) = Instance::new(model, graph, &mut draws, meter) else {
         sampling.stop_too_large();
         return sampling;
     };
@@ -164,13 +178,18 @@ pub fn verify(
         problem: None,
         too_large: false,
     };
+    let meter = WorkMeter::unlimited();
+    let plan = Plan {
+        seed,
+        points,
+        meter: &meter,
+    };
     let sampling = sample(
         model,
         graph,
         &derivative.equations,
         &free,
-        seed,
-        points,
+        plan,
         |instance, env| {
             let numerator_at: Vec<usize> = query.numerator_indices.iter().map(|v| env[v]).collect();
             let denominator_at: Vec<usize> =

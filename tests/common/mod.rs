@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use chainrule::{Derivative, Form};
-use chainrule::{Draws, Flow, sample};
+use chainrule::{Draws, Flow, Plan, WorkMeter, sample};
 use chainrule::{ExprId, IndexVar};
 
 use chainrule::{Network, Source};
@@ -110,21 +110,19 @@ pub fn largest_difference(
     free.sort_unstable();
     free.dedup();
     let mut largest: f64 = 0.0;
-    let sampling = sample(
-        model,
-        &network.graph,
-        &[],
-        &free,
+    let meter = WorkMeter::unlimited();
+    let plan = Plan {
         seed,
         points,
-        |instance, env| {
-            let (x, y) = (instance.eval(a, env), instance.eval(b, env));
-            if x.is_finite() || y.is_finite() {
-                largest = largest.max((x - y).abs() / x.abs().max(1.0));
-            }
-            Flow::Continue
-        },
-    );
+        meter: &meter,
+    };
+    let sampling = sample(model, &network.graph, &[], &free, plan, |instance, env| {
+        let (x, y) = (instance.eval(a, env), instance.eval(b, env));
+        if x.is_finite() || y.is_finite() {
+            largest = largest.max((x - y).abs() / x.abs().max(1.0));
+        }
+        Flow::Continue
+    });
     assert!(sampling.points > 0, "no usable point");
     largest
 }
