@@ -79,11 +79,40 @@ impl Network {
         let mut model = Model::lower(source, &file)?;
         let graph = DependencyGraph::build(&model)?;
         let calculus = Calculus::new(&mut model)?;
-        Ok(Network {
+        let mut network = Network {
             model,
             graph,
             calculus,
-        })
+        };
+        network.refuse_division_by_zero()?;
+        Ok(network)
+    }
+
+    /// Refuses a definition that divides by zero once its numbers are
+    /// worked out, as `x / (1 - 1)` does (`x / 0` is refused as it is read).
+    fn refuse_division_by_zero(&mut self) -> Result<(), Diagnostic> {
+        for family in self.model.family_ids() {
+            let info = self.model.family(family);
+            let (Some(definition), span, name) = (info.definition, info.span, info.name.clone())
+            else {
+                continue;
+            };
+            if !self
+                .model
+                .store
+                .any_node(definition, |node| matches!(node, Node::Pow(..)))
+            {
+                continue;
+            }
+            let simplified = self.simplify_plain(definition)?;
+            if self.model.store.divides_by_zero(simplified) {
+                return Err(self
+                    .model
+                    .source
+                    .error(span, format!("the definition of `{name}` divides by zero")));
+            }
+        }
+        Ok(())
     }
 
     /// Resolves a query written as on the command line (`dE/da[j]`).

@@ -851,3 +851,126 @@ fn a_row_over_its_budget_is_too_large_and_the_batch_goes_on() {
         out.stdout
     );
 }
+
+// ---------------------------------------------------------------------
+// 8. Messages that mean what they say.
+
+#[test]
+fn a_known_symbol_without_its_indices_is_named_as_such() {
+    let out = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "dE/da[j]",
+        "--answer",
+        "a",
+    ]);
+    assert_eq!(
+        out.stdout,
+        "unreadable (reading the answer)\ndiagnosis: at column 1: `a` is written with its indices, as `a_{j}` or `a_{k}`\n"
+    );
+    // Spacing inside a subscript separates nothing.
+    let spaced = "h'(a_j) \\sum_k w^{(2)}_{k\\,j} \\delta_k";
+    let out = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "dE/da[j]",
+        "--answer",
+        spaced,
+    ]);
+    assert!(
+        out.stdout.starts_with("correct (symbolic identity)"),
+        "{}",
+        out.stdout
+    );
+    // Text an answer holds is quoted as written, never as a placeholder.
+    let out = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "dE/da[j]",
+        "--answer",
+        "w^{(2)}_{k\\j}",
+    ]);
+    assert!(!out.stdout.contains("this symbol"), "{}", out.stdout);
+}
+
+#[test]
+fn a_file_without_parameters_has_no_gradient() {
+    let out = run_with_input(&["grad", "-"], b"input x\nE = x*x\n");
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.starts_with(
+            "error: standard input declares no `param`, so there is no gradient to take"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn division_by_zero_is_an_error() {
+    for (text, wanted) in [
+        (
+            "input x\nparam w\nE = w*x/0\n",
+            "<stdin>:3:9: error: this divides by zero",
+        ),
+        (
+            "input x\nparam w\nE = w*0^(-1)\n",
+            "<stdin>:3:10: error: a negative power of zero divides by zero",
+        ),
+        (
+            "input x\nparam w\nE = w*x/(1-1)\n",
+            "<stdin>:3:1: error: the definition of `E` divides by zero",
+        ),
+    ] {
+        let out = run_with_input(&["grad", "-"], text.as_bytes());
+        assert_eq!(out.status, 2, "{text}");
+        assert!(out.stderr.starts_with(wanted), "{text}: {}", out.stderr);
+    }
+    let out = run(&["diff", "x/(2-2)", "x"]);
+    assert_eq!(out.status, 2);
+    assert_eq!(
+        out.stderr,
+        "error: `x/(2-2)` divides by zero once its numbers are worked out\n"
+    );
+    let out = run(&["diff", "x/0", "x"]);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr
+            .starts_with("<expression>:1:3: error: this divides by zero"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn notation_given_twice_and_contradictory_assumptions_are_errors() {
+    let out = run_with_input(
+        &["grad", "-"],
+        b"input x\nparam w\nE = w*x\nlatex w \"a\"\nlatex w \"b\"\n",
+    );
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.starts_with(
+            "<stdin>:5:7: error: a second `latex` line for `w`; line 4 gives its notation already"
+        ),
+        "{}",
+        out.stderr
+    );
+    // One `latex` and one `delta` line for a family are two notations.
+    let out = run_with_input(
+        &["grad", "-"],
+        b"input x\nparam w\nu = w*x\nE = u*u\nlatex u \"a\"\ndelta u \"\\delta\"\n",
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let out = run_with_input(
+        &["grad", "-"],
+        b"input x\nparam w\nassume x = 1\nassume x = 2\nE = w*x\n",
+    );
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr
+            .starts_with("<stdin>:4:8: error: this assumption contradicts the one on line 3"),
+        "{}",
+        out.stderr
+    );
+}

@@ -3,7 +3,7 @@
 //! network and what a Kronecker delta, what is a call and what a product.
 
 use crate::calculus::local::nth_builtin_derivative;
-use crate::diagnostic::{Span, closest};
+use crate::diagnostic::{Span, closest, escape_controls};
 use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, OpaqueId, RangeId, Wrt};
 use crate::model::Model;
 use crate::render::symbols::default_latex;
@@ -37,26 +37,16 @@ fn mistake(span: Span, message: impl Into<String>) -> ResolveError {
     }
 }
 
-/// Text from an answer as a message may quote it: names and scripts made of
-/// letters, digits, primes and a few signs; anything else is not repeated.
+/// Text from an answer as a message quotes it: control characters shown as
+/// their pictures, and a long text cut short.
 fn shown(text: &str) -> String {
-    let plain = text
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "'(),^_{} ".contains(c));
-    let greek = text.starts_with('\\')
-        && text[1..].chars().all(|c| c.is_ascii_alphabetic())
-        && text.len() < 12;
-    let roman = ["\\mathrm{", "\\mathit{", "\\operatorname{", "\\text{"]
-        .iter()
-        .any(|prefix| text.starts_with(prefix))
-        && text.ends_with('}')
-        && text[1..]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_{}".contains(c));
-    if plain || greek || roman {
-        text.to_string()
+    const LONGEST: usize = 60;
+    let visible = escape_controls(text);
+    if visible.chars().count() > LONGEST {
+        let cut: String = visible.chars().take(LONGEST - 1).collect();
+        format!("{cut}…")
     } else {
-        "this symbol".to_string()
+        visible
     }
 }
 
@@ -297,7 +287,12 @@ impl<'m> Resolver<'m> {
     /// Splits a subscript into index names: at commas, or a declared name
     /// whole, or letter by letter (each with its primes).
     fn split_indices(&self, sub: &str) -> Vec<String> {
-        let text: String = sub.chars().filter(|c| !c.is_whitespace()).collect();
+        // Spacing, as in `w_{k\,j}`, separates nothing more than the letters do.
+        let mut text = sub.to_string();
+        for spacing in ["\\quad", "\\,", "\\;", "\\:", "\\!", "\\ "] {
+            text = text.replace(spacing, "");
+        }
+        let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         if text.contains(',') {
             return text.split(',').map(str::to_string).collect();
         }
@@ -571,9 +566,45 @@ impl<'m> Resolver<'m> {
         }
         known.sort();
         known.dedup();
+        let wanted = normalize(base);
+        // A known symbol written with the wrong number of indices.
+        let indexed: Vec<String> = self
+            .model
+            .family_ids()
+            .filter(|f| {
+                let info = self.model.family(*f);
+                let latex = info
+                    .latex
+                    .clone()
+                    .unwrap_or_else(|| default_latex(&info.name));
+                normalize(&latex) == wanted && !info.slots.is_empty()
+            })
+            .map(|f| {
+                let info = self.model.family(f);
+                let latex = info
+                    .latex
+                    .clone()
+                    .unwrap_or_else(|| default_latex(&info.name));
+                let names: Vec<String> = info
+                    .slots
+                    .iter()
+                    .map(|v| self.model.store.var(*v).name.clone())
+                    .collect();
+                format!("`{latex}_{{{}}}`", names.join(""))
+            })
+            .collect();
+        if !indexed.is_empty() {
+            return unreadable(
+                span,
+                format!(
+                    "`{}` is written with its indices, as {}",
+                    shown(base),
+                    indexed.join(" or ")
+                ),
+            );
+        }
         let mut message = format!("unknown symbol `{}`", shown(base));
         // One letter is close to every other letter: list the symbols instead.
-        let wanted = normalize(base);
         let near = (wanted.chars().count() > 2)
             .then(|| closest(&wanted, known.iter().map(|(n, _)| n.as_str())))
             .flatten()

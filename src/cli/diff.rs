@@ -65,6 +65,11 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     let result = Simplifier::new()
         .simplify_plain(&mut model.store, raw, &mut ())
         .map_err(|e| Diagnostic::unlocated(format!("the derivative cannot be simplified: {e}")))?;
+    if model.store.divides_by_zero(result) {
+        return Err(Diagnostic::unlocated(format!(
+            "`{expression}` divides by zero once its numbers are worked out"
+        )));
+    }
     if model.store.tree_size(result) > MAX_RESULT_SIZE {
         return Err(Diagnostic::unlocated(format!(
             "the derivative grows beyond {MAX_RESULT_SIZE} nodes when written out"

@@ -10,7 +10,7 @@ use super::{
 use crate::calculus::Gradient;
 use crate::diagnostic::Diagnostic;
 use crate::expr::ExprId;
-use crate::model::Model;
+use crate::model::{FamilyKind, LeafKind, Model};
 use crate::render::Lhs;
 
 /// The arguments of `grad`.
@@ -29,6 +29,19 @@ pub(super) struct Args {
 /// Derives the gradient and prints it.
 pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     let mut network = load(&args.file)?;
+    let model = &network.model;
+    let has_parameters = model
+        .family_ids()
+        .any(|f| model.family(f).kind == FamilyKind::Leaf(LeafKind::Param));
+    if !has_parameters {
+        return Err(Diagnostic::unlocated(format!(
+            "{} declares no `param`, so there is no gradient to take",
+            super::files::shown(&args.file)
+        ))
+        .with_help(
+            "declare the parameters with `param NAME`, or ask for one derivative with `derive`",
+        ));
+    }
     let objective = choose_objective(&network, args.objective.as_deref())?;
     let gradient = network.engine().gradient(objective)?;
     Ok(Outcome::success(grad_output(

@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::{Contents, ExprId, FamilyId, IndexVar, Node, Store, VarMap, Wrt};
+use super::{Contents, ExprId, FamilyId, IndexVar, Node, Store, VarMap, Wrt, ZERO};
 
 /// A bottom-up rewrite of an expression, for [`Store::map`].
 pub trait Mapper {
@@ -55,6 +55,15 @@ impl Store {
             results.insert(id, value);
         }
         results.remove(&root).expect("the root is folded last")
+    }
+
+    /// True when a power of zero with a negative exponent stands in `root`:
+    /// it divides by zero.
+    pub fn divides_by_zero(&self, root: ExprId) -> bool {
+        self.any_node(root, |node| {
+            matches!(node, Node::Pow(base, exponent)
+                if *base == ZERO && self.as_number(*exponent).is_some_and(num_traits::Signed::is_negative))
+        })
     }
 
     /// True when some node of the expression satisfies `predicate`; stops

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::calculus::local::nth_builtin_derivative;
 use crate::diagnostic::{Diagnostic, closest};
-use crate::expr::{Builtin, ExprId, Function, IndexVar, OpaqueId, RangeId};
+use crate::expr::{Builtin, ExprId, Function, IndexVar, OpaqueId, RangeId, Store};
 use crate::syntax::ast::{self, BinaryOp, Declared, Ident};
 
 use super::{KEYWORDS, Model, count};
@@ -94,7 +94,9 @@ impl Model {
                             self.store.sums(&bound, operands[0])
                         }
                         ast::Expr::Negate(..) => self.store.negate(operands[0]),
-                        ast::Expr::Operation { rest, .. } => self.lower_operation(rest, &operands),
+                        ast::Expr::Operation { rest, .. } => {
+                            self.lower_operation(rest, &operands)?
+                        }
                         ast::Expr::Call {
                             function, order, ..
                         } => self.lower_call(function, *order, operands[0])?,
@@ -107,29 +109,45 @@ impl Model {
         Ok(values.pop().expect("the expression has a value"))
     }
 
-    fn lower_operation(&mut self, rest: &[(BinaryOp, ast::Expr)], operands: &[ExprId]) -> ExprId {
-        if let [(BinaryOp::Power, _)] = rest {
-            return self.store.pow(operands[0], operands[1]);
+    fn lower_operation(
+        &mut self,
+        rest: &[(BinaryOp, ast::Expr)],
+        operands: &[ExprId],
+    ) -> Result<ExprId, Diagnostic> {
+        let is_zero =
+            |store: &Store, id: ExprId| store.as_number(id).is_some_and(num_traits::Zero::is_zero);
+        if let [(BinaryOp::Power, exponent)] = rest {
+            let negative = self
+                .store
+                .as_number(operands[1])
+                .is_some_and(num_traits::Signed::is_negative);
+            if negative && is_zero(&self.store, operands[0]) {
+                return Err(self
+                    .source
+                    .error(exponent.span(), "a negative power of zero divides by zero"));
+            }
+            return Ok(self.store.pow(operands[0], operands[1]));
         }
         let mut items = vec![operands[0]];
-        for ((op, _), operand) in rest.iter().zip(&operands[1..]) {
+        for ((op, divisor), operand) in rest.iter().zip(&operands[1..]) {
             items.push(match op {
                 BinaryOp::Subtract => self.store.negate(*operand),
+                BinaryOp::Divide if is_zero(&self.store, *operand) => {
+                    return Err(self.source.error(divisor.span(), "this divides by zero"));
+                }
                 // `1/2` is the number one half, not 1 times 2^-1.
                 BinaryOp::Divide => match self.store.as_number(*operand).cloned() {
-                    Some(value) if !num_traits::Zero::is_zero(&value) => {
-                        self.store.number(value.recip())
-                    }
-                    _ => self.store.powi(*operand, -1),
+                    Some(value) => self.store.number(value.recip()),
+                    None => self.store.powi(*operand, -1),
                 },
                 _ => *operand,
             });
         }
-        if rest[0].0.is_additive() {
+        Ok(if rest[0].0.is_additive() {
             self.store.add(items)
         } else {
             self.store.mul(items)
-        }
+        })
     }
 
     fn lower_call(

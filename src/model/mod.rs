@@ -372,6 +372,11 @@ impl Model {
         RangeId(self.ranges.len() as u32 - 1)
     }
 
+    /// The line, counted from 1, that `span` starts on.
+    fn line_of(&self, span: Span) -> usize {
+        self.source.error(span, "").location.map_or(0, |l| l.line)
+    }
+
     /// Refuses reserved words and names already in use.
     fn claim_name(&mut self, name: &Ident, what: &'static str) -> Result<(), Diagnostic> {
         if KEYWORDS.contains(&name.text.as_str()) || Builtin::from_name(&name.text).is_some() {
@@ -381,7 +386,7 @@ impl Model {
             ));
         }
         if let Some((span, earlier_what)) = self.claimed.get(&name.text) {
-            let line = self.source.error(*span, "").location.map_or(0, |l| l.line);
+            let line = self.line_of(*span);
             return Err(self.source.error(
                 name.span,
                 format!(
@@ -513,6 +518,8 @@ impl Model {
 
     /// Second pass: bodies, assumptions, notation and queries.
     fn define(&mut self, file: &ast::File) -> Result<(), Diagnostic> {
+        // Where each family's notation was given, `delta` lines apart.
+        let mut notation_lines: HashMap<(FamilyId, bool), Span> = HashMap::default();
         for statement in &file.statements {
             match statement {
                 Statement::Definition { target, body } => {
@@ -542,10 +549,22 @@ impl Model {
                     let mut scope = Scope::default();
                     let lhs_id = self.lower_expr(lhs, &mut scope)?;
                     let rhs_id = self.lower_expr(rhs, &mut scope)?;
+                    let span = lhs.span().join(rhs.span());
+                    if let Some(earlier) = self
+                        .assumptions
+                        .iter()
+                        .find(|a| a.lhs == lhs_id && a.rhs != rhs_id)
+                    {
+                        let line = self.line_of(earlier.span);
+                        return Err(self.source.error(
+                            span,
+                            format!("this assumption contradicts the one on line {line}, which gives the same left side another value"),
+                        ));
+                    }
                     self.assumptions.push(Assumption {
                         lhs: lhs_id,
                         rhs: rhs_id,
-                        span: lhs.span().join(rhs.span()),
+                        span,
                     });
                 }
                 Statement::Latex { name, tex } | Statement::DeltaNotation { name, tex } => {
@@ -559,8 +578,17 @@ impl Model {
                         let at = tex.span.start + offset.min(tex.text.len());
                         return Err(self.source.error(Span::new(at, at + 1), message));
                     }
+                    let is_latex = matches!(statement, Statement::Latex { .. });
+                    if let Some(earlier) = notation_lines.insert((family, is_latex), name.span) {
+                        let line = self.line_of(earlier);
+                        let kind = if is_latex { "latex" } else { "delta" };
+                        return Err(self.source.error(
+                            name.span,
+                            format!("a second `{kind}` line for `{}`; line {line} gives its notation already", name.text),
+                        ).with_help("keep one of the two lines"));
+                    }
                     let slot = &mut self.families[family.0 as usize];
-                    if matches!(statement, Statement::Latex { .. }) {
+                    if is_latex {
                         slot.latex = Some(tex.text.clone());
                     } else {
                         slot.delta_latex = Some(tex.text.clone());
