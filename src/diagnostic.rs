@@ -103,6 +103,21 @@ fn visible(c: char) -> char {
     }
 }
 
+/// Longest message shown, in characters: one that quotes a huge name is cut.
+const MAX_SHOWN_MESSAGE: usize = 1_000;
+
+/// A message as a terminal shows it: control characters made visible, and
+/// cut to [`MAX_SHOWN_MESSAGE`] characters.
+fn shown_message(message: &str) -> String {
+    let visible = escape_controls(message);
+    if visible.chars().count() <= MAX_SHOWN_MESSAGE {
+        return visible;
+    }
+    let mut cut: String = visible.chars().take(MAX_SHOWN_MESSAGE).collect();
+    cut.push('…');
+    cut
+}
+
 /// `text` with every control character but the new line made visible, as
 /// [`visible`] does: for text from a user that a terminal will show.
 pub fn escape_controls(text: &str) -> String {
@@ -168,7 +183,7 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {
-            None => write!(f, "error: {}", escape_controls(&self.message))?,
+            None => write!(f, "error: {}", shown_message(&self.message))?,
             Some(at) => {
                 writeln!(
                     f,
@@ -176,7 +191,7 @@ impl fmt::Display for Diagnostic {
                     escape_controls(&at.file),
                     at.line,
                     at.column,
-                    escape_controls(&self.message)
+                    shown_message(&self.message)
                 )?;
                 let gutter = at.line.to_string();
                 writeln!(f, "{} |", " ".repeat(gutter.len()))?;
@@ -200,10 +215,22 @@ impl fmt::Display for Diagnostic {
 
 impl std::error::Error for Diagnostic {}
 
+/// Longest name that [`closest`] looks for a near match of: a longer one
+/// is no typing slip, and comparing it costs its length times every name's.
+const LONGEST_SUGGESTED: usize = 64;
+
 /// The known name closest to `wanted` by edit distance, if any is close.
 pub fn closest<'a>(wanted: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if wanted.len() > LONGEST_SUGGESTED {
+        return None;
+    }
     known
         .into_iter()
+        // Names whose lengths differ by more than the distance allowed
+        // cannot be close: they are passed over without comparing.
+        .filter(|name| {
+            name.len().abs_diff(wanted.len()) <= (wanted.len().max(name.len()) / 2).max(1)
+        })
         .map(|name| (edit_distance(wanted, name), name))
         .filter(|(distance, name)| *distance <= (wanted.len().max(name.len()) / 2).max(1))
         .min()
@@ -249,6 +276,12 @@ mod tests {
         assert_eq!(closest("w3", ["w1", "w2", "x"]), Some("w1"));
         assert_eq!(closest("sigmoidd", ["sigmoid", "tanh"]), Some("sigmoid"));
         assert_eq!(closest("zzzz", ["a", "b"]), None);
+        let long = "w".repeat(100_000);
+        assert_eq!(
+            closest(&long, [long.as_str()]),
+            None,
+            "no near match of a long name is sought"
+        );
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub const MAX_BRACKET_DEPTH: usize = 256;
 pub const MAX_EXPRESSION_DEPTH: usize = 2_000;
 /// Largest decimal exponent a number literal may have.
 pub const MAX_LITERAL_EXPONENT: u32 = 400;
+/// Most significant digits a number literal may have (about
+/// [`MAX_NUMBER_BITS`] bits).
+pub const MAX_LITERAL_DIGITS: usize = 1_234;
 
 /// Largest expression, written out as a tree, that a result may be.
 pub const MAX_RESULT_SIZE: usize = 200_000;

@@ -731,31 +731,7 @@ fn grades_csv_cells_cannot_start_a_formula_or_move_the_cursor() {
 /// Runs the binary on `args`, killing it after `seconds`: a hang fails the
 /// test instead of stalling the suite.
 fn run_bounded(args: &[&str], seconds: u64) -> common::Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chainrule"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!(
-                "`chainrule {}` did not finish in {seconds} s",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    common::Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        status: output.status.code().unwrap_or(-1),
-    }
+    run_bounded_with_input(args, b"", seconds)
 }
 
 #[test]
@@ -787,13 +763,7 @@ fn unclosed_calls_are_read_without_backtracking() {
         );
     }
     // A function name without a call still reads as a symbol.
-    let out = run(&[
-        "check",
-        "examples/bishop-5.3.nn",
-        "dE/da[j]",
-        "--answer",
-        "\\sigma_k",
-    ]);
+    let out = check_bishop("\\sigma_k");
     assert!(
         out.stdout.contains("unknown symbol `\\sigma`"),
         "read as a symbol: {}",
@@ -855,41 +825,34 @@ fn a_row_over_its_budget_is_too_large_and_the_batch_goes_on() {
 // ---------------------------------------------------------------------
 // 8. Messages that mean what they say.
 
-#[test]
-fn a_known_symbol_without_its_indices_is_named_as_such() {
-    let out = run(&[
+/// `check` of an answer for δ_j on Bishop's network.
+fn check_bishop(answer: &str) -> common::Run {
+    run(&[
         "check",
         "examples/bishop-5.3.nn",
         "dE/da[j]",
         "--answer",
-        "a",
-    ]);
+        answer,
+    ])
+}
+
+#[test]
+fn a_known_symbol_without_its_indices_is_named_as_such() {
+    let out = check_bishop("a");
     assert_eq!(
         out.stdout,
         "unreadable (reading the answer)\ndiagnosis: at column 1: `a` is written with its indices, as `a_{j}` or `a_{k}`\n"
     );
     // Spacing inside a subscript separates nothing.
     let spaced = "h'(a_j) \\sum_k w^{(2)}_{k\\,j} \\delta_k";
-    let out = run(&[
-        "check",
-        "examples/bishop-5.3.nn",
-        "dE/da[j]",
-        "--answer",
-        spaced,
-    ]);
+    let out = check_bishop(spaced);
     assert!(
         out.stdout.starts_with("correct (symbolic identity)"),
         "{}",
         out.stdout
     );
     // Text an answer holds is quoted as written, never as a placeholder.
-    let out = run(&[
-        "check",
-        "examples/bishop-5.3.nn",
-        "dE/da[j]",
-        "--answer",
-        "w^{(2)}_{k\\j}",
-    ]);
+    let out = check_bishop("w^{(2)}_{k\\j}");
     assert!(!out.stdout.contains("this symbol"), "{}", out.stdout);
 }
 
@@ -973,4 +936,127 @@ fn notation_given_twice_and_contradictory_assumptions_are_errors() {
         "{}",
         out.stderr
     );
+}
+
+// ---------------------------------------------------------------------
+// 7. No superlinear cost below the limits.
+
+#[test]
+fn huge_numbers_are_refused_as_they_are_read() {
+    let literal = format!("input x\nE = x*{}\n", "7".repeat(1_000_000));
+    let out = run_with_input(&["derive", "-", "dE/dx"], literal.as_bytes());
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr
+            .starts_with("<stdin>:2:7: error: a number literal of 1000000 digits is too long"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(300)]
+    );
+    assert!(
+        out.stderr.len() < 2_000,
+        "{} bytes of message",
+        out.stderr.len()
+    );
+    let product = format!("input x\nE = x*{}\n", vec!["1e400"; 300].join("*"));
+    let out = run_with_input(&["derive", "-", "dE/dx"], product.as_bytes());
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.starts_with(
+            "<stdin>:2:5: error: the numbers of this product have more than 4096 bits together"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_huge_unknown_name_is_reported_briefly() {
+    let mut text = String::from("input x\n");
+    for n in 0..2_000 {
+        text.push_str(&format!("u{n} = x*{}\n", n + 1));
+    }
+    text.push_str(&format!("E = {} + u1\n", "q".repeat(100_000)));
+    let out = run_bounded_with_input(&["derive", "-", "dE/dx"], text.as_bytes(), 60);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.contains("error: unknown name `qqq"),
+        "{}",
+        &out.stderr[..200]
+    );
+    assert!(
+        out.stderr.len() < 2_000,
+        "{} bytes of message",
+        out.stderr.len()
+    );
+}
+
+/// [`run_bounded`] with `stdin` fed to the binary.
+fn run_bounded_with_input(args: &[&str], stdin: &[u8], seconds: u64) -> common::Run {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chainrule"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not finish in {seconds} s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    common::Run {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        status: output.status.code().unwrap_or(-1),
+    }
+}
+
+#[test]
+fn documents_with_formulas_too_wide_for_a_page_still_compile() {
+    if !have_pdflatex() {
+        return;
+    }
+    let dir = scratch("wide");
+    let nested = format!(
+        "input x\nparam w\nE = {}w*x{}\nderive dE/dw\n",
+        "tanh(".repeat(120),
+        ")".repeat(120)
+    );
+    let terms: Vec<String> = (0..3_000)
+        .map(|i| format!("{}*w^{}*x^{}", i + 1, i % 7 + 1, i % 5))
+        .collect();
+    let polynomial = format!(
+        "input x\nparam w\nE = {}\nderive dE/dw\n",
+        terms.join(" + ")
+    );
+    let long_name = "w".repeat(50_000);
+    let identifier =
+        format!("input x\nparam {long_name}\nE = {long_name}*x\nderive dE/d{long_name}\n");
+    for (name, text) in [
+        ("nested", nested),
+        ("polynomial", polynomial),
+        ("identifier", identifier),
+    ] {
+        std::fs::write(dir.join(format!("{name}.nn")), text).unwrap();
+        let out = run_in(
+            &dir,
+            &[
+                "doc",
+                &format!("{name}.nn"),
+                "-o",
+                &format!("{name}.tex"),
+                "--pdf",
+            ],
+            None,
+        );
+        assert_eq!(out.status, 0, "{name}: {}", out.stderr);
+        assert!(dir.join(format!("{name}.pdf")).exists(), "{name}");
+    }
 }

@@ -6,8 +6,9 @@
 use std::collections::HashSet;
 
 use crate::calculus::local::nth_builtin_derivative;
-use crate::diagnostic::{Diagnostic, closest};
+use crate::diagnostic::{Diagnostic, Span, closest};
 use crate::expr::{Builtin, ExprId, Function, IndexVar, OpaqueId, RangeId, Store};
+use crate::limits::MAX_NUMBER_BITS;
 use crate::syntax::ast::{self, BinaryOp, Declared, Ident};
 
 use super::{KEYWORDS, Model, count};
@@ -95,7 +96,7 @@ impl Model {
                         }
                         ast::Expr::Negate(..) => self.store.negate(operands[0]),
                         ast::Expr::Operation { rest, .. } => {
-                            self.lower_operation(rest, &operands)?
+                            self.lower_operation(rest, &operands, expr.span())?
                         }
                         ast::Expr::Call {
                             function, order, ..
@@ -113,6 +114,7 @@ impl Model {
         &mut self,
         rest: &[(BinaryOp, ast::Expr)],
         operands: &[ExprId],
+        span: Span,
     ) -> Result<ExprId, Diagnostic> {
         let is_zero =
             |store: &Store, id: ExprId| store.as_number(id).is_some_and(num_traits::Zero::is_zero);
@@ -127,6 +129,23 @@ impl Model {
                     .error(exponent.span(), "a negative power of zero divides by zero"));
             }
             return Ok(self.store.pow(operands[0], operands[1]));
+        }
+        if !rest[0].0.is_additive() {
+            // Numbers side by side are multiplied as they are read: their
+            // size is bounded before that.
+            let bits: u64 = operands
+                .iter()
+                .filter_map(|o| self.store.as_number(*o))
+                .map(|n| n.numer().bits() + n.denom().bits())
+                .sum();
+            if bits > MAX_NUMBER_BITS {
+                return Err(self.source.error(
+                    span,
+                    format!(
+                        "the numbers of this product have more than {MAX_NUMBER_BITS} bits together"
+                    ),
+                ));
+            }
         }
         let mut items = vec![operands[0]];
         for ((op, divisor), operand) in rest.iter().zip(&operands[1..]) {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::report::{derivation_latex, latex_text};
+use super::report::{derivation_latex, latex_text, settable};
 use super::{Format, Lhs, Printer};
 use crate::Network;
 use crate::calculus::derivation::{Derivation, Verbosity, derive_steps};
@@ -129,7 +129,7 @@ fn network_equations(network: &Network) -> Vec<NumberedEquation> {
             let definition = info.definition?;
             let lhs = Lhs::Family(*family, info.slots.clone());
             Some(NumberedEquation {
-                latex: printer.equation(&lhs, definition),
+                latex: settable(printer.equation(&lhs, definition)),
                 label: format!("eq:{}", info.name),
             })
         })
@@ -191,7 +191,7 @@ fn derivation_section(
         references,
         introduction,
         body,
-        result,
+        result: settable(result),
         label: format!("eq:result{}", number + 1),
         figures,
     })
@@ -345,7 +345,13 @@ fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
     let order = network.graph.topological_order();
     let rank = |f: FamilyId| order.iter().position(|o| *o == f).unwrap_or(0);
     equations.sort_by_key(|e| std::cmp::Reverse(rank(e.family)));
-    let aligned = |lines: Vec<String>| lines.join(" \\\\\n");
+    let aligned = |lines: Vec<String>| {
+        lines
+            .into_iter()
+            .map(settable)
+            .collect::<Vec<_>>()
+            .join(" \\\\\n")
+    };
     let forward: Vec<String> = order
         .iter()
         .filter_map(|f| {

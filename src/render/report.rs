@@ -132,8 +132,9 @@ pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String
         let pieces = break_long(line, LONG_LINE);
         let last = pieces.len() - 1;
         for (at, piece) in pieces.into_iter().enumerate() {
+            let piece = settable(piece);
             let lead = match (number, at) {
-                (0, 0) => format!("{} &= ", shown[0]),
+                (0, 0) => format!("{} &= ", settable(shown[0].clone())),
                 (_, 0) => "  &= ".to_string(),
                 _ => "  &\\quad ".to_string(),
             };
@@ -146,7 +147,7 @@ pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String
         }
     }
     if rows.is_empty() {
-        rows.push(shown[0].clone());
+        rows.push(settable(shown[0].clone()));
     }
     out.push_str("\\begin{align*}\n");
     out.push_str(&rows.join(" \\\\\n"));
@@ -176,6 +177,24 @@ pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String
 
 /// How many characters of LaTeX a displayed line may hold before it is broken.
 const LONG_LINE: usize = 150;
+
+/// Longest formula, in characters of LaTeX, that a document sets on one
+/// line: a longer one would pass the largest width TeX can measure.
+const MAX_SET_LINE: usize = 2_000;
+
+/// A formula as a document sets it on one line: itself, or, when it is too
+/// long for TeX to set and cannot be broken where it stands, a note saying
+/// so, so that the document still compiles.
+pub fn settable(latex: String) -> String {
+    if latex.len() <= MAX_SET_LINE {
+        latex
+    } else {
+        format!(
+            "\\text{{\\emph{{(a formula of {} characters of \\LaTeX, too long to set on a page; \\texttt{{chainrule derive}} prints it)}}}}",
+            latex.len()
+        )
+    }
+}
 
 /// Breaks a formula before top-level `+` and `-` signs so that no piece is
 /// much longer than `limit` characters of LaTeX. Signs inside braces or

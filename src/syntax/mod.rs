@@ -24,7 +24,9 @@ mod generated {
 }
 use generated::{NetworkGrammar, Rule};
 
-use crate::limits::{MAX_BRACKET_DEPTH, MAX_EXPRESSION_DEPTH, MAX_LITERAL_EXPONENT};
+use crate::limits::{
+    MAX_BRACKET_DEPTH, MAX_EXPRESSION_DEPTH, MAX_LITERAL_DIGITS, MAX_LITERAL_EXPONENT,
+};
 
 /// Parses a whole `.nn` file.
 pub fn parse_file(source: &Source) -> Result<File, Diagnostic> {
@@ -613,6 +615,17 @@ fn number(source: &Source, text: &str, span: Span) -> Result<BigRational, Diagno
         return Err(too_large());
     }
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let significant = format!("{whole}{fraction}").trim_start_matches('0').len();
+    if significant > MAX_LITERAL_DIGITS {
+        return Err(source
+            .error(
+                span,
+                format!("a number literal of {significant} digits is too long"),
+            )
+            .with_help(format!(
+                "numbers of up to {MAX_LITERAL_DIGITS} digits are accepted"
+            )));
+    }
     let digits: BigInt = format!("{whole}{fraction}")
         .parse()
         .expect("the grammar admits only digits here");
