@@ -728,10 +728,9 @@ fn grades_csv_cells_cannot_start_a_formula_or_move_the_cursor() {
 // ---------------------------------------------------------------------
 // 3. Grading is bounded; a slow row never stalls a batch.
 
-/// Runs the binary on `args`, killing it after `seconds`: a hang fails the
-/// test instead of stalling the suite.
+/// Runs the binary on `args`, killing it after `seconds`.
 fn run_bounded(args: &[&str], seconds: u64) -> common::Run {
-    run_bounded_with_input(args, b"", seconds)
+    common::run_within(args, b"", seconds)
 }
 
 #[test]
@@ -976,7 +975,7 @@ fn a_huge_unknown_name_is_reported_briefly() {
         text.push_str(&format!("u{n} = x*{}\n", n + 1));
     }
     text.push_str(&format!("E = {} + u1\n", "q".repeat(100_000)));
-    let out = run_bounded_with_input(&["derive", "-", "dE/dx"], text.as_bytes(), 60);
+    let out = common::run_within(&["derive", "-", "dE/dx"], text.as_bytes(), 60);
     assert_eq!(out.status, 2);
     assert!(
         out.stderr.contains("error: unknown name `qqq"),
@@ -988,34 +987,6 @@ fn a_huge_unknown_name_is_reported_briefly() {
         "{} bytes of message",
         out.stderr.len()
     );
-}
-
-/// [`run_bounded`] with `stdin` fed to the binary.
-fn run_bounded_with_input(args: &[&str], stdin: &[u8], seconds: u64) -> common::Run {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chainrule"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "did not finish in {seconds} s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
-    common::Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        status: output.status.code().unwrap_or(-1),
-    }
 }
 
 #[test]

@@ -19,8 +19,15 @@ pub struct Run {
     pub status: i32,
 }
 
-/// Runs `chainrule` with `args`, feeding `stdin`.
+/// Runs `chainrule` with `args`, feeding `stdin`; a run that has not
+/// finished after ten minutes is a hang, and fails the test.
 pub fn run_with_input(args: &[&str], stdin: &[u8]) -> Run {
+    run_within(args, stdin, 600)
+}
+
+/// Runs `chainrule` with `args`, feeding `stdin`, killing it after
+/// `seconds`: a hang fails the test instead of stalling the suite.
+pub fn run_within(args: &[&str], stdin: &[u8], seconds: u64) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chainrule"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -29,17 +36,43 @@ pub fn run_with_input(args: &[&str], stdin: &[u8]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the binary runs");
+    // A reader thread each, so that a full pipe never stops the binary.
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let out = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut text).ok();
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut text).ok();
+        text
+    });
     child
         .stdin
         .take()
         .expect("stdin is piped")
         .write_all(stdin)
         .ok();
-    let output = child.wait_with_output().expect("the binary finishes");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the binary can be waited for") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().ok();
+            panic!(
+                "`chainrule {}` did not finish in {seconds} s",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
     Run {
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.join().expect("stdout is read")).into_owned(),
+        stderr: String::from_utf8_lossy(&err.join().expect("stderr is read")).into_owned(),
+        status: status.code().unwrap_or(-1),
     }
 }
 
