@@ -1031,3 +1031,39 @@ fn documents_with_formulas_too_wide_for_a_page_still_compile() {
         assert!(dir.join(format!("{name}.pdf")).exists(), "{name}");
     }
 }
+
+#[test]
+fn batch_grades_stream_out_in_input_order() {
+    use std::io::BufRead;
+    let dir = scratch("stream");
+    // Rows after the first take a while: eight nested sums to evaluate.
+    let slow = format!("{}w^{{(2)}}_{{kj}}", "\\sum_k ".repeat(8));
+    let mut batch = String::from("id,query,answer\nfirst,dE/da[j],\\delta_j\n");
+    for n in 0..6 {
+        batch.push_str(&format!("slow{n},dE/da[j],{slow}\n"));
+    }
+    std::fs::write(dir.join("batch.csv"), batch).unwrap();
+    let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chainrule"))
+        .args(["check", &example, "--batch", "batch.csv"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "id,verdict,evidence,diagnosis,repaired,simplified"
+    );
+    assert!(lines.next().unwrap().unwrap().starts_with("first,correct,"));
+    // The first grade arrived while the slow rows were still being graded.
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the batch had already ended"
+    );
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let ids: Vec<&str> = rest.iter().map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(ids, ["slow0", "slow1", "slow2", "slow3", "slow4", "slow5"]);
+    child.wait().unwrap();
+}

@@ -206,39 +206,53 @@ fn unclosed_quote(bytes: &[u8]) -> Option<usize> {
     open
 }
 
-/// Grades every row against the network in `source`, on `workers` threads.
+/// Grades every row against the network in `source`, on `workers` threads,
+/// and hands each grade to `emit` in input order as soon as it and every
+/// row before it are graded, so that results stream out while the batch
+/// runs. Idle threads take the next row not yet taken, so a slow row holds
+/// up only its own thread.
 pub fn grade_rows(
     source: &Source,
     rows: &[Row],
     workers: usize,
+    mut emit: impl FnMut(&RowGrade),
 ) -> Result<Vec<RowGrade>, Diagnostic> {
     // Load once here so that an unusable network is reported before any row.
     Network::load(source.clone())?;
     let workers = workers.clamp(1, rows.len().max(1));
-    let done = AtomicUsize::new(0);
+    let next = AtomicUsize::new(0);
     let show_progress = std::io::stderr().is_terminal() && rows.len() > 1;
     let mut results: Vec<Option<RowGrade>> = vec![None; rows.len()];
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, RowGrade)>();
     std::thread::scope(|scope| {
-        let mut handles = Vec::new();
-        for worker in 0..workers {
-            let done = &done;
-            handles.push(scope.spawn(move || {
+        for _ in 0..workers {
+            let (next, sender) = (&next, sender.clone());
+            scope.spawn(move || {
                 let mut network = Network::load(source.clone()).expect("loaded once before");
                 let mut truths: HashMap<String, Result<check::Truth, String>> = HashMap::new();
-                let mut graded = Vec::new();
-                for at in (worker..rows.len()).step_by(workers) {
-                    graded.push((at, grade_row(&mut network, &mut truths, &rows[at])));
-                    let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                    if show_progress && (finished.is_multiple_of(50) || finished == rows.len()) {
-                        eprint!("\rgraded {finished}/{}", rows.len());
+                loop {
+                    let at = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(row) = rows.get(at) else { break };
+                    let grade = grade_row(&mut network, &mut truths, row);
+                    if sender.send((at, grade)).is_err() {
+                        break;
                     }
                 }
-                graded
-            }));
+            });
         }
-        for handle in handles {
-            for (at, grade) in handle.join().expect("a grading thread finishes") {
-                results[at] = Some(grade);
+        drop(sender);
+        // Grades arrive as rows finish; they leave in input order.
+        let mut emitted = 0;
+        let mut finished = 0;
+        for (at, grade) in receiver {
+            results[at] = Some(grade);
+            finished += 1;
+            while let Some(Some(ready)) = results.get(emitted) {
+                emit(ready);
+                emitted += 1;
+            }
+            if show_progress && (finished % 50 == 0 || finished == rows.len()) {
+                eprint!("\rgraded {finished}/{}", rows.len());
             }
         }
     });
@@ -304,27 +318,44 @@ fn grade_row(
 /// with `=`, `+`, `-`, `@`, a tab or a carriage return) starts with `'`, as
 /// OWASP advises, and control characters show as their pictures.
 pub fn write_grades(grades: &[RowGrade], json_lines: bool) -> String {
-    if json_lines {
-        return grades
-            .iter()
-            .map(|g| format!("{}\n", serde_json::to_string(g).expect("grades serialize")))
-            .collect();
-    }
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(GRADE_COLUMNS).expect("a header writes");
+    let mut out = grades_header(json_lines);
     for grade in grades {
-        let cells = [
-            grade.id.clone(),
-            grade.verdict.to_string(),
-            grade.evidence.to_string(),
-            grade.diagnosis.clone(),
-            grade.repaired.clone(),
-            grade.simplified.clone(),
-        ];
-        writer
-            .write_record(cells.iter().map(|cell| spreadsheet_safe(cell)))
-            .expect("a row writes");
+        out.push_str(&grade_line(grade, json_lines));
     }
+    out
+}
+
+/// What a grades file starts with: the CSV header, or nothing.
+pub fn grades_header(json_lines: bool) -> String {
+    if json_lines {
+        String::new()
+    } else {
+        format!("{}\n", GRADE_COLUMNS.join(","))
+    }
+}
+
+/// One grade as a line of CSV or of JSON Lines, as [`write_grades`] writes it.
+pub fn grade_line(grade: &RowGrade, json_lines: bool) -> String {
+    if json_lines {
+        return format!(
+            "{}\n",
+            serde_json::to_string(grade).expect("grades serialize")
+        );
+    }
+    let cells = [
+        grade.id.clone(),
+        grade.verdict.to_string(),
+        grade.evidence.to_string(),
+        grade.diagnosis.clone(),
+        grade.repaired.clone(),
+        grade.simplified.clone(),
+    ];
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    writer
+        .write_record(cells.iter().map(|cell| spreadsheet_safe(cell)))
+        .expect("a row writes");
     String::from_utf8(writer.into_inner().expect("the buffer flushes")).expect("CSV of UTF-8 text")
 }
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::files::{read_bounded, read_text, refuse_overwriting, write_atomically};
+use super::files::{PartialFile, read_bounded, read_text, refuse_overwriting, shown};
 use super::{FormatArg, Outcome, load, pretty, read_source};
 use crate::check::{Grade, batch, check, check_derivation, truth};
 use crate::diagnostic::Diagnostic;
@@ -33,8 +33,9 @@ pub(super) struct Args {
     format: FormatArg,
 }
 
-/// Grades one answer, one derivation, or a batch.
-pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
+/// Grades one answer, one derivation, or a batch; a batch's grades stream
+/// to `stream` as they come when no output file is named.
+pub(super) fn run(args: Args, stream: &mut dyn std::io::Write) -> Result<Outcome, Diagnostic> {
     let Args {
         file,
         query,
@@ -53,21 +54,56 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         let bytes = read_bounded(&batch, MAX_BATCH_BYTES, "the batch file")?;
         let rows = batch::read_rows(&batch, &bytes)?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let grades = batch::grade_rows(&network_source, &rows, workers)?;
         let json_lines =
             out.as_deref().is_some_and(|o| o.ends_with(".jsonl")) || format == FormatArg::Json;
-        let written = batch::write_grades(&grades, json_lines);
+        // Grades are written as they come, in input order: into the output
+        // file, put in its place once whole, or to standard output.
+        let mut file = out
+            .as_deref()
+            .map(|o| PartialFile::create(Path::new(o)))
+            .transpose()?;
+        let mut failed: Option<Diagnostic> = None;
+        let mut reader_left = false;
+        let mut put = |text: &str| {
+            if failed.is_some() || reader_left {
+                return;
+            }
+            match &mut file {
+                Some(file) => failed = file.write(text.as_bytes()).err(),
+                None => match stream
+                    .write_all(text.as_bytes())
+                    .and_then(|()| stream.flush())
+                {
+                    Ok(()) => {}
+                    // A reader that stops early ends the output quietly.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => reader_left = true,
+                    Err(e) => {
+                        failed = Some(Diagnostic::unlocated(format!(
+                            "cannot write the output: {e}"
+                        )))
+                    }
+                },
+            }
+        };
+        put(&batch::grades_header(json_lines));
+        let grades = batch::grade_rows(&network_source, &rows, workers, |grade| {
+            put(&batch::grade_line(grade, json_lines));
+        })?;
+        if let Some(error) = failed {
+            return Err(error);
+        }
         let all_right = grades.iter().all(|g| g.verdict.is_right());
-        let report = match out {
-            Some(path) => {
-                write_atomically(Path::new(&path), written.as_bytes())?;
+        let report = match (file, out) {
+            (Some(file), Some(path)) => {
+                file.finish()?;
                 let right = grades.iter().filter(|g| g.verdict.is_right()).count();
                 format!(
-                    "graded {} answers, {right} right; wrote {path}\n",
-                    grades.len()
+                    "graded {} answers, {right} right; wrote {}\n",
+                    grades.len(),
+                    shown(&path)
                 )
             }
-            None => written,
+            _ => String::new(),
         };
         return Ok(Outcome::judged(all_right, report));
     }

@@ -109,33 +109,84 @@ pub(super) fn shown(path: &str) -> String {
     }
 }
 
-/// Writes `bytes` to `path` whole or not at all: into a file beside it,
-/// renamed into place once complete, so that a full disk leaves no
-/// truncated output (and leaves an older file as it was).
+/// Writes `bytes` to `path` whole or not at all, as [`PartialFile`] does.
 pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Diagnostic> {
-    let shown_path = shown(&path.to_string_lossy());
-    let cannot =
-        |e: std::io::Error| Diagnostic::unlocated(format!("cannot write {shown_path}: {e}"));
-    let name = path.file_name().ok_or_else(|| {
-        Diagnostic::unlocated(format!("cannot write {shown_path}: it names no file"))
-    })?;
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut temporary_name = OsString::from(".");
-    temporary_name.push(name);
-    temporary_name.push(format!(".{}.partial", std::process::id()));
-    let temporary = directory.join(temporary_name);
-    let written = File::create(&temporary).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    if let Err(error) = written.and_then(|()| std::fs::rename(&temporary, path)) {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(cannot(error));
+    let mut file = PartialFile::create(path)?;
+    file.write(bytes)?;
+    file.finish()
+}
+
+/// An output being written: into a file beside its place, renamed into it
+/// only once complete, so that a full disk or an error leaves no truncated
+/// output (and leaves an older file as it was). Dropped unfinished, it is
+/// removed.
+pub(super) struct PartialFile {
+    target: PathBuf,
+    temporary: PathBuf,
+    file: Option<std::io::BufWriter<File>>,
+}
+
+impl PartialFile {
+    /// Starts writing `target`.
+    pub(super) fn create(target: &Path) -> Result<PartialFile, Diagnostic> {
+        let name = target.file_name().ok_or_else(|| {
+            Diagnostic::unlocated(format!(
+                "cannot write {}: it names no file",
+                shown(&target.to_string_lossy())
+            ))
+        })?;
+        let directory = match target.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut temporary_name = OsString::from(".");
+        temporary_name.push(name);
+        temporary_name.push(format!(".{}.partial", std::process::id()));
+        let mut partial = PartialFile {
+            target: target.to_path_buf(),
+            temporary: directory.join(temporary_name),
+            file: None,
+        };
+        let file = File::create(&partial.temporary).map_err(|e| partial.cannot(e))?;
+        partial.file = Some(std::io::BufWriter::new(file));
+        Ok(partial)
     }
-    Ok(())
+
+    /// Adds `bytes`.
+    pub(super) fn write(&mut self, bytes: &[u8]) -> Result<(), Diagnostic> {
+        let written = self
+            .file
+            .as_mut()
+            .expect("open until finished")
+            .write_all(bytes);
+        written.map_err(|e| self.cannot(e))
+    }
+
+    /// Puts the whole file in its place.
+    pub(super) fn finish(mut self) -> Result<(), Diagnostic> {
+        let file = self.file.take().expect("open until finished");
+        let done = file
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .and_then(|()| std::fs::rename(&self.temporary, &self.target));
+        done.map_err(|e| self.cannot(e))
+    }
+
+    fn cannot(&self, error: std::io::Error) -> Diagnostic {
+        Diagnostic::unlocated(format!(
+            "cannot write {}: {error}",
+            shown(&self.target.to_string_lossy())
+        ))
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        // Finished, the file has been renamed away and this finds nothing.
+        self.file = None;
+        let _ = std::fs::remove_file(&self.temporary);
+    }
 }
 
 /// Refuses to write `output` when it is one of `inputs` (compared as

@@ -13,6 +13,7 @@ mod grad;
 mod graph;
 mod verify;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -103,6 +104,17 @@ impl Outcome {
 /// Runs the command line given by `args` without printing: what it would
 /// print, and its exit status.
 pub fn execute(args: impl IntoIterator<Item = String>) -> Outcome {
+    let mut streamed = Vec::new();
+    let mut outcome = execute_streaming(args, &mut streamed);
+    outcome
+        .stdout
+        .insert_str(0, &String::from_utf8_lossy(&streamed));
+    outcome
+}
+
+/// Runs a command line; what a command writes while it runs (a batch's
+/// grades) goes to `stream`, the rest is returned.
+fn execute_streaming(args: impl IntoIterator<Item = String>, stream: &mut dyn Write) -> Outcome {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) => {
@@ -122,7 +134,7 @@ pub fn execute(args: impl IntoIterator<Item = String>) -> Outcome {
         Command::Derive(args) => derive::run(args),
         Command::Grad(args) => grad::run(args),
         Command::Verify(args) => verify::run(args),
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => check::run(args, stream),
         Command::Diff(args) => diff::run(args),
         Command::Doc(args) => doc::run(args),
         Command::Graph(args) => graph::run(args),
@@ -139,16 +151,15 @@ pub fn execute(args: impl IntoIterator<Item = String>) -> Outcome {
 /// reader that stops reading early (`chainrule grad big.nn | head`) ends
 /// the output quietly; a device that cannot take the output is an error.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
-    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
     let outcome = match utf8_arguments(args) {
-        Ok(args) => execute(args),
+        Ok(args) => execute_streaming(args, &mut stdout),
         Err(diagnostic) => Outcome {
             status: 2,
             stdout: String::new(),
             stderr: format!("{diagnostic}\n"),
         },
     };
-    let mut stdout = std::io::stdout().lock();
     let written = stdout
         .write_all(outcome.stdout.as_bytes())
         .and_then(|()| stdout.flush());
