@@ -3,6 +3,8 @@
 //! a result; never a panic, a hang, a TeX command run, or a lost file.
 
 mod common;
+#[path = "../benches/common/hostile.rs"]
+mod mutations;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -1066,4 +1068,34 @@ fn batch_grades_stream_out_in_input_order() {
     let ids: Vec<&str> = rest.iter().map(|l| l.split(',').next().unwrap()).collect();
     assert_eq!(ids, ["slow0", "slow1", "slow2", "slow3", "slow4", "slow5"]);
     child.wait().unwrap();
+}
+
+// ---------------------------------------------------------------------
+// 9. What the fuzzer does (`cargo bench --bench fuzz`), a bounded number
+// of times in the ordinary suite.
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A mutated example or answer gets a documented exit status in bounded
+    /// time, never a panic.
+    #[test]
+    fn mutated_inputs_get_a_documented_answer(seed in any::<u64>()) {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let examples = mutations::example_texts(root);
+        let answers = mutations::corpus_answers(root);
+        let mut mutator = mutations::Mutator::new(seed);
+        let (_, text) = &examples[mutator.below(examples.len())];
+        let (_, donor) = &examples[mutator.below(examples.len())];
+        let network = mutator.mutate(text, donor);
+        let out = common::run_within(&["grad", "-", "--format", "latex"], network.as_bytes(), 60);
+        prop_assert!((0..=2).contains(&out.status), "{network}\n{}", out.stderr);
+        prop_assert!(!out.stderr.contains("panicked"), "{network}\n{}", out.stderr);
+        let (example, query, answer) = &answers[mutator.below(answers.len())];
+        let answer = mutator.mutate(answer, "").replace('\0', "");
+        let file = format!("examples/{example}");
+        let out = common::run_within(&["check", &file, query, "--answer", &answer], b"", 60);
+        prop_assert!((0..=2).contains(&out.status), "{answer}\n{}", out.stderr);
+        prop_assert!(!out.stderr.contains("panicked"), "{answer}\n{}", out.stderr);
+    }
 }
