@@ -660,6 +660,17 @@ fn every_csv_row_gets_its_own_verdict() {
             "s5,unreadable,reading the answer,\"line 6: a quote opened in this row is never closed, so every line after it was read into it\",,",
         ]
     );
+    // A quote inside an unquoted field opens nothing.
+    let stray = grade_batch(
+        "stray.csv",
+        b"id,query,answer\ns1,dE/da[j],say \"hi\ns2,dE/da[j],\\delta_j\n",
+    );
+    assert!(
+        stray[1].starts_with("s1,unreadable,") && !stray[1].contains("never closed"),
+        "{}",
+        stray[1]
+    );
+    assert!(stray[2].starts_with("s2,correct,"), "{}", stray[2]);
     // A file with only its header gets a file with only a header.
     assert_eq!(
         grade_batch("empty.csv", b"id,query,answer\n"),

@@ -192,18 +192,33 @@ fn csv_rows(name: &str, bytes: &[u8]) -> Result<Vec<Row>, Diagnostic> {
 }
 
 /// Where a quote that is never closed opens, if one does: CSV then reads
-/// the rest of the file as one field.
+/// the rest of the file as one field. A quote opens a quoted field only at
+/// the start of a field; inside one, `""` is a quote and the field goes on.
 fn unclosed_quote(bytes: &[u8]) -> Option<usize> {
-    let mut open = None;
-    for (at, byte) in bytes.iter().enumerate() {
-        if *byte == b'"' {
-            open = match open {
-                None => Some(at),
-                Some(_) => None,
-            };
-        }
+    #[derive(Clone, Copy)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted(usize),
+        QuoteInQuoted(usize),
     }
-    open
+    let mut state = State::FieldStart;
+    for (at, byte) in bytes.iter().enumerate() {
+        state = match (state, byte) {
+            (State::FieldStart, b'"') => State::Quoted(at),
+            (State::Quoted(open), b'"') => State::QuoteInQuoted(open),
+            (State::Quoted(open), _) => State::Quoted(open),
+            (State::QuoteInQuoted(open), b'"') => State::Quoted(open),
+            (State::FieldStart | State::Unquoted | State::QuoteInQuoted(_), b',' | b'\n') => {
+                State::FieldStart
+            }
+            (State::FieldStart | State::Unquoted | State::QuoteInQuoted(_), _) => State::Unquoted,
+        };
+    }
+    match state {
+        State::Quoted(open) => Some(open),
+        _ => None,
+    }
 }
 
 /// Grades every row against the network in `source`, on `workers` threads,
