@@ -72,6 +72,9 @@ pub const MAX_GRADE_WORK: u64 = 50_000_000;
 pub const MAX_ANSWER_BYTES: usize = 20_000;
 /// Deepest nesting of brackets an answer may have.
 pub const MAX_ANSWER_DEPTH: usize = 60;
+/// Most parts of an answer read, trials of a reading included (the range
+/// of a summed name that no index line declares is found by trying).
+pub const MAX_RESOLVE_STEPS: usize = 200_000;
 /// Largest answer, written out as a tree, that is graded.
 pub const MAX_ANSWER_SIZE: usize = 20_000;
 /// Largest power an answer may raise to.

@@ -806,6 +806,29 @@ fn deeply_nested_sums_are_too_large_not_endless() {
 }
 
 #[test]
+fn nested_sums_over_an_undeclared_index_are_read_once() {
+    // Found by the fuzzer: each `\sum_k` over an index no line declares
+    // read its body once per trial and once more, doubling at every level.
+    let answer = format!("\\frac{{1}}{{1 + {}e^{{-a}}}} - t", "\\sum_k ".repeat(62));
+    let out = run_bounded(
+        &[
+            "check",
+            "examples/sigmoid-bce.nn",
+            "dE/da",
+            "--answer",
+            &answer,
+        ],
+        60,
+    );
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(
+        out.stdout.starts_with("too-large") || out.stdout.starts_with("incorrect"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
 fn a_row_over_its_budget_is_too_large_and_the_batch_goes_on() {
     let dir = scratch("budget");
     let nested = format!("{}w^{{(2)}}_{{kj}}", "\\\\sum_k ".repeat(30)).replace("\\\\", "\\");
@@ -1109,4 +1132,28 @@ proptest! {
         prop_assert!((0..=2).contains(&out.status), "{answer}\n{}", out.stderr);
         prop_assert!(!out.stderr.contains("panicked"), "{answer}\n{}", out.stderr);
     }
+}
+
+#[test]
+fn a_derivation_too_long_to_show_leaves_a_document_that_says_so() {
+    let dir = scratch("long-chain");
+    let mut text = String::from("input x\nparam w\n");
+    for n in 1..=300 {
+        let previous = if n == 1 {
+            "x".to_string()
+        } else {
+            format!("u{}", n - 1)
+        };
+        text.push_str(&format!("u{n} = tanh(w*{previous})\n"));
+    }
+    text.push_str("E = u300^2\nderive dE/dw\n");
+    std::fs::write(dir.join("chain.nn"), text).unwrap();
+    let out = run_in(&dir, &["doc", "chain.nn", "-o", "chain.tex"], None);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let tex = std::fs::read_to_string(dir.join("chain.tex")).unwrap();
+    assert!(
+        tex.contains("The derivation is not shown step by step: the derivation grows beyond 2000 links. To see it, give the intermediate families `delta` lines"),
+        "the section says why"
+    );
+    assert!(tex.contains("\\boxed{"), "the result is still given");
 }

@@ -5,6 +5,7 @@
 use crate::calculus::local::nth_builtin_derivative;
 use crate::diagnostic::{Span, closest, escape_controls};
 use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, OpaqueId, RangeId, Wrt};
+use crate::limits::MAX_RESOLVE_STEPS;
 use crate::model::Model;
 use crate::render::symbols::default_latex;
 use crate::syntax::answer::{AnswerExpr, Join, parse_fragment};
@@ -63,6 +64,8 @@ pub struct Resolver<'m> {
     /// Free index names the answer may use (the query's).
     free: Vec<IndexVar>,
     scope: Vec<(String, IndexVar)>,
+    /// Parts of the answer read so far, trials of a reading included.
+    steps: usize,
 }
 
 impl<'m> Resolver<'m> {
@@ -72,11 +75,23 @@ impl<'m> Resolver<'m> {
             model,
             free,
             scope: Vec::new(),
+            steps: 0,
         }
     }
 
     /// The expression an answer side means.
     pub fn resolve(&mut self, expr: &AnswerExpr) -> Result<ExprId, ResolveError> {
+        // Trying the ranges of undeclared summed names reads parts again:
+        // the reading as a whole is bounded.
+        self.steps += 1;
+        if self.steps > MAX_RESOLVE_STEPS {
+            return Err(unreadable(
+                Span::default(),
+                format!(
+                    "reading the answer takes more than {MAX_RESOLVE_STEPS} steps; declare the summed indices, or write less"
+                ),
+            ));
+        }
         match expr {
             AnswerExpr::Number(value) => Ok(self.model.store.number(value.clone())),
             AnswerExpr::Group(inner) => self.resolve(inner),
@@ -221,12 +236,27 @@ impl<'m> Resolver<'m> {
             }
             let range = match self.index_range(name) {
                 Some(range) => range,
-                None => self.infer_range(name, body).ok_or_else(|| {
-                    unreadable(
-                        *index_span,
-                        format!("unknown index `{}` under the sum", shown(name)),
-                    )
-                })?,
+                None => {
+                    let last = bound.len() + 1 == indices.len();
+                    match self.infer_range(name, body, &bound, last) {
+                        // The body is read already, under every index.
+                        Some((_, Some((var, read)))) => {
+                            bound.push((name.clone(), var));
+                            let mut value = read;
+                            for (_, var) in bound.iter().rev() {
+                                value = self.model.store.sum(*var, value);
+                            }
+                            return Ok(value);
+                        }
+                        Some((range, None)) => range,
+                        None => {
+                            return Err(unreadable(
+                                *index_span,
+                                format!("unknown index `{}` under the sum", shown(name)),
+                            ));
+                        }
+                    }
+                }
             };
             let var = self.model.store.new_var(name.clone(), range);
             bound.push((name.clone(), var));
@@ -246,16 +276,27 @@ impl<'m> Resolver<'m> {
     }
 
     /// The range of a summed name that no index line declares: the first
-    /// range under which the body reads without an index-range mistake.
-    fn infer_range(&mut self, name: &str, body: &AnswerExpr) -> Option<RangeId> {
+    /// range under which the body reads without an index-range mistake,
+    /// with the earlier names of the sum `bound` in scope. When the name is
+    /// the sum's `last`, the body read under it comes too, with its
+    /// variable, so that it is not read again.
+    fn infer_range(
+        &mut self,
+        name: &str,
+        body: &AnswerExpr,
+        bound: &[(String, IndexVar)],
+        last: bool,
+    ) -> Option<(RangeId, Option<(IndexVar, ExprId)>)> {
         for at in 0..self.model.ranges.len() {
             let range = RangeId(at as u32);
             let var = self.model.store.new_var(name.to_string(), range);
+            let depth = self.scope.len();
+            self.scope.extend(bound.iter().cloned());
             self.scope.push((name.to_string(), var));
-            let fits = self.resolve(body).is_ok();
-            self.scope.pop();
-            if fits {
-                return Some(range);
+            let read = self.resolve(body);
+            self.scope.truncate(depth);
+            if let Ok(read) = read {
+                return Some((range, last.then_some((var, read))));
             }
         }
         None

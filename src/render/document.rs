@@ -76,7 +76,9 @@ pub fn document(network: &mut Network, title: &str) -> Result<String, Diagnostic
         sections.push(derivation_section(network, query, number, &mut derived_in)?);
     }
     context.insert("derivations", &sections);
-    context.insert("algorithm", &algorithm(network)?);
+    // A network whose gradient is too large to write out has no box of its
+    // algorithm; its sections say why.
+    context.insert("algorithm", &algorithm(network).ok().flatten());
     Tera::one_off(TEMPLATE, &context, false)
         .map(|text| text.trim_start().to_string())
         .map_err(|e| Diagnostic::unlocated(format!("the document template failed: {e}")))
@@ -144,7 +146,10 @@ fn derivation_section(
     number: usize,
     derived_in: &mut HashMap<FamilyId, String>,
 ) -> Result<DerivationSection, Diagnostic> {
-    let report = derive_steps(&mut network.engine(), query, Verbosity::Textbook)?;
+    let report = match derive_steps(&mut network.engine(), query, Verbosity::Textbook) {
+        Ok(report) => report,
+        Err(error) => return section_without_steps(network, query, number, &error),
+    };
     let model = &network.model;
     let section = format!("sec:derivation{}", number + 1);
     let mut printer = Printer::new(model, Format::Latex);
@@ -194,6 +199,47 @@ fn derivation_section(
         result: settable(result),
         label: format!("eq:result{}", number + 1),
         figures,
+    })
+}
+
+/// A section that gives only the result, saying why its steps are not
+/// shown (a derivation too long to write out), and, when the result is too
+/// large as well, why it is not written out either.
+fn section_without_steps(
+    network: &mut Network,
+    query: &Query,
+    number: usize,
+    why: &Diagnostic,
+) -> Result<DerivationSection, Diagnostic> {
+    let derivative = network.engine().derive(query, Form::Backprop);
+    let model = &network.model;
+    let mut printer = Printer::new(model, Format::Latex);
+    let result_lhs = Lhs::of_query(model, query, Form::Backprop);
+    let lhs_title = printer.lhs(&result_lhs);
+    // The result itself may be too large to write out as well.
+    let result = match derivative {
+        Ok(derivative) => settable(printer.equation(&result_lhs, derivative.result)),
+        Err(error) => format!(
+            "{lhs_title} = \\text{{\\emph{{(not written out: {})}}}}",
+            latex_text(&error.message)
+        ),
+    };
+    let mut introduction = format!(
+        "The derivation is not shown step by step: {}.",
+        latex_text(&why.message)
+    );
+    if let Some(help) = &why.help {
+        introduction.push_str(&format!(" To see it, {}.", latex_text(help)));
+    }
+    Ok(DerivationSection {
+        title: format!("${}$", settable(lhs_title)),
+        section: format!("sec:derivation{}", number + 1),
+        references: Vec::new(),
+        introduction,
+        body: String::new(),
+        result,
+        label: format!("eq:result{}", number + 1),
+        figures: Vec::new(),
     })
 }
 
