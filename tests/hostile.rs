@@ -51,6 +51,22 @@ fn run_in(directory: &Path, args: &[&str], path_first: Option<&Path>) -> common:
     }
 }
 
+/// Runs `script` with bash in `directory`, `chainrule` naming the binary.
+fn shell(directory: &Path, script: &str) -> std::process::Output {
+    let binary = Path::new(env!("CARGO_BIN_EXE_chainrule"));
+    let path = std::env::var("PATH").unwrap_or_default();
+    Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(directory)
+        .env(
+            "PATH",
+            format!("{}:{path}", binary.parent().unwrap().display()),
+        )
+        .output()
+        .unwrap()
+}
+
 /// Bishop's network with one more line.
 fn bishop_with(line: &str) -> String {
     format!("{}\n{line}\n", common::example_text("bishop-5.3.nn"))
@@ -551,16 +567,12 @@ fn a_full_device_is_an_error_and_a_closed_pipe_is_not() {
         .collect();
     std::fs::write(dir.join("batch.csv"), format!("id,query,answer\n{rows}")).unwrap();
     let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
-    let shell = format!(
-        "'{}' check '{example}' --batch batch.csv | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
-        env!("CARGO_BIN_EXE_chainrule")
+    let output = shell(
+        &dir,
+        &format!(
+            "chainrule check '{example}' --batch batch.csv | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\""
+        ),
     );
-    let output = Command::new("bash")
-        .arg("-c")
-        .arg(&shell)
-        .current_dir(&dir)
-        .output()
-        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.is_empty(), "{stderr}");
     let status = String::from_utf8_lossy(&output.stdout).trim().to_string();
@@ -757,16 +769,7 @@ fn unclosed_calls_are_read_without_backtracking() {
         "\\mathrm{sigmoid}{",
     ] {
         let answer = format!("{}a_j", opening.repeat(40));
-        let out = run_bounded(
-            &[
-                "check",
-                "examples/bishop-5.3.nn",
-                "dE/da[j]",
-                "--answer",
-                &answer,
-            ],
-            30,
-        );
+        let out = check_bishop_within(&answer, 30);
         assert_eq!(out.status, 1, "{opening}: {}", out.stderr);
         assert!(
             out.stdout.starts_with("unreadable"),
@@ -786,16 +789,7 @@ fn unclosed_calls_are_read_without_backtracking() {
 #[test]
 fn deeply_nested_sums_are_too_large_not_endless() {
     let answer = format!("{}w^{{(2)}}_{{kj}}", "\\sum_k ".repeat(30));
-    let out = run_bounded(
-        &[
-            "check",
-            "examples/bishop-5.3.nn",
-            "dE/da[j]",
-            "--answer",
-            &answer,
-        ],
-        60,
-    );
+    let out = check_bishop_within(&answer, 60);
     assert_eq!(out.status, 1);
     assert!(
         out.stdout
@@ -829,6 +823,22 @@ fn nested_sums_over_an_undeclared_index_are_read_once() {
 }
 
 #[test]
+fn a_sum_before_an_unclosed_bracket_is_read_once() {
+    // Found by the fuzzer: the product around a sum tried again the factors
+    // the sum could not take, doubling the work at every level.
+    let answer = format!(
+        "\\left( {}\\sum_k w^{{(2)}}_{{kj}} \\delta_k \\right) h'(a_j)",
+        "\\sum_k wft( ".repeat(40)
+    );
+    let out = check_bishop_within(&answer, 30);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    assert!(out.stdout.starts_with("unreadable"), "{}", out.stdout);
+    // A sum still reaches to the end of its product.
+    let out = check_bishop("h'(a_j) \\sum_k w^{(2)}_{kj} \\delta_k");
+    assert!(out.stdout.starts_with("correct"), "{}", out.stdout);
+}
+
+#[test]
 fn a_row_over_its_budget_is_too_large_and_the_batch_goes_on() {
     let dir = scratch("budget");
     let nested = format!("{}w^{{(2)}}_{{kj}}", "\\\\sum_k ".repeat(30)).replace("\\\\", "\\");
@@ -859,6 +869,20 @@ fn a_row_over_its_budget_is_too_large_and_the_batch_goes_on() {
 
 // ---------------------------------------------------------------------
 // 8. Messages that mean what they say.
+
+/// [`check_bishop`], killed after `seconds`.
+fn check_bishop_within(answer: &str, seconds: u64) -> common::Run {
+    run_bounded(
+        &[
+            "check",
+            "examples/bishop-5.3.nn",
+            "dE/da[j]",
+            "--answer",
+            answer,
+        ],
+        seconds,
+    )
+}
 
 /// `check` of an answer for δ_j on Bishop's network.
 fn check_bishop(answer: &str) -> common::Run {
@@ -1156,4 +1180,91 @@ fn a_derivation_too_long_to_show_leaves_a_document_that_says_so() {
         "the section says why"
     );
     assert!(tex.contains("\\boxed{"), "the result is still given");
+}
+
+#[test]
+fn accent_groups_take_indices_and_powers_and_compile() {
+    // TeX takes a group holding one accent apart again, scripts and all.
+    let text = "index k in K\ninput x[k]\nparam w[k]\ny[k] = w[k]*x[k]\nu[k] = y[k]^2\nv[k] = u[k]^2\nG = sum(k, v[k])\nE = G^2\nlatex y \"{\\hat{y}_n}\"\nlatex u \"\\mathrm{\\hat{u}_n}\"\nlatex v \"{\\hat{v}'}\"\nlatex G \"{\\hat{G}^2}\"\nderive dE/dw[k]\n";
+    let out = run_with_input(&["grad", "-", "--format", "latex"], text.as_bytes());
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("{{\\hat{y}_n}{}}_{k}"),
+        "{}",
+        out.stdout
+    );
+    if !have_pdflatex() {
+        return;
+    }
+    let dir = scratch("accents");
+    std::fs::write(dir.join("net.nn"), text).unwrap();
+    let out = run_in(&dir, &["doc", "net.nn", "-o", "net.tex", "--pdf"], None);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+}
+
+#[test]
+fn standard_input_is_an_input_too() {
+    let dir = scratch("stdin-overwrite");
+    let example = common::example_text("bishop-5.3.nn");
+    std::fs::write(dir.join("net.nn"), &example).unwrap();
+    let output = shell(&dir, "chainrule doc - -o net.nn < net.nn; echo \"exit $?\"");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(said.ends_with("exit 2\n"), "{said}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is the input standard input"));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("net.nn")).unwrap(),
+        example
+    );
+}
+
+#[test]
+fn outputs_through_links_and_to_devices_are_written_where_they_point() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch("links");
+    let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
+    std::fs::write(
+        dir.join("batch.csv"),
+        "id,query,answer\ns1,dE/da[j],\\delta_j\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("real.csv", dir.join("link.csv")).unwrap();
+    for out_path in ["link.csv", "/dev/null"] {
+        let args = ["check", &example, "--batch", "batch.csv", "--out", out_path];
+        let out = run_in(&dir, &args, None);
+        assert_eq!(out.status, 0, "{out_path}: {}", out.stderr);
+    }
+    let link = std::fs::symlink_metadata(dir.join("link.csv")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link stays a link");
+    let written = std::fs::read_to_string(dir.join("real.csv")).unwrap();
+    assert!(written.contains("s1,correct,"), "{written}");
+    let device = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        device.file_type().is_char_device(),
+        "/dev/null stays a device"
+    );
+}
+
+#[test]
+fn rows_ending_in_bare_carriage_returns_are_read_as_csv_reads_them() {
+    let lines = grade_batch(
+        "cr.csv",
+        b"id,query,answer\r\"a,\",dE/da[j],\\delta_j\r2,dE/da[j],\\delta_j\r",
+    );
+    assert!(lines[1].starts_with("\"a,\",correct,"), "{lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("never closed")),
+        "{lines:?}"
+    );
+    let lines = grade_batch(
+        "cr-open.csv",
+        b"id,query,answer\n1,dE/da[j],x\r\"2,dE/da[j],y\n3,dE/da[j],z\n",
+    );
+    assert!(lines.last().unwrap().contains("never closed"), "{lines:?}");
+}
+
+#[test]
+fn ones_in_a_product_add_no_size() {
+    let text = format!("input x\nparam w\nE = w*x{}\n", "*1".repeat(3_000));
+    let out = run_with_input(&["grad", "-"], text.as_bytes());
+    assert_eq!(out.status, 0, "{}", out.stderr);
 }

@@ -193,7 +193,8 @@ fn csv_rows(name: &str, bytes: &[u8]) -> Result<Vec<Row>, Diagnostic> {
 
 /// Where a quote that is never closed opens, if one does: CSV then reads
 /// the rest of the file as one field. A quote opens a quoted field only at
-/// the start of a field; inside one, `""` is a quote and the field goes on.
+/// the start of a field (a row ends at `\n` or `\r`, as CSV reads it);
+/// inside one, `""` is a quote and the field goes on.
 fn unclosed_quote(bytes: &[u8]) -> Option<usize> {
     #[derive(Clone, Copy)]
     enum State {
@@ -209,9 +210,10 @@ fn unclosed_quote(bytes: &[u8]) -> Option<usize> {
             (State::Quoted(open), b'"') => State::QuoteInQuoted(open),
             (State::Quoted(open), _) => State::Quoted(open),
             (State::QuoteInQuoted(open), b'"') => State::Quoted(open),
-            (State::FieldStart | State::Unquoted | State::QuoteInQuoted(_), b',' | b'\n') => {
-                State::FieldStart
-            }
+            (
+                State::FieldStart | State::Unquoted | State::QuoteInQuoted(_),
+                b',' | b'\n' | b'\r',
+            ) => State::FieldStart,
             (State::FieldStart | State::Unquoted | State::QuoteInQuoted(_), _) => State::Unquoted,
         };
     }

@@ -119,37 +119,58 @@ pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Diagnost
 /// An output being written: into a file beside its place, renamed into it
 /// only once complete, so that a full disk or an error leaves no truncated
 /// output (and leaves an older file as it was). Dropped unfinished, it is
-/// removed.
+/// removed. A target that is a link is written through it, and one that is
+/// not a regular file (a pipe, `/dev/null`) is written to directly.
 pub(super) struct PartialFile {
     target: PathBuf,
-    temporary: PathBuf,
+    /// The file written beside the target, when there is one.
+    temporary: Option<PathBuf>,
     file: Option<std::io::BufWriter<File>>,
 }
 
 impl PartialFile {
     /// Starts writing `target`.
     pub(super) fn create(target: &Path) -> Result<PartialFile, Diagnostic> {
-        let name = target.file_name().ok_or_else(|| {
-            Diagnostic::unlocated(format!(
-                "cannot write {}: it names no file",
-                shown(&target.to_string_lossy())
-            ))
+        let shown_target = shown(&target.to_string_lossy());
+        let cannot =
+            |e: std::io::Error| Diagnostic::unlocated(format!("cannot write {shown_target}: {e}"));
+        if let Ok(metadata) = std::fs::metadata(target)
+            && !metadata.is_file()
+        {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .map_err(cannot)?;
+            return Ok(PartialFile {
+                target: target.to_path_buf(),
+                temporary: None,
+                file: Some(std::io::BufWriter::new(file)),
+            });
+        }
+        // Through a link, the file it names is the one replaced.
+        let real = followed(target);
+        let name = real.file_name().ok_or_else(|| {
+            Diagnostic::unlocated(format!("cannot write {shown_target}: it names no file"))
         })?;
-        let directory = match target.parent() {
+        let directory = match real.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
         };
         let mut temporary_name = OsString::from(".");
         temporary_name.push(name);
         temporary_name.push(format!(".{}.partial", std::process::id()));
-        let mut partial = PartialFile {
-            target: target.to_path_buf(),
-            temporary: directory.join(temporary_name),
-            file: None,
-        };
-        let file = File::create(&partial.temporary).map_err(|e| partial.cannot(e))?;
-        partial.file = Some(std::io::BufWriter::new(file));
-        Ok(partial)
+        let temporary = directory.join(temporary_name);
+        // A new file, never one (or a link) already there.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+            .map_err(cannot)?;
+        Ok(PartialFile {
+            target: real,
+            temporary: Some(temporary),
+            file: Some(std::io::BufWriter::new(file)),
+        })
     }
 
     /// Adds `bytes`.
@@ -165,11 +186,16 @@ impl PartialFile {
     /// Puts the whole file in its place.
     pub(super) fn finish(mut self) -> Result<(), Diagnostic> {
         let file = self.file.take().expect("open until finished");
-        let done = file
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|file| file.sync_all())
-            .and_then(|()| std::fs::rename(&self.temporary, &self.target));
+        let flushed = file.into_inner().map_err(|e| e.into_error());
+        let done = match &self.temporary {
+            Some(temporary) => flushed
+                .and_then(|file| file.sync_all())
+                .and_then(|()| std::fs::rename(temporary, &self.target)),
+            None => flushed.map(drop),
+        };
+        if done.is_ok() {
+            self.temporary = None;
+        }
         done.map_err(|e| self.cannot(e))
     }
 
@@ -181,11 +207,28 @@ impl PartialFile {
     }
 }
 
+/// `path` with its links followed, even to a file not there yet.
+fn followed(path: &Path) -> PathBuf {
+    let mut path = path.to_path_buf();
+    // As the system does, a chain of links is followed a bounded number of times.
+    for _ in 0..40 {
+        let Ok(link) = std::fs::read_link(&path) else {
+            break;
+        };
+        path = match path.parent() {
+            Some(parent) => parent.join(link),
+            None => link,
+        };
+    }
+    path
+}
+
 impl Drop for PartialFile {
     fn drop(&mut self) {
-        // Finished, the file has been renamed away and this finds nothing.
         self.file = None;
-        let _ = std::fs::remove_file(&self.temporary);
+        if let Some(temporary) = &self.temporary {
+            let _ = std::fs::remove_file(temporary);
+        }
     }
 }
 
@@ -195,8 +238,14 @@ pub(super) fn refuse_overwriting(output: &Path, inputs: &[&str]) -> Result<(), D
     let Some(target) = canonical_target(output) else {
         return Ok(());
     };
-    for input in inputs.iter().filter(|i| **i != "-") {
-        if std::fs::canonicalize(input).is_ok_and(|source| source == target) {
+    // Writing to a device or a pipe replaces no file.
+    if std::fs::metadata(&target).is_ok_and(|m| !m.is_file()) {
+        return Ok(());
+    }
+    for input in inputs {
+        // Standard input read from a file is that file.
+        let read_from = if *input == "-" { "/dev/stdin" } else { input };
+        if std::fs::canonicalize(read_from).is_ok_and(|source| source == target) {
             return Err(Diagnostic::unlocated(format!(
                 "the output {} is the input {}; chainrule never writes over its input",
                 shown(&output.to_string_lossy()),

@@ -136,7 +136,7 @@ impl Model {
             let bits: u64 = operands
                 .iter()
                 .filter_map(|o| self.store.as_number(*o))
-                .map(|n| n.numer().bits() + n.denom().bits())
+                .map(|n| (n.numer().bits() + n.denom().bits()).saturating_sub(2))
                 .sum();
             if bits > MAX_NUMBER_BITS {
                 return Err(self.source.error(

@@ -349,6 +349,16 @@ impl<'a> Reader<'a> {
         }
         let command = self.command_name()?;
         if takes_argument(command) {
+            // A sign is no argument: `\operatorname*` is another command.
+            if let Some(c) = self.peek().filter(|c| PUNCTUATION.as_bytes().contains(c)) {
+                return self.error(
+                    self.at,
+                    format!(
+                        "`\\{command}` needs a letter, a symbol or a group to set, found `{}`",
+                        c as char
+                    ),
+                );
+            }
             // An alphabet's argument is a group, taken apart like one.
             let inside = self.operand(depth, &format!("`\\{command}`"))?;
             return Ok(if ACCENT_COMMANDS.contains(&command) {
@@ -557,6 +567,11 @@ mod tests {
                 "a `\\mathrm` needs something to set, found the end of the string",
             ),
             ("\\hat{}", 4, "a `\\hat` may not be empty"),
+            (
+                "\\operatorname*",
+                13,
+                "`\\operatorname` needs a letter, a symbol or a group to set, found `*`",
+            ),
             (
                 "w_\\hat{y}",
                 2,

@@ -21,7 +21,7 @@ use crate::expr::functions::LatexName;
 use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
 use crate::model::{FamilyKind, LeafKind, Model};
 use symbols::{
-    default_latex, default_text, dsl_reference, greek_text, has_top_level, join_indices,
+    carries_script, default_latex, default_text, dsl_reference, greek_text, join_indices,
     latex_escape_name, latex_identifier, latex_to_text, latex_with_indices, subscript_or_bracket,
     subscripts, superscript,
 };
@@ -868,10 +868,11 @@ impl<'a> Printer<'a> {
             }
         }
         // A symbol that carries a superscript of its own, as `w^{(1)}_{ji}`
-        // does, is bracketed before it is raised: TeX refuses two.
+        // does, is bracketed before it is raised: TeX refuses two. Inside a
+        // group counts too, as TeX takes `{\hat{y}^2}` apart again.
         let scripted = self.format == Format::Latex
             && matches!(self.store().node(base), Node::Ref(..) | Node::Adjoint(..))
-            && has_top_level(&base_piece.text, &['^', '\'']);
+            && carries_script(&base_piece.text, &['^', '\'']);
         let base_text =
             if base_piece.precedence < Precedence::Atom || base_piece.open_sum || scripted {
                 self.parens(&base_piece.text)

@@ -27,10 +27,10 @@ pub(super) fn latex_with_indices(symbol: &str, names: &[String]) -> String {
     if names.is_empty() {
         return symbol.to_string();
     }
-    // A symbol with a subscript of its own is braced before it takes the
-    // indices. The empty group keeps the braces: TeX would take a group
-    // holding a single accent, as `{\hat{y}_n}`, apart again.
-    let base = if has_top_level(symbol, &['_']) {
+    // A symbol with a subscript of its own, at any depth (TeX takes a
+    // group holding a single accent, as `{\hat{y}_n}`, apart again), is
+    // braced before it takes the indices; the empty group keeps the braces.
+    let base = if carries_script(symbol, &['_']) {
         format!("{{{symbol}{{}}}}")
     } else {
         symbol.to_string()
@@ -38,17 +38,15 @@ pub(super) fn latex_with_indices(symbol: &str, names: &[String]) -> String {
     format!("{base}_{{{}}}", join_indices(names))
 }
 
-/// True when a checked symbol carries one of `marks` (`_`, `^`, `'`) outside
-/// its groups, so that another script of that kind needs the symbol braced.
-pub(super) fn has_top_level(symbol: &str, marks: &[char]) -> bool {
-    let mut depth = 0i32;
+/// True when a symbol carries one of the script `marks` (`_`, `^`, `'`)
+/// anywhere, an escaped `\_` aside.
+pub(super) fn carries_script(symbol: &str, marks: &[char]) -> bool {
+    let mut escaped = false;
     for c in symbol.chars() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth -= 1,
-            c if depth == 0 && marks.contains(&c) => return true,
-            _ => {}
+        if !escaped && marks.contains(&c) {
+            return true;
         }
+        escaped = c == '\\';
     }
     false
 }
