@@ -97,11 +97,13 @@ impl Network {
             else {
                 continue;
             };
-            if !self
-                .model
-                .store
-                .any_node(definition, |node| matches!(node, Node::Pow(..)))
-            {
+            // Only a division, a negative power, can divide by zero.
+            let store = &self.model.store;
+            let divides = store.any_node(definition, |node| {
+                matches!(node, Node::Pow(_, exponent)
+                    if store.as_number(*exponent).is_some_and(num_traits::Signed::is_negative))
+            });
+            if !divides {
                 continue;
             }
             let simplified = self.simplify_plain(definition)?;
