@@ -88,9 +88,41 @@ impl Member {
     }
 }
 
+/// A set of kinds of node, as bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Kinds(u8);
+
+impl Kinds {
+    const ADD: Kinds = Kinds(1);
+    const MUL: Kinds = Kinds(2);
+    const POW: Kinds = Kinds(4);
+    const CALL: Kinds = Kinds(8);
+    const SUM: Kinds = Kinds(16);
+    const OTHER: Kinds = Kinds(32);
+    const ANY: Kinds = Kinds(u8::MAX);
+
+    /// The kind of `node`.
+    fn of(node: &Node) -> Kinds {
+        match node {
+            Node::Add(_) => Kinds::ADD,
+            Node::Mul(_) => Kinds::MUL,
+            Node::Pow(..) => Kinds::POW,
+            Node::Call(..) => Kinds::CALL,
+            Node::Sum(..) => Kinds::SUM,
+            _ => Kinds::OTHER,
+        }
+    }
+
+    fn meets(self, other: Kinds) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
 /// A rule and the function that applies it at one node.
 struct Entry {
     rule: &'static Rule,
+    /// The kinds of node the rule can rewrite; it is not tried on others.
+    on: Kinds,
     member: Member,
     apply: fn(&mut Context<'_>, ExprId) -> Option<ExprId>,
 }
@@ -101,76 +133,91 @@ struct Entry {
 static RULE_TABLE: [Entry; 15] = [
     Entry {
         rule: &rules::LIKE_TERMS,
+        on: Kinds::ADD,
         member: Member::Canonical,
         apply: |cx, id| canonical::like_terms(cx.store, id),
     },
     Entry {
         rule: &rules::EQUAL_BASES,
+        on: Kinds::MUL,
         member: Member::Canonical,
         apply: |cx, id| canonical::equal_bases(cx.store, id),
     },
     Entry {
         rule: &rules::NEGATED_DIFFERENCE,
+        on: Kinds::MUL,
         member: Member::Canonical,
         apply: |cx, id| canonical::negated_difference(cx.store, id),
     },
     Entry {
         rule: &rules::NUMBER_POWER,
+        on: Kinds::POW,
         member: Member::Canonical,
         apply: |cx, id| canonical::number_power(cx.store, id),
     },
     Entry {
         rule: &rules::POWER_OF_POWER,
+        on: Kinds::POW,
         member: Member::Canonical,
         apply: |cx, id| canonical::power_of_power(cx.store, id),
     },
     Entry {
         rule: &rules::POWER_OF_PRODUCT,
+        on: Kinds::POW,
         member: Member::Canonical,
         apply: |cx, id| canonical::power_of_product(cx.store, id),
     },
     Entry {
         rule: &rules::INVERSE_FUNCTION,
+        on: Kinds::CALL,
         member: Member::Canonical,
         apply: |cx, id| canonical::inverse_function(cx.store, id),
     },
     Entry {
         rule: &rules::FUNCTION_VALUE,
+        on: Kinds::CALL,
         member: Member::Canonical,
         apply: |cx, id| canonical::function_value(cx.store, id),
     },
     Entry {
         rule: &rules::KRONECKER_COLLAPSE,
+        on: Kinds::SUM,
         member: Member::Canonical,
         apply: |cx, id| canonical::kronecker_collapse(cx.store, id),
     },
     Entry {
         rule: &rules::SUM_CONSTANT_OUT,
+        on: Kinds::SUM,
         member: Member::Canonical,
         apply: |cx, id| canonical::sum_constant_out(cx.store, id),
     },
     Entry {
         rule: &rules::SUM_SPLIT,
+        on: Kinds::SUM,
         member: Member::Canonical,
         apply: |cx, id| canonical::sum_split(cx.store, id, cx.pass.multiply_out),
     },
     Entry {
         rule: &rules::ASSUMPTION,
+        on: Kinds::ANY,
         member: Member::Assumptions,
         apply: |cx, id| cx.facts.assume(cx.store, id),
     },
     Entry {
         rule: &rules::FORWARD_QUANTITY,
+        on: Kinds::ANY,
         member: Member::Forward,
         apply: |cx, id| cx.facts.forward(cx.store, cx.shapes, id),
     },
     Entry {
         rule: &rules::MULTIPLY_OUT,
+        on: Kinds::MUL,
         member: Member::MultiplyOut,
         apply: |cx, id| canonical::multiply_out(cx.store, id),
     },
     Entry {
         rule: &rules::COMMON_FACTOR,
+        on: Kinds::ADD,
         member: Member::CommonFactor,
         apply: |cx, id| canonical::common_factor(cx.store, id),
     },
@@ -567,6 +614,7 @@ impl Simplifier {
         if matches!(store.node(id), Node::Derivative(..)) {
             return None;
         }
+        let kind = Kinds::of(store.node(id));
         let mut context = Context {
             store,
             facts: &self.facts,
@@ -575,7 +623,7 @@ impl Simplifier {
         };
         RULE_TABLE
             .iter()
-            .filter(|entry| entry.member.in_pass(pass))
+            .filter(|entry| entry.on.meets(kind) && entry.member.in_pass(pass))
             .find_map(|entry| {
                 (entry.apply)(&mut context, id)
                     .filter(|to| *to != id)
