@@ -330,3 +330,63 @@ fn hostile_answers_get_a_verdict_and_are_never_echoed_raw() {
     let words = grade.diagnosis.unwrap().words;
     assert!(!words.contains("input"), "{words}");
 }
+
+/// For every query of every example, answers that restate the question
+/// get no marks: the derivative asked for alone (as a partial derivative
+/// and, where it has one, as its delta), as a tautology, on the right of
+/// the result, inside a chain with a false side, or added and taken away.
+/// The result itself, labelled with the question, is right, so the test
+/// can fail both ways.
+#[test]
+fn answers_that_restate_the_question_get_no_marks() {
+    use chainrule::{Form, Format, Lhs, Printer};
+    let mut graded = 0;
+    for name in common::example_names() {
+        let text = example_text(&name);
+        let mut net = network(&text);
+        for line in text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("derive "))
+        {
+            let query = net.query(line.trim()).unwrap();
+            let truth = chainrule::truth(&mut net, &query).unwrap();
+            let result = net.engine().derive(&query, Form::Backprop).unwrap().result;
+            let mut printer = Printer::new(&net.model, Format::Latex);
+            let right = printer.expr(result);
+            let mut labels = vec![printer.lhs(&Lhs::Derivative {
+                numerator: query.numerator,
+                numerator_indices: query.numerator_indices.clone(),
+                denominator: query.denominator,
+                denominator_indices: query.denominator_indices.clone(),
+            })];
+            if let Lhs::Delta(family, indices) = Lhs::of_query(&net.model, &query, Form::Backprop) {
+                labels.push(printer.lhs(&Lhs::Delta(family, indices)));
+            }
+            for label in &labels {
+                let labelled = format!("{label} = {right}");
+                let grade = check_answer(&mut net, &truth, &labelled);
+                assert!(
+                    grade.verdict.is_right(),
+                    "{name} {line}: `{labelled}` is right, got {}",
+                    grade.verdict
+                );
+                for restated in [
+                    label.clone(),
+                    format!("{label} = {label}"),
+                    format!("{right} = {label}"),
+                    format!("{label} = 0 = {right}"),
+                    format!("{right} + {label} - {label}"),
+                ] {
+                    let grade = check_answer(&mut net, &truth, &restated);
+                    assert!(
+                        !grade.verdict.is_right(),
+                        "{name} {line}: `{restated}` restates the question, yet is {}",
+                        grade.verdict
+                    );
+                    graded += 1;
+                }
+            }
+        }
+    }
+    assert!(graded >= 100, "{graded} restatements graded");
+}

@@ -563,7 +563,7 @@ fn a_full_device_is_an_error_and_a_closed_pipe_is_not() {
     // `check --batch … | head -c 1`: the reader leaves after one byte.
     let dir = scratch("pipe");
     let rows: String = (0..200)
-        .map(|n| format!("s{n},dE/da[j],\\delta_j\n"))
+        .map(|n| format!("s{n},dE/da[j],h'(a_j)\\sum_k w^{{(2)}}_{{kj}}\\delta_k\n"))
         .collect();
     std::fs::write(dir.join("batch.csv"), format!("id,query,answer\n{rows}")).unwrap();
     let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
@@ -659,13 +659,13 @@ fn grade_batch(name: &str, batch: &[u8]) -> Vec<String> {
 
 #[test]
 fn every_csv_row_gets_its_own_verdict() {
-    let batch = b"id,query,answer\ns1,dE/da[j],\\delta_j\ns2,dE/da[j]\ns3,dE/da[j],x,y\ns4,dE/da[j],\xff\ns5,dE/da[j],\"h(a_j\ns6,dE/da[j],0\n";
+    let batch = b"id,query,answer\ns1,dE/da[j],h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k\ns2,dE/da[j]\ns3,dE/da[j],x,y\ns4,dE/da[j],\xff\ns5,dE/da[j],\"h(a_j\ns6,dE/da[j],0\n";
     let lines = grade_batch("rows.csv", batch);
     assert_eq!(
         lines,
         [
             "id,verdict,evidence,diagnosis,repaired,simplified",
-            "s1,correct,24 numeric comparisons at 8 points,,,",
+            "s1,correct,symbolic identity,,,",
             "s2,unreadable,reading the answer,\"line 3: found 2 fields, expected 3 (id,query,answer)\",,",
             "s3,unreadable,reading the answer,\"line 4: found 4 fields, expected 3 (id,query,answer)\",,",
             "s4,unreadable,reading the answer,line 5: found bytes that are not UTF-8 text,,",
@@ -675,7 +675,7 @@ fn every_csv_row_gets_its_own_verdict() {
     // A quote inside an unquoted field opens nothing.
     let stray = grade_batch(
         "stray.csv",
-        b"id,query,answer\ns1,dE/da[j],say \"hi\ns2,dE/da[j],\\delta_j\n",
+        b"id,query,answer\ns1,dE/da[j],say \"hi\ns2,dE/da[j],h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k\n",
     );
     assert!(
         stray[1].starts_with("s1,unreadable,") && !stray[1].contains("never closed"),
@@ -692,7 +692,7 @@ fn every_csv_row_gets_its_own_verdict() {
 
 #[test]
 fn every_json_lines_row_gets_its_own_verdict_at_its_line() {
-    let good = r#"{"id":"a","query":"dE/da[j]","answer":"\\delta_j"}"#;
+    let good = r#"{"id":"a","query":"dE/da[j]","answer":"h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k"}"#;
     let rows = [
         good.to_string(),
         good.replace("\"a\"", "\"b\""),
@@ -844,7 +844,7 @@ fn a_row_over_its_budget_is_too_large_and_the_batch_goes_on() {
     let nested = format!("{}w^{{(2)}}_{{kj}}", "\\\\sum_k ".repeat(30)).replace("\\\\", "\\");
     let unclosed = "\\sigma[".repeat(40);
     let batch = format!(
-        "id,query,answer\ns1,dE/da[j],\\delta_j\ns2,dE/da[j],{nested}\ns3,dE/da[j],{unclosed}\ns4,dE/da[j],h'(a_j) \\sum_k w^{{(2)}}_{{kj}} \\delta_k\n"
+        "id,query,answer\ns1,dE/da[j],h'(a_j)\\sum_k w^{{(2)}}_{{kj}}\\delta_k\ns2,dE/da[j],{nested}\ns3,dE/da[j],{unclosed}\ns4,dE/da[j],h'(a_j) \\sum_k w^{{(2)}}_{{kj}} \\delta_k\n"
     );
     std::fs::write(dir.join("batch.csv"), batch).unwrap();
     let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
@@ -1098,7 +1098,8 @@ fn batch_grades_stream_out_in_input_order() {
     let dir = scratch("stream");
     // Rows after the first take a while: eight nested sums to evaluate.
     let slow = format!("{}w^{{(2)}}_{{kj}}", "\\sum_k ".repeat(8));
-    let mut batch = String::from("id,query,answer\nfirst,dE/da[j],\\delta_j\n");
+    let mut batch =
+        String::from("id,query,answer\nfirst,dE/da[j],h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k\n");
     for n in 0..6 {
         batch.push_str(&format!("slow{n},dE/da[j],{slow}\n"));
     }
@@ -1224,7 +1225,7 @@ fn outputs_through_links_and_to_devices_are_written_where_they_point() {
     let example = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
     std::fs::write(
         dir.join("batch.csv"),
-        "id,query,answer\ns1,dE/da[j],\\delta_j\n",
+        "id,query,answer\ns1,dE/da[j],h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k\n",
     )
     .unwrap();
     std::os::unix::fs::symlink("real.csv", dir.join("link.csv")).unwrap();
@@ -1248,7 +1249,7 @@ fn outputs_through_links_and_to_devices_are_written_where_they_point() {
 fn rows_ending_in_bare_carriage_returns_are_read_as_csv_reads_them() {
     let lines = grade_batch(
         "cr.csv",
-        b"id,query,answer\r\"a,\",dE/da[j],\\delta_j\r2,dE/da[j],\\delta_j\r",
+        b"id,query,answer\r\"a,\",dE/da[j],h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k\r2,dE/da[j],h'(a_j)\\sum_k w^{(2)}_{kj}\\delta_k\r",
     );
     assert!(lines[1].starts_with("\"a,\",correct,"), "{lines:?}");
     assert!(

@@ -27,7 +27,7 @@ use crate::render::{Format, Printer};
 use crate::syntax::answer::{AnswerError, parse_answer};
 use diagnose::{diagnose, repair_missing_sum};
 use resolve::Resolver;
-pub use verdict::{DerivationGrade, Diagnosis, Evidence, Grade, LineGrade, Verdict};
+pub use verdict::{DerivationGrade, Diagnosis, Evidence, Grade, LineGrade, Verdict, counted};
 
 /// Seeds of the numeric comparison: each binds opaque functions anew.
 const SEEDS: [u64; 4] = [11, 23, 37, 51];
@@ -108,15 +108,15 @@ pub fn truth(network: &mut Network, query: &Query) -> Result<Truth, Diagnostic> 
     })
 }
 
-/// Reads an answer, in the language or in LaTeX, as an expression; the
-/// right side of `lhs = rhs` is the answer.
-pub fn read_answer(network: &mut Network, query: &Query, text: &str) -> Result<ExprId, Box<Grade>> {
+/// Reads an answer, in the language or in LaTeX, as the sides of its
+/// chain of equalities (one side for a bare expression).
+fn read_sides(network: &mut Network, query: &Query, text: &str) -> Result<Vec<ExprId>, Box<Grade>> {
     let free: Vec<IndexVar> = query.free_indices();
     // The language's own syntax first: it never reads LaTeX.
     if !text.contains('\\') && !text.contains('_') && !text.contains('^') || text.contains('[') {
         let source = Source::new("<answer>", text);
         if let Ok(expr) = network.model.expression(&source) {
-            return Ok(expr);
+            return Ok(vec![expr]);
         }
     }
     let source = Source::new("<answer>", text);
@@ -132,19 +132,24 @@ pub fn read_answer(network: &mut Network, query: &Query, text: &str) -> Result<E
             )));
         }
     };
-    let side = answer.sides.last().expect("an answer has a side");
     let mut resolver = Resolver::new(&mut network.model, free);
-    resolver.resolve(side).map_err(|error| {
-        let located = one_line(&source.error(error.span, error.message.clone()));
-        Box::new(Grade::on_reading(
-            if error.mistake {
-                Verdict::Incorrect
-            } else {
-                Verdict::Unreadable
-            },
-            located,
-        ))
-    })
+    answer
+        .sides
+        .iter()
+        .map(|side| {
+            resolver.resolve(side).map_err(|error| {
+                let located = one_line(&source.error(error.span, error.message.clone()));
+                Box::new(Grade::on_reading(
+                    if error.mistake {
+                        Verdict::Incorrect
+                    } else {
+                        Verdict::Unreadable
+                    },
+                    located,
+                ))
+            })
+        })
+        .collect()
 }
 
 /// A located message on one line, for grades that go into CSV and JSON:
@@ -156,23 +161,106 @@ fn one_line(diagnostic: &Diagnostic) -> String {
     }
 }
 
-/// Grades one answer to `query`.
+/// Grades one answer to `query`. An answer may be a chain of equalities,
+/// `\\delta_j = A = B`: the sides that only name the derivative asked for
+/// lead it, and every other side must be true; the last must be finished.
 pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
     truth.meter.restart();
-    let answer = match read_answer(network, &truth.query, text) {
-        Ok(answer) => answer,
+    let sides = match read_sides(network, &truth.query, text) {
+        Ok(sides) => sides,
         Err(grade) => return *grade,
     };
-    if network.model.store.largest_number_bits() > MAX_NUMBER_BITS
-        || network.model.store.tree_size(answer) > MAX_ANSWER_SIZE
-        || has_huge_power(&network.model.store, answer)
+    let store = &network.model.store;
+    if store.largest_number_bits() > MAX_NUMBER_BITS
+        || sides
+            .iter()
+            .any(|side| store.tree_size(*side) > MAX_ANSWER_SIZE || has_huge_power(store, *side))
     {
         return Grade::on_reading(
             Verdict::TooLarge,
             "the answer's numbers, powers or terms exceed what is checked".to_string(),
         );
     }
-    grade(network, truth, answer)
+    let labels = sides
+        .iter()
+        .take_while(|side| names_the_query(store, &truth.query, **side))
+        .count()
+        .min(sides.len() - 1);
+    let claims = &sides[labels..];
+    let mut last = None;
+    for (at, side) in claims.iter().enumerate() {
+        let grade = grade(network, truth, *side);
+        let is_last = at + 1 == claims.len();
+        let acceptable =
+            grade.verdict.is_right() || !is_last && grade.verdict == Verdict::Incomplete;
+        if claims.len() > 1 && !acceptable {
+            return grade.within_chain(labels + at + 1, sides.len());
+        }
+        last = Some(grade);
+    }
+    last.expect("an answer has a side")
+}
+
+/// True when `expr` is nothing but the derivative `query` asks for, as its
+/// delta or as a partial derivative: the left side of `\\delta_j = ...`.
+fn names_the_query(store: &Store, query: &Query, expr: ExprId) -> bool {
+    match store.node(expr) {
+        Node::Adjoint(family, _) => *family == query.denominator,
+        Node::Derivative(of, wrt) => {
+            wrt.family == query.denominator
+                && matches!(store.node(*of), Node::Ref(family, _) if *family == query.numerator)
+        }
+        _ => false,
+    }
+}
+
+/// A derivative an answer holds that keeps it from being finished.
+enum Unfinished {
+    /// The derivative asked for: the answer restates the question.
+    Restates(ExprId),
+    /// A derivative not yet taken.
+    Untaken(ExprId),
+}
+
+/// The first derivative in `answer` that an answer to `query` may not
+/// hold: the one asked for (as a delta or a partial derivative, anywhere in
+/// it), else any derivative not yet taken, except the deltas of the
+/// families downstream of the queried one (written as deltas, or as the
+/// partial derivatives that the network names by deltas).
+fn unfinished(network: &Network, query: &Query, answer: ExprId) -> Option<Unfinished> {
+    let store = &network.model.store;
+    if !store
+        .contents(answer)
+        .any(Contents::ADJOINT.and(Contents::DERIVATIVE))
+    {
+        return None;
+    }
+    let downstream = network.graph.downstream_of(&[query.denominator]);
+    let below = |family: FamilyId| family != query.denominator && downstream[family.index()];
+    let mut untaken = None;
+    for node in store.post_order(answer) {
+        let (asked, finished) = match store.node(node) {
+            Node::Adjoint(family, _) => (*family == query.denominator, below(*family)),
+            Node::Derivative(of, wrt) => {
+                let of_numerator =
+                    matches!(store.node(*of), Node::Ref(f, _) if *f == query.numerator);
+                let named_by_delta =
+                    Naming::Declared.names(&network.model, query.numerator, wrt.family);
+                (
+                    of_numerator && wrt.family == query.denominator,
+                    of_numerator && named_by_delta && below(wrt.family),
+                )
+            }
+            _ => continue,
+        };
+        if asked {
+            return Some(Unfinished::Restates(node));
+        }
+        if !finished && untaken.is_none() {
+            untaken = Some(node);
+        }
+    }
+    untaken.map(Unfinished::Untaken)
 }
 
 /// Grades an answer already read as an expression.
@@ -201,6 +289,20 @@ fn grade_within_bounds(
         answer_latex,
         answer_dsl,
     };
+    let unfinished = unfinished(network, &truth.query, answer);
+    if let Some(Unfinished::Restates(node)) = unfinished {
+        let shown = Printer::new(&network.model, Format::Latex).expr(node);
+        return Ok(Grade {
+            evidence: Evidence::Restatement,
+            diagnosis: Some(Diagnosis {
+                words: format!(
+                    "the answer holds ${shown}$, the derivative asked for: it restates the question instead of answering it"
+                ),
+                latex: None,
+            }),
+            ..base
+        });
+    }
     let wanted: Vec<String> = truth
         .query
         .free_indices()
@@ -288,6 +390,20 @@ fn grade_within_bounds(
             comparisons: comparison.comparisons,
             points: comparison.points,
         };
+        if let Some(Unfinished::Untaken(node)) = unfinished {
+            let shown = Printer::new(&network.model, Format::Latex).expr(node);
+            return Ok(Grade {
+                verdict: Verdict::Incomplete,
+                evidence,
+                diagnosis: Some(Diagnosis {
+                    words: format!(
+                        "the answer is true but unfinished: the derivative ${shown}$ is still to be taken"
+                    ),
+                    latex: None,
+                }),
+                ..base
+            });
+        }
         let uses_deltas = network.model.store.contents(answer).has(Contents::ADJOINT);
         let simplest = if uses_deltas {
             truth.backprop

@@ -14,6 +14,8 @@ pub enum Verdict {
     Correct,
     /// Right, but not simplified.
     CorrectUnsimplified,
+    /// True, but a derivative in it is still to be taken.
+    Incomplete,
     /// Wrong.
     Incorrect,
     /// Could not be read.
@@ -28,6 +30,7 @@ impl Verdict {
         match self {
             Verdict::Correct => "correct",
             Verdict::CorrectUnsimplified => "correct-unsimplified",
+            Verdict::Incomplete => "incomplete",
             Verdict::Incorrect => "incorrect",
             Verdict::Unreadable => "unreadable",
             Verdict::TooLarge => "too-large",
@@ -53,6 +56,8 @@ pub enum Evidence {
     Reading,
     /// Its free indices are not the query's.
     FreeIndices,
+    /// It holds the derivative asked for, so it restates the question.
+    Restatement,
     /// It has the result's canonical form; `simplified` when only after
     /// simplifying it.
     SymbolicIdentity {
@@ -82,6 +87,7 @@ impl fmt::Display for Evidence {
         match self {
             Evidence::Reading => f.write_str("reading the answer"),
             Evidence::FreeIndices => f.write_str("free indices"),
+            Evidence::Restatement => f.write_str("the derivative asked for, in the answer"),
             Evidence::SymbolicIdentity { simplified: false } => f.write_str("symbolic identity"),
             Evidence::SymbolicIdentity { simplified: true } => {
                 f.write_str("symbolic identity after simplification")
@@ -89,15 +95,29 @@ impl fmt::Display for Evidence {
             Evidence::Numeric {
                 comparisons,
                 points,
-            } => write!(f, "{comparisons} numeric comparisons at {points} points"),
+            } => write!(
+                f,
+                "{} at {}",
+                counted(*comparisons, "numeric comparison"),
+                counted(*points, "point")
+            ),
             Evidence::Counterexample { comparisons } => write!(
                 f,
-                "a counterexample among {} numeric comparisons",
-                (*comparisons).max(1)
+                "a counterexample among {}",
+                counted((*comparisons).max(1), "numeric comparison")
             ),
             Evidence::Evaluation => f.write_str("too large to evaluate by numbers"),
             Evidence::Nothing => f.write_str("none"),
         }
+    }
+}
+
+/// `1 point`, `8 points`.
+pub fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 
@@ -147,6 +167,28 @@ impl Grade {
             answer_latex: None,
             answer_dsl: None,
         }
+    }
+
+    /// This grade, of side `side` (counted from 1) of a chain of `sides`
+    /// equal expressions, as the grade of the whole chain: a side that is
+    /// wrong, or unfinished at the end, is the chain's verdict.
+    pub fn within_chain(mut self, side: usize, sides: usize) -> Grade {
+        let what = match self.verdict {
+            Verdict::Incomplete => "is unfinished".to_string(),
+            Verdict::Incorrect => "is not equal to the result".to_string(),
+            verdict => format!("is {verdict}"),
+        };
+        let words = self
+            .diagnosis
+            .as_ref()
+            .map(|d| format!(": {}", d.words))
+            .unwrap_or_default();
+        let latex = self.diagnosis.and_then(|d| d.latex);
+        self.diagnosis = Some(Diagnosis {
+            words: format!("side {side} of the {sides} sides of the chain {what}{words}"),
+            latex,
+        });
+        self
     }
 }
 

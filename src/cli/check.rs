@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::files::{PartialFile, read_bounded, read_text, refuse_overwriting, shown};
 use super::{FormatArg, Outcome, load, pretty, read_source};
-use crate::check::{Grade, batch, check, check_derivation, truth};
+use crate::check::{Grade, batch, check, check_derivation, counted, truth};
 use crate::diagnostic::Diagnostic;
 use crate::limits::{MAX_BATCH_BYTES, MAX_DERIVATION_BYTES};
 
@@ -98,8 +98,8 @@ pub(super) fn run(args: Args, stream: &mut dyn std::io::Write) -> Result<Outcome
                 file.finish()?;
                 let right = grades.iter().filter(|g| g.verdict.is_right()).count();
                 format!(
-                    "graded {} answers, {right} right; wrote {}\n",
-                    grades.len(),
+                    "graded {}, {right} right; wrote {}\n",
+                    counted(grades.len(), "answer"),
                     shown(&path)
                 )
             }
