@@ -405,7 +405,7 @@ impl<'m> Resolver<'m> {
                         ));
                     }
                     self.model.store.delta(a, b)
-                } else if base == "e" && sup.is_some() && sub.is_none() {
+                } else if (base == "e" || base == "\\mathrm{e}") && sup.is_some() && sub.is_none() {
                     let exponent = self.fragment(sup.as_deref().expect("checked"), span)?;
                     return Ok(self.model.store.builtin(Builtin::Exp, exponent));
                 } else {

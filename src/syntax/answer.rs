@@ -337,8 +337,8 @@ fn part(pair: Pair<Rule>) -> AnswerExpr {
         ))),
         Rule::frac => {
             let mut inner = pair.into_inner();
-            let top = braced(inner.next().expect("a numerator"));
-            let bottom = braced(inner.next().expect("a denominator"));
+            let top = frac_argument(inner.next().expect("a numerator"));
+            let bottom = frac_argument(inner.next().expect("a denominator"));
             AnswerExpr::Frac(Box::new(top), Box::new(bottom))
         }
         Rule::partial_frac => {
@@ -360,7 +360,7 @@ fn part(pair: Pair<Rule>) -> AnswerExpr {
             for item in pair.into_inner() {
                 match item.as_rule() {
                     Rule::function_name => name = item.as_str().to_string(),
-                    Rule::primes => primes = item.as_str().len() as u32,
+                    Rule::primes => primes = prime_count(item.as_str()),
                     Rule::function_power => {
                         let value = item.into_inner().next().expect("a power");
                         power = Some(Box::new(match value.as_rule() {
@@ -393,10 +393,10 @@ fn symbol(pair: Pair<Rule>) -> AnswerExpr {
     let mut primes = 0;
     for item in pair.into_inner() {
         match item.as_rule() {
-            Rule::symbol_base => base = item.as_str().to_string(),
+            Rule::symbol_base => base = unbolded(item.as_str()).to_string(),
             Rule::symbol_sup => sup = Some(strip_braces(&item.as_str()[1..])),
             Rule::symbol_sub => sub = Some(strip_braces(&item.as_str()[1..])),
-            Rule::primes => primes = item.as_str().len() as u32,
+            Rule::primes => primes = prime_count(item.as_str()),
             _ => {}
         }
     }
@@ -406,6 +406,28 @@ fn symbol(pair: Pair<Rule>) -> AnswerExpr {
         sub,
         primes,
         span,
+    }
+}
+
+/// How many derivative marks `''` or `^{\prime\prime}` make.
+fn prime_count(text: &str) -> u32 {
+    (text.matches('\'').count() + text.matches("\\prime").count()) as u32
+}
+
+/// The letter inside `\mathbf{w}` or `\boldsymbol{\delta}`; any other base
+/// as it is.
+fn unbolded(base: &str) -> &str {
+    ["\\mathbf{", "\\boldsymbol{", "\\bm{"]
+        .iter()
+        .find_map(|command| base.strip_prefix(command)?.strip_suffix('}'))
+        .unwrap_or(base)
+}
+
+/// A numerator or denominator of `\frac`: braced, or one digit (`\frac12`).
+fn frac_argument(pair: Pair<Rule>) -> AnswerExpr {
+    match pair.as_rule() {
+        Rule::digit_token => AnswerExpr::Number(decimal(pair.as_str())),
+        _ => braced(pair),
     }
 }
 
