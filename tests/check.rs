@@ -390,3 +390,26 @@ fn answers_that_restate_the_question_get_no_marks() {
     }
     assert!(graded >= 100, "{graded} restatements graded");
 }
+
+/// A symbol written without its layer mark is read through the ranges of
+/// its indices; when two families fit, the answer is not guessed at but
+/// reported as ambiguous, naming both.
+#[test]
+fn a_symbol_without_its_layer_mark_that_two_families_fit_is_ambiguous() {
+    let text = "index i, j, k in M\ninput x[i]\nparam w1[j,i], w2[k,j]\ntarget t[k]\n\
+                a[j] = sum(i, w1[j,i] * x[i])\nz[j] = tanh(a[j])\n\
+                y[k] = sum(j, w2[k,j] * z[j])\nE = 1/2 * sum(k, (y[k] - t[k])^2)\n\
+                delta y \"\\delta\"\n";
+    let mut net = network(text);
+    let query = net.query("dE/dz[j]").unwrap();
+    let truth = chainrule::truth(&mut net, &query).unwrap();
+    let grade = check_answer(&mut net, &truth, "\\sum_k w_{kj}\\delta_k");
+    let words = grade.diagnosis.map(|d| d.words).unwrap_or_default();
+    assert_eq!(grade.verdict.name(), "unreadable", "{words}");
+    assert!(
+        words.contains("ambiguous") && words.contains("`w1`") && words.contains("`w2`"),
+        "{words}"
+    );
+    let marked = check_answer(&mut net, &truth, "\\sum_k w^{(2)}_{kj}\\delta_k");
+    assert!(marked.verdict.is_right(), "{}", marked.verdict);
+}

@@ -467,6 +467,30 @@ impl<'m> Resolver<'m> {
         found
     }
 
+    /// The symbols of families (and deltas) whose notation carries a layer
+    /// mark, a parenthesised superscript such as `w^{(2)}`, with the mark
+    /// left out.
+    fn unmarked_symbols(&self) -> Vec<(String, FamilyId, bool)> {
+        let mut found = Vec::new();
+        for family in self.model.family_ids() {
+            let info = self.model.family(family);
+            let latex = info
+                .latex
+                .clone()
+                .unwrap_or_else(|| default_latex(&info.name));
+            let notations = [
+                (Some(latex.as_str()), false),
+                (info.delta_latex.as_deref(), true),
+            ];
+            for (notation, is_delta) in notations {
+                if let Some(unmarked) = notation.and_then(without_layer_mark) {
+                    found.push((normalize(&unmarked), family, is_delta));
+                }
+            }
+        }
+        found
+    }
+
     fn scalar_named(&mut self, symbol: &str) -> Option<ExprId> {
         let wanted = normalize(symbol);
         let matches: Vec<(FamilyId, bool)> = self
@@ -492,12 +516,22 @@ impl<'m> Resolver<'m> {
         span: Span,
     ) -> Result<Option<ExprId>, ResolveError> {
         let wanted = normalize(symbol);
-        let candidates: Vec<(FamilyId, bool)> = self
-            .symbols()
-            .into_iter()
-            .filter(|(s, f, _)| *s == wanted && self.model.family(*f).ranges.len() == names.len())
-            .map(|(_, f, d)| (f, d))
-            .collect();
+        let named = |symbols: Vec<(String, FamilyId, bool)>| -> Vec<(FamilyId, bool)> {
+            symbols
+                .into_iter()
+                .filter(|(s, f, _)| {
+                    *s == wanted && self.model.family(*f).ranges.len() == names.len()
+                })
+                .map(|(_, f, d)| (f, d))
+                .collect()
+        };
+        // A symbol as the file writes it first; else one written without
+        // its layer mark (`w_{kj}` for `w^{(2)}_{kj}`, as Bishop writes),
+        // which the ranges of its indices decide between.
+        let mut candidates = named(self.symbols());
+        if candidates.is_empty() {
+            candidates = named(self.unmarked_symbols());
+        }
         if candidates.is_empty() {
             return Ok(None);
         }
@@ -523,20 +557,22 @@ impl<'m> Resolver<'m> {
         }
         match unique.as_slice() {
             [] => {
-                let (family, _) = candidates[0];
                 let describe = |me: &Self, var: IndexVar| {
                     me.model.ranges[me.model.store.var(var).range.0 as usize]
                         .name
                         .clone()
                 };
                 let reversed: Vec<IndexVar> = vars.iter().rev().copied().collect();
-                let ranges = &self.model.family(family).ranges;
-                let fits_reversed = vars.len() == 2
-                    && reversed
-                        .iter()
-                        .zip(ranges)
-                        .all(|(v, r)| self.model.store.var(*v).range == *r);
-                if fits_reversed {
+                let fits_reversed = |family: FamilyId| {
+                    vars.len() == 2
+                        && reversed
+                            .iter()
+                            .zip(&self.model.family(family).ranges)
+                            .all(|(v, r)| self.model.store.var(*v).range == *r)
+                };
+                let transposed = candidates.iter().find(|(f, _)| fits_reversed(*f));
+                let (family, _) = *transposed.unwrap_or(&candidates[0]);
+                if transposed.is_some() {
                     return Err(mistake(
                         span,
                         format!(
@@ -668,4 +704,13 @@ impl<'m> Resolver<'m> {
         }
         unreadable(span, message)
     }
+}
+
+/// A notation with its layer mark, the superscript `^{(...)}`, left out:
+/// `w` for `w^{(2)}`; none when it has no such mark.
+fn without_layer_mark(notation: &str) -> Option<String> {
+    let start = notation.find("^{(")?;
+    let end = start + notation[start..].find(")}")? + 2;
+    let unmarked = format!("{}{}", &notation[..start], &notation[end..]);
+    (!unmarked.trim().is_empty()).then_some(unmarked)
 }
