@@ -413,3 +413,23 @@ fn a_symbol_without_its_layer_mark_that_two_families_fit_is_ambiguous() {
     let marked = check_answer(&mut net, &truth, "\\sum_k w^{(2)}_{kj}\\delta_k");
     assert!(marked.verdict.is_right(), "{}", marked.verdict);
 }
+
+/// A diagnosis names only a cause that exists in the problem: no square
+/// in cross-entropy, and no missing sum where the answer is of another
+/// quantity altogether.
+#[test]
+fn diagnoses_name_no_cause_the_problem_lacks() {
+    for (example, query, answer, absent) in [
+        ("softmax-ce.nn", "dE/da[k]", "2(y_k - t_k)", "square"),
+        ("bishop-5.3.nn", "dE/dw1[j,i]", "\\delta_k z_j", "sum over"),
+    ] {
+        let mut net = network(&example_text(example));
+        let query_value = net.query(query).unwrap();
+        let truth = chainrule::truth(&mut net, &query_value).unwrap();
+        let grade = check_answer(&mut net, &truth, answer);
+        let words = grade.diagnosis.map(|d| d.words).unwrap_or_default();
+        assert_eq!(grade.verdict.name(), "incorrect", "{example} {answer}");
+        assert!(!words.is_empty(), "{example} {answer}: a diagnosis");
+        assert!(!words.contains(absent), "{example} {answer}: {words}");
+    }
+}

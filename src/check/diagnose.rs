@@ -17,19 +17,20 @@ pub(super) fn diagnose(
     answer: ExprId,
 ) -> Result<Option<Diagnosis>, Diagnostic> {
     let mut candidates: Vec<(String, ExprId)> = Vec::new();
+    // A constant factor, such as the 2 from the square.
+    let too_many = if squares_something(&network.model, truth.query.numerator) {
+        "a factor of 2 too many (the 2 from differentiating the square cancels the 1/2)"
+    } else {
+        "a factor of 2 too many"
+    };
     let store = &mut network.model.store;
     // A sign error.
     candidates.push((
         "a sign error: the answer has the wrong sign".to_string(),
         store.negate(answer),
     ));
-    // A constant factor, such as the 2 from the square.
     for (numerator, denominator, words) in [
-        (
-            1,
-            2,
-            "a factor of 2 too many (the 2 from differentiating the square cancels the 1/2)",
-        ),
+        (1, 2, too_many),
         (2, 1, "a factor of 2 too few"),
         (-1, 2, "a sign error and a factor of 2"),
     ] {
@@ -255,4 +256,16 @@ fn transposed(
         found.push((family, repaired));
     }
     found
+}
+
+/// True when the definition of `family` squares something, so that
+/// differentiating it brings down a 2.
+fn squares_something(model: &crate::model::Model, family: FamilyId) -> bool {
+    let store = &model.store;
+    model.family(family).definition.is_some_and(|definition| {
+        store.post_order(definition).into_iter().any(|node| {
+            matches!(store.node(node), Node::Pow(_, exponent)
+                if store.as_number(*exponent).is_some_and(|e| *e == num_rational::BigRational::from_integer(2.into())))
+        })
+    })
 }

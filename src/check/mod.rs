@@ -325,7 +325,11 @@ fn grade_within_bounds(
             .iter()
             .filter(|n| !wanted_sorted.contains(n))
             .collect();
-        let words = if missing_sum.is_empty() {
+        // An index left free is a missing sum only when every index the
+        // query wants is there too; else the answer is of something else.
+        let sum_is_missing =
+            !missing_sum.is_empty() && wanted_sorted.iter().all(|name| found.contains(name));
+        let words = if !sum_is_missing {
             format!(
                 "the answer's free indices ({}) are not the query's ({})",
                 list(&found),
@@ -343,7 +347,11 @@ fn grade_within_bounds(
                 list_refs(&missing_sum)
             )
         };
-        let repaired = repair_missing_sum(network, truth, answer);
+        let repaired = if sum_is_missing {
+            repair_missing_sum(network, truth, answer)
+        } else {
+            None
+        };
         return Ok(Grade {
             evidence: Evidence::FreeIndices,
             diagnosis: Some(Diagnosis {
