@@ -39,17 +39,16 @@ fn main() {
     let rows: Vec<Row> = (0..10_000)
         .map(|n| {
             let (query, template) = TEMPLATES[n % TEMPLATES.len()];
-            Row {
-                id: format!("s{n}"),
-                query: query.to_string(),
-                answer: template.replace('N', &(n / TEMPLATES.len() + 2).to_string()),
-                unreadable: None,
-            }
+            Row::new(
+                format!("s{n}"),
+                query,
+                template.replace('N', &(n / TEMPLATES.len() + 2).to_string()),
+            )
         })
         .collect();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let start = Instant::now();
-    let grades = grade_rows(&source, &rows, workers, |_| {}).expect("the network loads");
+    let grades = grade_rows(&[source], &rows, workers, |_| {}).expect("the network loads");
     let elapsed = start.elapsed();
     let right = grades.iter().filter(|g| g.verdict.is_right()).count();
     println!(

@@ -310,7 +310,9 @@ fn a_batch_grades_every_row_and_survives_bad_ones() {
     assert!(
         csv_out
             .stdout
-            .starts_with("id,verdict,evidence,diagnosis,repaired,simplified\na,correct,"),
+            .starts_with(
+                "id,query,answer,read_as,verdict,evidence,feedback,diagnosis,repaired,simplified,first_wrong_line\na,dE/db[k],y_k - t_k,y_{k} - t_{k},correct,"
+            ),
         "{}",
         csv_out.stdout
     );

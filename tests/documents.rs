@@ -15,18 +15,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn have_pdflatex() -> bool {
-    let found = std::process::Command::new("pdflatex")
-        .arg("--version")
-        .output()
-        .is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but pdflatex is not installed"
-        );
-        eprintln!("skipping the compilation of documents: pdflatex is not installed");
-    }
-    found
+    common::have_tool("pdflatex")
 }
 
 #[test]

@@ -2,10 +2,12 @@
 //! the first repair that makes it right names the likely mistake.
 
 use crate::Network;
+use crate::calculus::Form;
+use crate::calculus::local::nth_builtin_derivative;
 use crate::diagnostic::Diagnostic;
-use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node, Store};
-use crate::model::FamilyKind;
-use crate::render::{Format, Printer};
+use crate::expr::{Builtin, Contents, ExprId, FamilyId, Function, IndexVar, Node, OpaqueId, Store};
+use crate::model::{FamilyKind, Query};
+use crate::render::{Format, Lhs, Printer};
 
 use super::{Diagnosis, Truth, alpha_canon, compare};
 
@@ -111,6 +113,12 @@ pub(super) fn diagnose(
                 latex: Some(latex),
             }));
         }
+    }
+    if let Some(diagnosis) = specific_activation(network, truth, answer) {
+        return Ok(Some(diagnosis));
+    }
+    if let Some(diagnosis) = stopped_early(network, truth, answer) {
+        return Ok(Some(diagnosis));
     }
     // A successor's term left out: the answer matches the result with one
     // term of one of its sums removed.
@@ -266,6 +274,184 @@ fn squares_something(model: &crate::model::Model, family: FamilyId) -> bool {
         store.post_order(definition).into_iter().any(|node| {
             matches!(store.node(node), Node::Pow(_, exponent)
                 if store.as_number(*exponent).is_some_and(|e| *e == num_rational::BigRational::from_integer(2.into())))
+        })
+    })
+}
+
+/// Activations a student may write for a network's opaque function, with
+/// how a message names them.
+const ACTIVATIONS: [(Builtin, &str); 3] = [
+    (Builtin::Sigmoid, "the logistic sigmoid"),
+    (Builtin::Tanh, "tanh"),
+    (Builtin::Softplus, "the softplus"),
+];
+
+/// A specific activation's formula written for an opaque function `h`
+/// (`\sigma'(a_j)`, or `h(a_j)(1 - h(a_j))`, for `h'(a_j)`): the answer is
+/// right if `h` is that activation, and only then.
+fn specific_activation(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diagnosis> {
+    for opaque in 0..network.model.functions.len() {
+        let h = Function::Opaque(OpaqueId(opaque as u32));
+        for (builtin, named) in ACTIVATIONS {
+            let store = &mut network.model.store;
+            let mut as_activation = |store: &mut Store, order: u32, argument: ExprId| {
+                nth_builtin_derivative(store, builtin, order, argument)
+                    .unwrap_or_else(|_| store.call(Function::Builtin(builtin), order, argument))
+            };
+            let as_truth = store.replace_calls(truth.backprop, h, &mut as_activation);
+            if as_truth == truth.backprop {
+                continue;
+            }
+            let written_out = calls_written_out(&mut network.model, answer, h);
+            let store = &mut network.model.store;
+            let as_answer = store.replace_calls(written_out, h, &mut as_activation);
+            if !compare(network, as_answer, truth, as_truth, &truth.seeds[..2], 1).agree {
+                continue;
+            }
+            let name = &network.model.functions[opaque];
+            let latex = Printer::new(&network.model, Format::Latex).expr(truth.backprop);
+            return Some(Diagnosis {
+                words: format!(
+                    "the answer holds only if `{name}` is {named}: in this network `{name}` is any differentiable function, and its derivative is written `{name}'`"
+                ),
+                latex: Some(latex),
+            });
+        }
+    }
+    None
+}
+
+/// `expr` with every unit computed by a call of `h` alone (`z[j] =
+/// h(a[j])`) written as that call (`z_j` as `h(a_j)`).
+fn calls_written_out(model: &mut crate::model::Model, expr: ExprId, h: Function) -> ExprId {
+    let mut written = expr;
+    for family in model.family_ids().collect::<Vec<_>>() {
+        let info = model.family(family);
+        let Some(definition) = info.definition else {
+            continue;
+        };
+        let slots = info.slots.clone();
+        let Node::Call(function, 0, argument) = model.store.node(definition).clone() else {
+            continue;
+        };
+        let Node::Ref(source, at) = model.store.node(argument).clone() else {
+            continue;
+        };
+        if function != h || *at != slots[..] {
+            continue;
+        }
+        written = model
+            .store
+            .replace_references(written, family, &mut |store, indices| {
+                let argument = store.reference(source, indices);
+                store.call(h, 0, argument)
+            });
+    }
+    written
+}
+
+/// The chain rule stopped one step early: the answer is the derivative
+/// with respect to a successor over the same indices (`-t_k / y_k`, which is
+/// dE/dy_k, for dE/da_k), or, where each successor depends on every unit
+/// of the queried family (a softmax), keeps only the diagonal term of the
+/// sum over them (`-t_k (1 - y_k)`).
+fn stopped_early(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diagnosis> {
+    let query = &truth.query;
+    if !query.numerator_indices.is_empty() {
+        return None;
+    }
+    let denominator = query.denominator;
+    let successors: Vec<FamilyId> = network.graph.successors(denominator).to_vec();
+    for successor in successors {
+        let model = &network.model;
+        if successor == query.numerator
+            || model.family(successor).kind != FamilyKind::Defined
+            || model.family(successor).ranges != model.family(denominator).ranges
+        {
+            continue;
+        }
+        let upstream = Query {
+            denominator: successor,
+            ..query.clone()
+        };
+        let Some(upstream_result) = derived(network, &upstream) else {
+            continue;
+        };
+        let mut printer = Printer::new(&network.model, Format::Latex);
+        let partial = printer.lhs(&Lhs::of_query(&network.model, &upstream, Form::Expanded));
+        let (name, of) = (
+            network.model.family(successor).name.clone(),
+            network.model.family(denominator).name.clone(),
+        );
+        let right = printer.expr(truth.backprop);
+        if compare(
+            network,
+            answer,
+            truth,
+            upstream_result,
+            &truth.seeds[..2],
+            1,
+        )
+        .agree
+        {
+            return Some(Diagnosis {
+                words: format!(
+                    "the answer is ${partial}$: the chain rule stops at `{name}`, one step before `{of}`, and leaves out how `{name}` depends on `{of}`"
+                ),
+                latex: Some(right),
+            });
+        }
+        if !depends_on_every_unit(&network.model, successor, denominator) {
+            continue;
+        }
+        let jacobian = Query {
+            numerator: successor,
+            numerator_indices: query.denominator_indices.clone(),
+            ..query.clone()
+        };
+        let Some(jacobian_diagonal) = derived(network, &jacobian) else {
+            continue;
+        };
+        let diagonal = network
+            .model
+            .store
+            .mul(vec![upstream_result, jacobian_diagonal]);
+        if compare(network, answer, truth, diagonal, &truth.seeds[..2], 1).agree {
+            return Some(Diagnosis {
+                words: format!(
+                    "the answer keeps only the diagonal term of the chain rule's sum: every `{name}` depends on every `{of}`, so the sum runs over all of `{name}`, not only the one with the same index"
+                ),
+                latex: Some(right),
+            });
+        }
+    }
+    None
+}
+
+/// The result of `query` in the expanded form (in backprop form when it
+/// has none), or nothing when it cannot be derived.
+fn derived(network: &mut Network, query: &Query) -> Option<ExprId> {
+    let mut engine = network.engine();
+    engine
+        .derive(query, Form::Expanded)
+        .or_else(|_| network.engine().derive(query, Form::Backprop))
+        .ok()
+        .map(|d| d.result)
+}
+
+/// True when the definition of `successor` refers to `family` at indices
+/// other than its own slots: each of its units depends on many of
+/// `family`'s (as a softmax's output depends on every input).
+fn depends_on_every_unit(
+    model: &crate::model::Model,
+    successor: FamilyId,
+    family: FamilyId,
+) -> bool {
+    let store = &model.store;
+    let slots = &model.family(successor).slots;
+    model.family(successor).definition.is_some_and(|definition| {
+        store.post_order(definition).into_iter().any(|node| {
+            matches!(store.node(node), Node::Ref(f, indices) if *f == family && **indices != slots[..])
         })
     })
 }

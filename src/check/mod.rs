@@ -11,6 +11,8 @@
 
 pub mod batch;
 mod diagnose;
+pub mod gradebook;
+pub mod homework;
 pub mod resolve;
 mod verdict;
 
@@ -23,11 +25,13 @@ use crate::limits::{MAX_ANSWER_POWER, MAX_ANSWER_SIZE, MAX_GRADE_WORK, MAX_NUMBE
 use crate::model::Query;
 use crate::numeric::sample::{Flow, Plan, sample};
 use crate::numeric::{Draws, WorkMeter};
-use crate::render::{Format, Printer};
+use crate::render::{Format, Lhs, Printer};
 use crate::syntax::answer::{AnswerError, parse_answer};
 use diagnose::{diagnose, repair_missing_sum};
 use resolve::Resolver;
-pub use verdict::{DerivationGrade, Diagnosis, Evidence, Grade, LineGrade, Verdict, counted};
+pub use verdict::{
+    DerivationGrade, Diagnosis, Evidence, Grade, LineGrade, Verdict, Versioned, counted,
+};
 
 /// Seeds of the numeric comparison: each binds opaque functions anew.
 const SEEDS: [u64; 4] = [11, 23, 37, 51];
@@ -55,6 +59,15 @@ impl Truth {
             .map(|_| (draws.unit() * 1e12) as u64)
             .collect();
         self
+    }
+}
+
+impl Truth {
+    /// The result an answer is checked against, as a LaTeX equation
+    /// (`\\delta_j = ...`).
+    pub fn result_latex(&self, network: &Network) -> String {
+        let lhs = Lhs::of_query(&network.model, &self.query, Form::Backprop);
+        Printer::new(&network.model, Format::Latex).equation(&lhs, self.backprop)
     }
 }
 
@@ -166,6 +179,13 @@ fn one_line(diagnostic: &Diagnostic) -> String {
 /// lead it, and every other side must be true; the last must be finished.
 pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
     truth.meter.restart();
+    if text.trim().is_empty() {
+        return Grade {
+            evidence: Evidence::Nothing,
+            diagnosis: None,
+            ..Grade::on_reading(Verdict::Unanswered, String::new())
+        };
+    }
     let sides = match read_sides(network, &truth.query, text) {
         Ok(sides) => sides,
         Err(grade) => return *grade,
@@ -194,11 +214,24 @@ pub fn check(network: &mut Network, truth: &Truth, text: &str) -> Grade {
         let acceptable =
             grade.verdict.is_right() || !is_last && grade.verdict == Verdict::Incomplete;
         if claims.len() > 1 && !acceptable {
-            return grade.within_chain(labels + at + 1, sides.len());
+            last = Some(grade.within_chain(labels + at + 1, sides.len()));
+            break;
         }
         last = Some(grade);
     }
-    last.expect("an answer has a side")
+    let mut grade = last.expect("an answer has a side");
+    if sides.len() > 1 {
+        // The answer as read is the whole chain, every side of it.
+        for (format, read) in [
+            (Format::Latex, &mut grade.answer_latex),
+            (Format::Dsl, &mut grade.answer_dsl),
+        ] {
+            let mut printer = Printer::new(&network.model, format);
+            let shown: Vec<String> = sides.iter().map(|side| printer.expr(*side)).collect();
+            *read = Some(shown.join(" = "));
+        }
+    }
+    grade
 }
 
 /// True when `expr` is nothing but the derivative `query` asks for, as its
@@ -329,28 +362,36 @@ fn grade_within_bounds(
         // query wants is there too; else the answer is of something else.
         let sum_is_missing =
             !missing_sum.is_empty() && wanted_sorted.iter().all(|name| found.contains(name));
-        let words = if !sum_is_missing {
+        // Summing over the extra index is named as the mistake only when
+        // the sum makes the answer right.
+        let repaired = if sum_is_missing {
+            repair_missing_sum(network, truth, answer)
+        } else {
+            None
+        };
+        let depends_on = if wanted_sorted.is_empty() {
+            "no index".to_string()
+        } else {
+            list(&wanted_sorted)
+        };
+        let words = if found.is_empty() {
+            format!("the answer has no free index, but the result is indexed by {depends_on}")
+        } else if !sum_is_missing {
             format!(
                 "the answer's free indices ({}) are not the query's ({})",
                 list(&found),
                 list(&wanted_sorted)
             )
-        } else {
+        } else if repaired.is_some() {
             format!(
-                "the answer leaves `{}` free, but the result depends only on {}: a sum over `{}` is missing",
-                list_refs(&missing_sum),
-                if wanted_sorted.is_empty() {
-                    "no index".to_string()
-                } else {
-                    list(&wanted_sorted)
-                },
+                "the answer leaves `{0}` free, but the result depends only on {depends_on}: a sum over `{0}` is missing",
                 list_refs(&missing_sum)
             )
-        };
-        let repaired = if sum_is_missing {
-            repair_missing_sum(network, truth, answer)
         } else {
-            None
+            format!(
+                "the answer leaves `{}` free, but the result depends only on {depends_on}",
+                list_refs(&missing_sum)
+            )
         };
         return Ok(Grade {
             evidence: Evidence::FreeIndices,
@@ -617,16 +658,26 @@ pub(super) fn compare(
     result
 }
 
+/// The lines of a derivation: separated by `\\` or new lines, without
+/// blank lines and the `\begin`/`\end` of an environment around them.
+fn derivation_lines(text: &str) -> Vec<&str> {
+    text.split("\\\\")
+        .flat_map(|chunk| chunk.split('\n'))
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("\\begin") && !l.starts_with("\\end"))
+        .collect()
+}
+
+/// True when `text` is a derivation of several lines rather than one answer.
+pub fn is_derivation(text: &str) -> bool {
+    derivation_lines(text).len() > 1
+}
+
 /// Grades a derivation: lines separated by `\\` or new lines, each an
 /// equality; a line starting with `=` continues the previous left side.
 pub fn check_derivation(network: &mut Network, truth: &Truth, text: &str) -> DerivationGrade {
     truth.meter.restart();
-    let lines: Vec<&str> = text
-        .split("\\\\")
-        .flat_map(|chunk| chunk.split('\n'))
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("\\begin") && !l.starts_with("\\end"))
-        .collect();
+    let lines = derivation_lines(text);
     let free = truth.query.free_indices();
     let mut grades = Vec::new();
     let mut previous_left: Option<ExprId> = None;

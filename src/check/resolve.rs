@@ -174,24 +174,48 @@ impl<'m> Resolver<'m> {
         let mut at = 0;
         while at < factors.len() {
             let (join, factor) = &factors[at];
-            // `h(x)` and `h'(x)`: an opaque function followed by brackets is a call.
-            let value = match (factor, factors.get(at + 1)) {
+            // `h(x)`, `h'(x)`, `h^2(x)` and `h(x)^2`: an opaque function
+            // followed by brackets is a call.
+            let call = match (factor, factors.get(at + 1)) {
                 (
                     AnswerExpr::Symbol {
                         base,
-                        sup: None,
+                        sup,
                         sub: None,
                         primes,
-                        ..
+                        span,
                     },
-                    Some((Join::Times, AnswerExpr::Group(argument))),
-                ) if self.opaque(base).is_some() => {
-                    let function = self.opaque(base).expect("checked");
+                    Some((Join::Times, next)),
+                ) => self.opaque(base).and_then(|function| {
+                    let (argument, outer) = match next {
+                        AnswerExpr::Group(argument) => (argument, None),
+                        AnswerExpr::Power(inner, exponent) => match inner.as_ref() {
+                            AnswerExpr::Group(argument) => (argument, Some(exponent)),
+                            _ => return None,
+                        },
+                        _ => return None,
+                    };
+                    Some((function, sup, *primes, *span, argument, outer))
+                }),
+                _ => None,
+            };
+            let value = match call {
+                Some((function, sup, primes, span, argument, outer)) => {
                     let argument = self.resolve(argument)?;
                     at += 1;
-                    self.model
-                        .store
-                        .call(Function::Opaque(function), *primes, argument)
+                    let mut value =
+                        self.model
+                            .store
+                            .call(Function::Opaque(function), primes, argument);
+                    if let Some(sup) = sup {
+                        let power = self.fragment(sup, span)?;
+                        value = self.model.store.pow(value, power);
+                    }
+                    if let Some(exponent) = outer {
+                        let power = self.resolve(exponent)?;
+                        value = self.model.store.pow(value, power);
+                    }
+                    value
                 }
                 _ => self.resolve(factor)?,
             };

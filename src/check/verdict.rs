@@ -6,6 +6,29 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+/// The version of the JSON that `check` and `grade` write, described by
+/// `schema/grades.schema.json`; it changes when a field changes meaning or
+/// goes away.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A value as JSON with the version of its schema first.
+#[derive(Serialize)]
+pub struct Versioned<'a, T: Serialize> {
+    schema_version: u32,
+    #[serde(flatten)]
+    body: &'a T,
+}
+
+impl<'a, T: Serialize> Versioned<'a, T> {
+    /// `body`, marked with [`SCHEMA_VERSION`].
+    pub fn new(body: &'a T) -> Versioned<'a, T> {
+        Versioned {
+            schema_version: SCHEMA_VERSION,
+            body,
+        }
+    }
+}
+
 /// How an answer is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -22,6 +45,8 @@ pub enum Verdict {
     Unreadable,
     /// Over a size or depth limit.
     TooLarge,
+    /// Nothing was written.
+    Unanswered,
 }
 
 impl Verdict {
@@ -34,8 +59,20 @@ impl Verdict {
             Verdict::Incorrect => "incorrect",
             Verdict::Unreadable => "unreadable",
             Verdict::TooLarge => "too-large",
+            Verdict::Unanswered => "unanswered",
         }
     }
+
+    /// Every verdict, in the order a summary lists them.
+    pub const ALL: [Verdict; 7] = [
+        Verdict::Correct,
+        Verdict::CorrectUnsimplified,
+        Verdict::Incomplete,
+        Verdict::Incorrect,
+        Verdict::Unreadable,
+        Verdict::TooLarge,
+        Verdict::Unanswered,
+    ];
 
     /// True for the verdicts that accept the answer.
     pub fn is_right(self) -> bool {
@@ -169,6 +206,32 @@ impl Grade {
         }
     }
 
+    /// What the grade tells the student, in a sentence or two: why the
+    /// answer is not right, or how it simplifies.
+    pub fn feedback(&self) -> String {
+        let words = self.diagnosis.as_ref().map(|d| d.words.as_str());
+        match self.verdict {
+            Verdict::Correct => "Right.".to_string(),
+            Verdict::CorrectUnsimplified => match &self.simplified {
+                Some(simplified) => format!("Right; it simplifies to ${simplified}$."),
+                None => "Right, but not simplified.".to_string(),
+            },
+            Verdict::Unanswered => "No answer was given.".to_string(),
+            _ => {
+                let mut out = capitalised(words.unwrap_or("The answer is not the result"));
+                if let Some(at) = &self.counterexample
+                    && words.is_none_or(|w| w.contains("no single common mistake"))
+                {
+                    out.push_str(&format!("; {at}"));
+                }
+                if !out.ends_with('.') {
+                    out.push('.');
+                }
+                out
+            }
+        }
+    }
+
     /// This grade, of side `side` (counted from 1) of a chain of `sides`
     /// equal expressions, as the grade of the whole chain: a side that is
     /// wrong, or unfinished at the end, is the chain's verdict.
@@ -189,6 +252,15 @@ impl Grade {
             latex,
         });
         self
+    }
+}
+
+/// `text` with its first letter in capitals.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

@@ -5,9 +5,12 @@ use std::path::Path;
 
 use super::files::{PartialFile, read_bounded, read_text, refuse_overwriting, shown};
 use super::{FormatArg, Outcome, load, pretty, read_source};
-use crate::check::{Grade, batch, check, check_derivation, counted, truth};
+use crate::check::{
+    Evidence, Grade, Verdict, Versioned, batch, check, check_derivation, counted, truth,
+};
 use crate::diagnostic::Diagnostic;
 use crate::limits::{MAX_BATCH_BYTES, MAX_DERIVATION_BYTES};
+use crate::render::report::latex_text;
 
 /// The arguments of `check`.
 #[derive(clap::Args, Debug)]
@@ -52,7 +55,7 @@ pub(super) fn run(args: Args, stream: &mut dyn std::io::Write) -> Result<Outcome
         }
         let network_source = read_source(file)?;
         let bytes = read_bounded(&batch, MAX_BATCH_BYTES, "the batch file")?;
-        let rows = batch::read_rows(&batch, &bytes)?;
+        let batch = batch::read_rows(&batch, &bytes)?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let json_lines =
             out.as_deref().is_some_and(|o| o.ends_with(".jsonl")) || format == FormatArg::Json;
@@ -85,8 +88,9 @@ pub(super) fn run(args: Args, stream: &mut dyn std::io::Write) -> Result<Outcome
                 },
             }
         };
-        put(&batch::grades_header(json_lines));
-        let grades = batch::grade_rows(&network_source, &rows, workers, |grade| {
+        put(&batch::grades_header(&batch.carried, json_lines));
+        let sources = [network_source];
+        let grades = batch::grade_rows(&sources, &batch.rows, workers, |grade| {
             put(&batch::grade_line(grade, json_lines));
         })?;
         if let Some(error) = failed {
@@ -117,7 +121,7 @@ pub(super) fn run(args: Args, stream: &mut dyn std::io::Write) -> Result<Outcome
         let graded = check_derivation(&mut network, &truth, &text);
         let right = graded.verdict.is_right();
         let report = match format {
-            FormatArg::Json => pretty(&serde_json::to_value(&graded).expect("grades serialize")),
+            FormatArg::Json => pretty(&Versioned::new(&graded)),
             _ => {
                 let mut lines = String::new();
                 for line in &graded.lines {
@@ -143,10 +147,27 @@ pub(super) fn run(args: Args, stream: &mut dyn std::io::Write) -> Result<Outcome
     })?;
     let graded = check(&mut network, &truth, &answer);
     let report = match format {
-        FormatArg::Json => pretty(&serde_json::to_value(&graded).expect("grades serialize")),
-        _ => grade_text(&graded),
+        FormatArg::Json => pretty(&Versioned::new(&GradeJson {
+            grade: &graded,
+            feedback: graded.feedback(),
+            result: truth.result_latex(&network),
+        })),
+        FormatArg::Latex => grade_latex(&graded, &truth.result_latex(&network)),
+        FormatArg::Text | FormatArg::Dsl => grade_text(&graded),
     };
     Ok(Outcome::judged(graded.verdict.is_right(), report))
+}
+
+/// A grade as JSON: with the feedback it gives and the result it is
+/// checked against.
+#[derive(serde::Serialize)]
+struct GradeJson<'a> {
+    #[serde(flatten)]
+    grade: &'a Grade,
+    /// What the grade tells the student.
+    feedback: String,
+    /// The right result, as a LaTeX equation.
+    result: String,
 }
 
 /// A grade for a person.
@@ -168,4 +189,41 @@ fn grade_text(grade: &Grade) -> String {
         out.push_str(&format!("counterexample: {counterexample}\n"));
     }
     out
+}
+
+/// A grade as a LaTeX feedback block for a student: the verdict, the
+/// answer as read, the feedback and the right result.
+fn grade_latex(grade: &Grade, result: &str) -> String {
+    let mut out = String::from("\\begin{description}\n");
+    out.push_str(&format!("\\item[Verdict] {}\n", grade.verdict));
+    if let Some(read) = &grade.answer_latex {
+        out.push_str(&format!("\\item[Your answer, as read] ${read}$\n"));
+    }
+    out.push_str(&format!("\\item[Feedback] {}\n", feedback_latex(grade)));
+    out.push_str(&format!("\\item[The result] ${result}$\n"));
+    out.push_str("\\end{description}\n");
+    out
+}
+
+/// A grade's feedback in LaTeX. Formulas in it (between `$`) are the
+/// engine's own renderings, kept as math; the words are escaped. Feedback
+/// on reading quotes what the student wrote, so all of it is escaped.
+fn feedback_latex(grade: &Grade) -> String {
+    let feedback = grade.feedback();
+    let quotes_the_answer = grade.evidence == Evidence::Reading
+        || matches!(grade.verdict, Verdict::Unreadable | Verdict::TooLarge);
+    if quotes_the_answer {
+        return latex_text(&feedback);
+    }
+    feedback
+        .split('$')
+        .enumerate()
+        .map(|(at, part)| {
+            if at % 2 == 1 {
+                format!("${part}$")
+            } else {
+                latex_text(part)
+            }
+        })
+        .collect()
 }

@@ -10,6 +10,7 @@ mod diff;
 mod doc;
 mod files;
 mod grad;
+mod grade;
 mod graph;
 mod verify;
 
@@ -45,6 +46,8 @@ enum Command {
     Verify(verify::Args),
     /// Grades an answer, a derivation, or a batch of answers
     Check(check::Args),
+    /// Grades a homework for a class: a gradebook, feedback and a summary
+    Grade(grade::Args),
     /// Differentiates an expression without a file: diff 'tanh(w*x + b)' w
     Diff(diff::Args),
     /// Writes a LaTeX document deriving every `derive` line step by step
@@ -135,6 +138,7 @@ fn execute_streaming(args: impl IntoIterator<Item = String>, stream: &mut dyn Wr
         Command::Grad(args) => grad::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Check(args) => check::run(args, stream),
+        Command::Grade(args) => grade::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Doc(args) => doc::run(args),
         Command::Graph(args) => graph::run(args),

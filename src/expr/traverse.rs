@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::{Contents, ExprId, FamilyId, IndexVar, Node, Store, VarMap, Wrt, ZERO};
+use super::{Contents, ExprId, FamilyId, Function, IndexVar, Node, Store, VarMap, Wrt, ZERO};
 
 /// A bottom-up rewrite of an expression, for [`Store::map`].
 pub trait Mapper {
@@ -214,6 +214,58 @@ impl Store {
             }
         }
         self.map(root, &mut ReplaceFamily { from, to })
+    }
+
+    /// Replaces every reference to `family` by what `build` makes of its
+    /// indices.
+    pub fn replace_references(
+        &mut self,
+        root: ExprId,
+        family: FamilyId,
+        build: &mut dyn FnMut(&mut Store, &[IndexVar]) -> ExprId,
+    ) -> ExprId {
+        struct ReplaceReferences<'a> {
+            family: FamilyId,
+            build: &'a mut dyn FnMut(&mut Store, &[IndexVar]) -> ExprId,
+        }
+        impl Mapper for ReplaceReferences<'_> {
+            fn finish(&mut self, store: &mut Store, _: ExprId, rebuilt: ExprId) -> ExprId {
+                match store.node(rebuilt) {
+                    Node::Ref(family, indices) if *family == self.family => {
+                        let indices = indices.clone();
+                        (self.build)(store, &indices)
+                    }
+                    _ => rebuilt,
+                }
+            }
+        }
+        self.map(root, &mut ReplaceReferences { family, build })
+    }
+
+    /// Replaces every call of `function` (and of its derivatives) by what
+    /// `build` makes of the call's order of derivative and argument.
+    pub fn replace_calls(
+        &mut self,
+        root: ExprId,
+        function: Function,
+        build: &mut dyn FnMut(&mut Store, u32, ExprId) -> ExprId,
+    ) -> ExprId {
+        struct ReplaceCalls<'a> {
+            function: Function,
+            build: &'a mut dyn FnMut(&mut Store, u32, ExprId) -> ExprId,
+        }
+        impl Mapper for ReplaceCalls<'_> {
+            fn finish(&mut self, store: &mut Store, _: ExprId, rebuilt: ExprId) -> ExprId {
+                match store.node(rebuilt) {
+                    Node::Call(function, order, argument) if *function == self.function => {
+                        let (order, argument) = (*order, *argument);
+                        (self.build)(store, order, argument)
+                    }
+                    _ => rebuilt,
+                }
+            }
+        }
+        self.map(root, &mut ReplaceCalls { function, build })
     }
 
     /// Renames free index variables by `map`, avoiding capture: a bound

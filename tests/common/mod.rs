@@ -476,3 +476,42 @@ fn slot_names(ranges: &[usize]) -> Vec<String> {
         })
         .collect()
 }
+
+/// Fails unless `value` is valid under the definition `definition` of
+/// `schema/grades.schema.json`, and under the schema as a whole.
+pub fn assert_valid_grades_json(definition: &str, value: &serde_json::Value) {
+    let path = format!("{}/schema/grades.schema.json", env!("CARGO_MANIFEST_DIR"));
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the schema exists"))
+            .expect("the schema is JSON");
+    let mut part = serde_json::json!({
+        "$schema": schema["$schema"],
+        "$ref": format!("#/$defs/{definition}"),
+    });
+    part["$defs"] = schema["$defs"].clone();
+    for (what, schema) in [(definition, &part), ("the whole schema", &schema)] {
+        let validator = jsonschema::validator_for(schema).expect("the schema compiles");
+        let errors: Vec<String> = validator
+            .iter_errors(value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "not valid as {what}: {errors:#?}\n{value:#}"
+        );
+    }
+}
+
+/// True when `program` can be run. Under CI, where `.ci/run` installs what
+/// the tests need, a missing program fails the test instead of skipping it.
+pub fn have_tool(program: &str) -> bool {
+    let found = Command::new(program).arg("--version").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but {program} is not installed"
+        );
+        eprintln!("skipping what needs {program}: it is not installed");
+    }
+    found
+}
