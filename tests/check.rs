@@ -435,3 +435,62 @@ fn diagnoses_name_no_cause_the_problem_lacks() {
         assert!(!words.contains(absent), "{example} {answer}: {words}");
     }
 }
+
+#[test]
+fn a_counterexample_without_a_diagnosis_names_simple_values() {
+    // sigmoid-bce: a = sum(i, w[i] x[i]) + b0, y = sigmoid(a), dE/da = y - t.
+    let out = run(&[
+        "check",
+        "examples/sigmoid-bce.nn",
+        "dE/da",
+        "--answer",
+        "(y - t) y (1 - y)",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status, 1, "{}", out.stderr);
+    let grade: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let counterexample = grade["counterexample"].as_str().unwrap();
+    // At D = 2, x_i = i, w_i = 1/2, b0 = 1/2 and t = 1, worked by hand:
+    // a = 1/2 + 1 + 1/2 = 2, y = 1/(1 + e^-2), the result y - t, the
+    // answer (y - t) y (1 - y).
+    let y = 1.0 / (1.0 + (-2.0f64).exp());
+    let (result, answer) = (y - 1.0, (y - 1.0) * y * (1.0 - y));
+    for named in [
+        "$D = 2$",
+        "$x_{i} = i$",
+        "$w_{i} = 1/2$",
+        "$b^{(0)} = 1/2$",
+        "$t = 1$",
+    ] {
+        assert!(
+            counterexample.contains(named),
+            "{named} in {counterexample}"
+        );
+    }
+    assert!(
+        counterexample.ends_with(&format!(
+            "the answer is {answer:.4} but the result is {result:.4}"
+        )),
+        "{counterexample}"
+    );
+    assert!(grade["feedback"].as_str().unwrap().contains(counterexample));
+    // A network with a function of its own cannot be named at a simple
+    // point: its counterexample stays a drawn one.
+    let out = run(&[
+        "check",
+        "examples/bishop-5.3.nn",
+        "dE/da[j]",
+        "--answer",
+        "h'(a_j)\\sum_k w_{kj}\\delta_k + 1",
+        "--format",
+        "json",
+    ]);
+    let grade: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(
+        grade["counterexample"]
+            .as_str()
+            .unwrap()
+            .starts_with("at j = ")
+    );
+}

@@ -78,11 +78,11 @@ pub(super) fn diagnose(
         let repaired = network.model.store.mul(vec![answer, factor]);
         let contents = network.model.store.contents(answer);
         let plain_answer = !contents.has(Contents::ADJOINT) && !contents.has(Contents::SUM);
-        let words = if is_activation_derivative(&network.model.store, factor) && plain_answer {
+        let words = if is_activation_derivative(&network.model, factor) && plain_answer {
             format!(
                 "the activation's derivative ${shown}$ is missing; `y - t` alone holds only for a canonical link (a sigmoid or softmax output with the matching cross-entropy)"
             )
-        } else if is_activation_derivative(&network.model.store, factor) {
+        } else if is_activation_derivative(&network.model, factor) {
             format!("the activation's derivative ${shown}$ is missing")
         } else {
             format!("the factor ${shown}$ is missing")
@@ -114,6 +114,12 @@ pub(super) fn diagnose(
             }));
         }
     }
+    if let Some(diagnosis) = another_layers_formula(network, truth, answer)? {
+        return Ok(Some(diagnosis));
+    }
+    if let Some(diagnosis) = constant_factor_in_a_term(network, truth, answer) {
+        return Ok(Some(diagnosis));
+    }
     if let Some(diagnosis) = specific_activation(network, truth, answer) {
         return Ok(Some(diagnosis));
     }
@@ -141,10 +147,28 @@ pub(super) fn diagnose(
                 if comparison.agree {
                     let shown = Printer::new(&network.model, Format::Latex).expr(*term);
                     let latex = Printer::new(&network.model, Format::Latex).expr(target);
-                    return Ok(Some(Diagnosis {
-                        words: format!(
+                    let query = &truth.query;
+                    let from_the_objective =
+                        !network.model.store.contents(*term).has(Contents::ADJOINT)
+                            && network
+                                .graph
+                                .predecessors(query.numerator)
+                                .contains(&query.denominator);
+                    let words = if from_the_objective {
+                        let (objective, of) = (
+                            &network.model.family(query.numerator).name,
+                            &network.model.family(query.denominator).name,
+                        );
+                        format!(
+                            "the term ${shown}$ is left out: it comes from the part of `{objective}` that holds `{of}` itself (a regulariser, say), not through the units `{of}` feeds"
+                        )
+                    } else {
+                        format!(
                             "the term ${shown}$, from one of the units this one feeds, is left out"
-                        ),
+                        )
+                    };
+                    return Ok(Some(Diagnosis {
+                        words,
                         latex: Some(latex),
                     }));
                 }
@@ -203,17 +227,30 @@ fn top_factors(network: &mut Network, expr: ExprId) -> Result<Vec<ExprId>, Diagn
         .collect()
 }
 
-fn is_activation_derivative(store: &Store, expr: ExprId) -> bool {
-    match store.node(expr) {
-        Node::Call(_, order, _) => *order > 0,
-        Node::Add(_) | Node::Pow(..) | Node::Mul(_) => store.children(expr).any(|c| {
-            matches!(
-                store.node(c),
-                Node::Pow(..) | Node::Ref(..) | Node::Call(..) | Node::Mul(_)
-            )
-        }),
-        _ => false,
-    }
+/// True when `expr` looks like an activation's derivative: a derivative of
+/// a function, or an expression in computed quantities (`y (1 - y)`), not
+/// one of constants only (`1/N`).
+fn is_activation_derivative(model: &crate::model::Model, expr: ExprId) -> bool {
+    let store = &model.store;
+    let computed = store
+        .post_order(expr)
+        .into_iter()
+        .any(|node| match store.node(node) {
+            Node::Ref(family, _) => model.family(*family).kind == FamilyKind::Defined,
+            Node::Call(..) => true,
+            _ => false,
+        });
+    computed
+        && match store.node(expr) {
+            Node::Call(_, order, _) => *order > 0,
+            Node::Add(_) | Node::Pow(..) | Node::Mul(_) => store.children(expr).any(|c| {
+                matches!(
+                    store.node(c),
+                    Node::Pow(..) | Node::Ref(..) | Node::Call(..) | Node::Mul(_)
+                )
+            }),
+            _ => false,
+        }
 }
 
 /// Families over the same ranges where one is computed directly from the
@@ -454,4 +491,121 @@ fn depends_on_every_unit(
             matches!(store.node(node), Node::Ref(f, indices) if *f == family && **indices != slots[..])
         })
     })
+}
+
+/// The answer is the formula of another family's delta (the layer above's,
+/// or the output's): symbolically the right side of its equation.
+pub(super) fn another_layers_formula(
+    network: &mut Network,
+    truth: &Truth,
+    answer: ExprId,
+) -> Result<Option<Diagnosis>, Diagnostic> {
+    let canonical = alpha_canon(network, answer)?;
+    for equation in &truth.equations {
+        if equation.family == truth.query.denominator {
+            continue;
+        }
+        if alpha_canon(network, equation.rhs)? != canonical {
+            continue;
+        }
+        let mut printer = Printer::new(&network.model, Format::Latex);
+        let other = printer.lhs(&Lhs::Delta(equation.family, equation.indices.clone()));
+        let asked = printer.lhs(&Lhs::of_query(&network.model, &truth.query, Form::Backprop));
+        return Ok(Some(Diagnosis {
+            words: format!(
+                "the answer is the formula of ${other}$, another layer's delta, not of ${asked}$"
+            ),
+            latex: Some(printer.expr(truth.backprop)),
+        }));
+    }
+    Ok(None)
+}
+
+/// One term of the answer has a factor of 2 too many or too few, or lacks a
+/// constant of the network (a `1/N`), or has one too many: multiplying that
+/// term alone makes the answer right.
+fn constant_factor_in_a_term(
+    network: &mut Network,
+    truth: &Truth,
+    answer: ExprId,
+) -> Option<Diagnosis> {
+    let constants: Vec<FamilyId> = network
+        .model
+        .family_ids()
+        .filter(|f| {
+            let info = network.model.family(*f);
+            info.kind == FamilyKind::Leaf(crate::model::LeafKind::Const) && info.ranges.is_empty()
+        })
+        .collect();
+    let terms = network.model.store.terms(answer).to_vec();
+    // A factor of 2 in one term of several (one for the whole answer is
+    // tried before).
+    if terms.len() > 1 {
+        for (at, term) in terms.iter().enumerate() {
+            for (numerator, denominator, words) in [
+                (1, 2, "has a factor of 2 too many"),
+                (2, 1, "lacks a factor of 2"),
+            ] {
+                let store = &mut network.model.store;
+                let factor = store.number(num_rational::BigRational::new(
+                    numerator.into(),
+                    denominator.into(),
+                ));
+                let mut repaired_terms = terms.clone();
+                repaired_terms[at] = store.mul(vec![factor, *term]);
+                let repaired = store.add(repaired_terms);
+                if repairs(network, truth, repaired) {
+                    let mut printer = Printer::new(&network.model, Format::Latex);
+                    let shown = printer.expr(*term);
+                    let simplified = network.simplify(repaired).unwrap_or(repaired);
+                    let latex = Printer::new(&network.model, Format::Latex).expr(simplified);
+                    return Some(Diagnosis {
+                        words: format!("the term ${shown}$ {words}"),
+                        latex: Some(latex),
+                    });
+                }
+            }
+        }
+    }
+    for constant in constants {
+        for (at, term) in terms.iter().enumerate() {
+            for power in [-1, 1] {
+                let store = &mut network.model.store;
+                let reference = store.reference(constant, &[]);
+                let factor = store.powi(reference, power);
+                let scaled = store.mul(vec![factor, *term]);
+                let mut repaired_terms = terms.clone();
+                repaired_terms[at] = scaled;
+                let repaired = store.add(repaired_terms);
+                if !repairs(network, truth, repaired) {
+                    continue;
+                }
+                let mut printer = Printer::new(&network.model, Format::Latex);
+                let shown_factor = printer.expr(factor);
+                let whole = terms.len() == 1;
+                let place = if whole {
+                    "the answer".to_string()
+                } else {
+                    format!("the term ${}$", printer.expr(*term))
+                };
+                // The answer lacks the factor it is repaired by; repaired by
+                // the inverse, it has the constant once too many.
+                let inverse = printer.expr(reference);
+                let words = if power == -1 {
+                    format!("{place} lacks the factor ${shown_factor}$")
+                } else {
+                    format!("{place} has the factor $1/{inverse}$ once too many")
+                };
+                let shown = network
+                    .simplify(repaired)
+                    .map_or(repaired, |simplified| simplified);
+                let latex = Printer::new(&network.model, Format::Latex).expr(shown);
+                return Some(Diagnosis {
+                    words,
+                    latex: Some(latex),
+                });
+            }
+        }
+    }
+    None
 }

@@ -10,6 +10,7 @@
 //! truth: the first repair that makes it right names the likely mistake.
 
 pub mod batch;
+mod counterexample;
 mod diagnose;
 pub mod gradebook;
 pub mod homework;
@@ -393,12 +394,17 @@ fn grade_within_bounds(
                 list_refs(&missing_sum)
             )
         };
-        return Ok(Grade {
-            evidence: Evidence::FreeIndices,
-            diagnosis: Some(Diagnosis {
+        // Another layer's formula has that layer's indices.
+        let diagnosis = match diagnose::another_layers_formula(network, truth, answer)? {
+            Some(formula) => formula,
+            None => Diagnosis {
                 words,
                 latex: repaired,
-            }),
+            },
+        };
+        return Ok(Grade {
+            evidence: Evidence::FreeIndices,
+            diagnosis: Some(diagnosis),
             ..base
         });
     }
@@ -486,6 +492,13 @@ fn grade_within_bounds(
         });
     }
     let diagnosis = diagnose(network, truth, answer)?;
+    // Without a diagnosis, the counterexample is what the student has to
+    // go on: at a point of simple, named values when there is one.
+    let counterexample = match diagnosis {
+        Some(_) => comparison.counterexample,
+        None => counterexample::simple_counterexample(network, truth, answer)
+            .or(comparison.counterexample),
+    };
     Ok(Grade {
         verdict: Verdict::Incorrect,
         evidence: Evidence::Counterexample {
@@ -499,7 +512,7 @@ fn grade_within_bounds(
                 latex: None,
             }),
         ),
-        counterexample: comparison.counterexample,
+        counterexample,
         ..base
     })
 }

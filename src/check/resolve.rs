@@ -131,15 +131,41 @@ impl<'m> Resolver<'m> {
                 argument,
                 span,
             } => {
-                let builtin = Builtin::from_answer_name(name).ok_or_else(|| {
-                    unreadable(*span, format!("unknown function `{}`", shown(name)))
-                })?;
+                // `\operatorname{h}(x)` names the network's own `h` too.
+                let opaque = self.opaque(name);
+                let builtin = Builtin::from_answer_name(name);
+                if builtin.is_none() && opaque.is_none() {
+                    let mut known: Vec<String> = self
+                        .model
+                        .functions
+                        .iter()
+                        .map(|f| format!("`{f}`"))
+                        .collect();
+                    known.extend(["`\\tanh`", "`\\sigma`", "`\\exp`", "`\\log`"].map(String::from));
+                    return Err(unreadable(
+                        *span,
+                        format!(
+                            "unknown function `{}`; the functions known here include {}",
+                            shown(name),
+                            known.join(", ")
+                        ),
+                    ));
+                }
                 let argument = self.resolve(argument)?;
-                let mut value = if *primes == 0 {
-                    self.model.store.builtin(builtin, argument)
-                } else {
-                    nth_builtin_derivative(&mut self.model.store, builtin, *primes, argument)
-                        .map_err(|e| unreadable(*span, e.what))?
+                let mut value = match (builtin, opaque) {
+                    (_, Some(function)) => {
+                        self.model
+                            .store
+                            .call(Function::Opaque(function), *primes, argument)
+                    }
+                    (Some(builtin), None) if *primes == 0 => {
+                        self.model.store.builtin(builtin, argument)
+                    }
+                    (Some(builtin), None) => {
+                        nth_builtin_derivative(&mut self.model.store, builtin, *primes, argument)
+                            .map_err(|e| unreadable(*span, e.what))?
+                    }
+                    (None, None) => unreachable!("refused above"),
                 };
                 if let Some(power) = power {
                     let power = self.resolve(power)?;
@@ -228,7 +254,14 @@ impl<'m> Resolver<'m> {
         Ok(self.model.store.mul(items))
     }
 
+    /// The network's function that `base` names, as declared, in its
+    /// default LaTeX, or upright (`\operatorname{h}`, `\mathrm{h}`).
     fn opaque(&self, base: &str) -> Option<OpaqueId> {
+        let base = base
+            .strip_prefix("\\operatorname{")
+            .or_else(|| base.strip_prefix("\\mathrm{"))
+            .and_then(|rest| rest.strip_suffix('}'))
+            .map_or(base, str::trim);
         self.model
             .functions
             .iter()

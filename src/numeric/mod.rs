@@ -22,7 +22,7 @@ use crate::expr::functions::SmoothStandIn;
 use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
 use crate::graph::DependencyGraph;
 use crate::limits::MAX_EVALUATION_WORK;
-use crate::model::{FamilyKind, Model};
+use crate::model::{FamilyKind, LeafKind, Model};
 
 /// A deterministic random source (SplitMix64), so every check can be replayed.
 #[derive(Clone, Debug)]
@@ -204,6 +204,28 @@ impl<'m> Instance<'m> {
                     } else {
                         magnitude
                     };
+                }
+            }
+        }
+        self.apply_assumptions()?;
+        self.forward()?;
+        self.check_assumptions()
+    }
+
+    /// Sets every leaf element to `value(kind, position)` (its kind, and its
+    /// indices counted from 0), applies the assumptions that scale data, and
+    /// computes every defined family: a point chosen, not drawn.
+    pub fn set_point(
+        &mut self,
+        value: &dyn Fn(LeafKind, &[usize]) -> f64,
+    ) -> Result<(), PointError> {
+        self.reset_work();
+        for family in self.model.family_ids() {
+            if let FamilyKind::Leaf(kind) = self.model.family(family).kind {
+                let tensor = &mut self.values[family.index()];
+                let positions: Vec<Vec<usize>> = assignments(&tensor.dims).collect();
+                for (slot, at) in tensor.data.iter_mut().zip(&positions) {
+                    *slot = value(kind, at);
                 }
             }
         }
