@@ -36,25 +36,30 @@ fn main() {
         path.clone(),
         std::fs::read_to_string(&path).expect("the example exists"),
     );
-    let rows: Vec<Row> = (0..10_000)
-        .map(|n| {
-            let (query, template) = TEMPLATES[n % TEMPLATES.len()];
-            Row::new(
-                format!("s{n}"),
-                query,
-                template.replace('N', &(n / TEMPLATES.len() + 2).to_string()),
-            )
-        })
-        .collect();
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let start = Instant::now();
-    let grades = grade_rows(&[source], &rows, workers, |_| {}).expect("the network loads");
-    let elapsed = start.elapsed();
-    let right = grades.iter().filter(|g| g.verdict.is_right()).count();
-    println!(
-        "graded {} answers ({right} right) on {workers} threads in {:.2} s: {:.0} answers a second",
-        grades.len(),
-        elapsed.as_secs_f64(),
-        grades.len() as f64 / elapsed.as_secs_f64()
-    );
+    // Two sizes, to see that the cost grows linearly with the batch.
+    for size in [2_500, 10_000] {
+        let rows: Vec<Row> = (0..size)
+            .map(|n| {
+                let (query, template) = TEMPLATES[n % TEMPLATES.len()];
+                Row::new(
+                    format!("s{n}"),
+                    query,
+                    template.replace('N', &(n / TEMPLATES.len() + 2).to_string()),
+                )
+            })
+            .collect();
+        let start = Instant::now();
+        let grades = grade_rows(std::slice::from_ref(&source), &rows, workers, |_| {})
+            .expect("the network loads");
+        let elapsed = start.elapsed();
+        let right = grades.iter().filter(|g| g.verdict.is_right()).count();
+        println!(
+            "graded {} answers ({right} right) on {workers} threads in {:.2} s: {:.0} answers a second, {:.0} µs an answer",
+            grades.len(),
+            elapsed.as_secs_f64(),
+            grades.len() as f64 / elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() * 1e6 / grades.len() as f64
+        );
+    }
 }

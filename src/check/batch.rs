@@ -238,17 +238,23 @@ pub fn read_table(name: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table, Di
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().to_string())
         .collect();
-    for (at, column) in names.iter().enumerate() {
-        if names[..at].contains(column) {
+    let mut seen = std::collections::HashSet::new();
+    for column in &names {
+        if !seen.insert(column) {
             return Err(refuse(format!(
                 "found the column `{}` twice in the header, expected each column once",
                 escape_controls(column)
             )));
         }
     }
+    let position: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(at, name)| (name.as_str(), at))
+        .collect();
     let missing: Vec<String> = wanted
         .iter()
-        .filter(|w| !names.iter().any(|n| n == *w))
+        .filter(|w| !position.contains_key(*w))
         .map(|w| format!("`{w}`"))
         .collect();
     if !missing.is_empty() {
@@ -268,11 +274,9 @@ pub fn read_table(name: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table, Di
         ))
         .with_help("the first line of the file names its columns, in any order"));
     }
-    let mut order: Vec<usize> = wanted
-        .iter()
-        .map(|w| names.iter().position(|n| n == w).expect("found above"))
-        .collect();
-    let carried_at: Vec<usize> = (0..names.len()).filter(|i| !order.contains(i)).collect();
+    let mut order: Vec<usize> = wanted.iter().map(|w| position[w]).collect();
+    let asked: std::collections::HashSet<usize> = order.iter().copied().collect();
+    let carried_at: Vec<usize> = (0..names.len()).filter(|i| !asked.contains(i)).collect();
     let carried = carried_at.iter().map(|i| names[*i].clone()).collect();
     order.extend(carried_at);
     let mut raw = Vec::new();

@@ -3,6 +3,8 @@
 //! an answer, a row a student (for a learning platform's gradebook), and a
 //! summary a question (for the instructor).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::batch::{Columns, Row, RowGrade, csv_line, read_table};
@@ -63,7 +65,8 @@ pub fn read_answers(homework: &Homework, name: &str, bytes: &[u8]) -> Result<Ans
         carried: table.carried.clone(),
         rows: Vec::new(),
     };
-    let mut lines: Vec<usize> = Vec::new();
+    // Where each student's row starts, to find one named twice.
+    let mut first_lines: HashMap<String, usize> = HashMap::new();
     for record in table.records {
         let student = record.id.trim().to_string();
         if student.is_empty() {
@@ -75,17 +78,16 @@ pub fn read_answers(homework: &Homework, name: &str, bytes: &[u8]) -> Result<Ans
                 ),
             ));
         }
-        if let Some(first) = answers.students.iter().position(|s| s.student == student) {
+        if let Some(first) = first_lines.get(&student) {
             return Err(refuse(
                 record.line,
                 format!(
-                    "found the student `{}` again, first on line {}; expected one row a student",
+                    "found the student `{}` again, first on line {first}; expected one row a student",
                     escape_controls(&student),
-                    lines[first]
                 ),
             ));
         }
-        lines.push(record.line);
+        first_lines.insert(student.clone(), record.line);
         let (columns, cells) = match record.cells {
             Ok(cells) => {
                 let carried = Columns(
@@ -285,6 +287,7 @@ pub fn tabulate(homework: &Homework, answers: &Answers, grades: Vec<RowGrade>) -
 /// without one, by the answer as read), most frequent first.
 fn mistakes(grades: &[&AnswerGrade]) -> Vec<Mistake> {
     let mut found: Vec<Mistake> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
     for grade in grades {
         let grade = &grade.grade;
         if !matches!(grade.verdict, Verdict::Incorrect | Verdict::Incomplete) {
@@ -301,16 +304,19 @@ fn mistakes(grades: &[&AnswerGrade]) -> Vec<Mistake> {
         } else {
             format!("the answer ${}$", grade.read_as)
         };
-        match found.iter_mut().find(|m| m.what == what) {
-            Some(mistake) => {
-                mistake.count += 1;
-                mistake.students.push(grade.id.clone());
+        match index.get(&what) {
+            Some(&at) => {
+                found[at].count += 1;
+                found[at].students.push(grade.id.clone());
             }
-            None => found.push(Mistake {
-                what,
-                count: 1,
-                students: vec![grade.id.clone()],
-            }),
+            None => {
+                index.insert(what.clone(), found.len());
+                found.push(Mistake {
+                    what,
+                    count: 1,
+                    students: vec![grade.id.clone()],
+                });
+            }
         }
     }
     // A stable sort keeps mistakes of equal count in order of appearance.
