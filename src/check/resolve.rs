@@ -548,6 +548,45 @@ impl<'m> Resolver<'m> {
         found
     }
 
+    /// The mistake of a specific element (`x_1`) where the answer must hold
+    /// at a generic one: it names the index to write instead, the query's
+    /// own over the same range when there is one.
+    fn specific_element(
+        &self,
+        symbol: &str,
+        names: &[String],
+        position: usize,
+        family: FamilyId,
+        span: Span,
+    ) -> ResolveError {
+        let range = self.model.family(family).ranges.get(position).copied();
+        let index = self
+            .free
+            .iter()
+            .find(|v| Some(self.model.store.var(**v).range) == range)
+            .map(|v| self.model.store.var(*v).name.clone());
+        let mut generic = names.to_vec();
+        let instead = match &index {
+            Some(name) => {
+                generic[position] = name.clone();
+                format!(
+                    ": write `{}_{{{}}}`",
+                    shown(symbol),
+                    shown(&generic.join(""))
+                )
+            }
+            None => ": write an index in its place".to_string(),
+        };
+        mistake(
+            span,
+            format!(
+                "`{}_{{{}}}` is one element, but the result holds at every element{instead}",
+                shown(symbol),
+                shown(&names.join(""))
+            ),
+        )
+    }
+
     fn scalar_named(&mut self, symbol: &str) -> Option<ExprId> {
         let wanted = normalize(symbol);
         let matches: Vec<(FamilyId, bool)> = self
@@ -593,7 +632,10 @@ impl<'m> Resolver<'m> {
             return Ok(None);
         }
         let mut vars = Vec::new();
-        for name in names {
+        for (position, name) in names.iter().enumerate() {
+            if name.chars().all(|c| c.is_ascii_digit()) {
+                return Err(self.specific_element(symbol, names, position, candidates[0].0, span));
+            }
             vars.push(self.index(name, span)?);
         }
         let fitting: Vec<(FamilyId, bool)> = candidates
