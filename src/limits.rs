@@ -100,3 +100,10 @@ impl fmt::Display for TooLarge {
         f.write_str(&self.what)
     }
 }
+
+/// Most questions a homework may have.
+pub const MAX_QUESTIONS: usize = 1_000;
+/// Most points one question may be worth.
+pub const MAX_POINTS: f64 = 1e6;
+/// Most answers (students times questions) one grading of a homework reads.
+pub const MAX_GRADEBOOK_ANSWERS: usize = 1_000_000;

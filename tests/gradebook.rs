@@ -322,7 +322,7 @@ fn homework_and_answers_that_cannot_be_used_are_refused_with_their_place() {
     let question =
         "[[question]]\nid = \"q1\"\nnetwork = \"NET\"\nquery = \"dE/da[j]\"\npoints = 4\n";
     let answers = "student,q1\ns1,\\delta_j\n";
-    let cases: [(&str, String, &str, &str); 11] = [
+    let cases: [(&str, String, &str, &str); 15] = [
         ("syntax", "[[question]\n".to_string(), answers, "hw.toml:1:"),
         (
             "unknown-key",
@@ -377,6 +377,30 @@ fn homework_and_answers_that_cannot_be_used_are_refused_with_their_place() {
             question.to_string(),
             "student,q1\ns1,x\ns2,y\ns1,z\n",
             "a.csv:4:1: error: found the student `s1` again, first on line 2",
+        ),
+        (
+            "carried-total",
+            question.to_string(),
+            "student,q1,total\ns1,x,99\n",
+            "a.csv:1:12: error: found the column `total`, which the grades write themselves",
+        ),
+        (
+            "carried-verdict",
+            question.to_string(),
+            "verdict,student,q1\ncorrect,s1,x\n",
+            "a.csv:1:1: error: found the column `verdict`, which the grades write themselves",
+        ),
+        (
+            "student-column",
+            format!("student-column = \"points\"\n{question}"),
+            "points,q1\ns1,x\n",
+            "hw.toml:1:18: error: found the student column `points`",
+        ),
+        (
+            "unclosed-quote",
+            question.to_string(),
+            "student,q1\ns1,\"x\ns2,y\n",
+            "a.csv:2:4: error: found a quote that is never closed",
         ),
         (
             "no-student",
@@ -683,4 +707,87 @@ fn the_latex_feedback_block_compiles_whatever_was_written() {
         "{}",
         String::from_utf8_lossy(&compiled.stdout)
     );
+}
+
+#[test]
+fn the_three_outputs_are_written_as_one_and_never_wait_on_a_pipe() {
+    let dir = scratch("outputs");
+    let out = dir.join("out");
+    std::fs::create_dir_all(out.join("gradebook.csv")).unwrap();
+    std::fs::write(out.join("answers.csv"), "OLD").unwrap();
+    let args = |out: &std::path::Path| {
+        [
+            "grade".to_string(),
+            "examples/homework/homework.toml".to_string(),
+            "--answers".to_string(),
+            "examples/homework/answers.csv".to_string(),
+            "--out".to_string(),
+            out.to_str().unwrap().to_string(),
+        ]
+    };
+    let run_args = args(&out);
+    let refs: Vec<&str> = run_args.iter().map(String::as_str).collect();
+    let failed = run(&refs);
+    assert_eq!(failed.status, 2, "{}", failed.stderr);
+    assert_eq!(
+        std::fs::read_to_string(out.join("answers.csv")).unwrap(),
+        "OLD",
+        "no output replaced while another cannot be written"
+    );
+    // A named pipe without a reader where an output goes is refused at once.
+    let piped = dir.join("piped");
+    std::fs::create_dir_all(&piped).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(piped.join("summary.txt"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run_args = args(&piped);
+    let refs: Vec<&str> = run_args.iter().map(String::as_str).collect();
+    let refused = common::run_within(&refs, b"", 60);
+    assert_eq!(refused.status, 2, "{}", refused.stderr);
+}
+
+#[test]
+fn a_students_points_add_up_to_the_total_shown() {
+    let dir = scratch("thirds");
+    let network = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
+    let mut homework = String::from("[credit]\nincomplete = 0.125\n");
+    for (id, points) in [
+        ("a", "0.3333333"),
+        ("b", "0.3333333"),
+        ("c", "0.3333333"),
+        ("d", "3"),
+        ("e", "-0.0"),
+    ] {
+        homework.push_str(&format!(
+            "[[question]]\nid = \"{id}\"\nnetwork = \"{network}\"\nquery = \"dE/da[j]\"\npoints = {points}\n"
+        ));
+    }
+    std::fs::write(dir.join("hw.toml"), homework).unwrap();
+    let right = "h'(a_j)\\sum_k w_{kj}\\delta_k";
+    let unfinished = "\\frac{\\partial E_n}{\\partial z_j} h'(a_j)";
+    std::fs::write(
+        dir.join("a.csv"),
+        format!("student,a,b,c,d,e\ns1,{right},{right},{right},{unfinished},{right}\n"),
+    )
+    .unwrap();
+    let out = run(&[
+        "grade",
+        dir.join("hw.toml").to_str().unwrap(),
+        "--answers",
+        dir.join("a.csv").to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let (_, rows) = csv_records(&dir.join("out/gradebook.csv"));
+    let row = &rows[0];
+    // Each third shows as 0.33, the unfinished answer earns 3/8 = 0.375,
+    // shown as 0.38, and a question of -0 points is worth 0.
+    assert_eq!(
+        ["a", "b", "c", "d", "e"].map(|q| row[q].as_str()),
+        ["0.33", "0.33", "0.33", "0.38", "0"]
+    );
+    assert_eq!(row["total"], "1.37", "the sum of the points shown");
 }

@@ -346,7 +346,7 @@ pub fn read_table(name: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table, Di
 /// the rest of the file as one field. A quote opens a quoted field only at
 /// the start of a field (a row ends at `\n` or `\r`, as CSV reads it);
 /// inside one, `""` is a quote and the field goes on.
-fn unclosed_quote(bytes: &[u8]) -> Option<usize> {
+pub(super) fn unclosed_quote(bytes: &[u8]) -> Option<usize> {
     #[derive(Clone, Copy)]
     enum State {
         FieldStart,

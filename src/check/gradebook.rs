@@ -7,13 +7,28 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::batch::{Columns, Row, RowGrade, csv_line, read_table};
+use super::batch::{Columns, Row, RowGrade, csv_line, read_table, unclosed_quote};
 use super::homework::Homework;
 use super::{Verdict, counted};
 use crate::diagnostic::{Diagnostic, Source, Span, escape_controls};
+use crate::limits::MAX_GRADEBOOK_ANSWERS;
 
 /// The column of the per-student table that adds up each student's points.
 pub const TOTAL_COLUMN: &str = "total";
+/// The columns of the per-answer table after the student's own.
+pub const ANSWER_COLUMNS: [&str; 11] = [
+    "question",
+    "query",
+    "answer",
+    "read_as",
+    "verdict",
+    "points",
+    "out_of",
+    "feedback",
+    "diagnosis",
+    "repaired",
+    "evidence",
+];
 /// How many of a question's most frequent mistakes the text summary lists.
 const MISTAKES_SHOWN: usize = 8;
 /// How many students a mistake's summary names.
@@ -47,7 +62,35 @@ pub struct Student {
 pub fn read_answers(homework: &Homework, name: &str, bytes: &[u8]) -> Result<Answers, Diagnostic> {
     let mut wanted = vec![homework.student_column.as_str()];
     wanted.extend(homework.questions.iter().map(|q| q.id.as_str()));
+    if let Some(quote) = unclosed_quote(bytes) {
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        return Err(Source::new(name, text).error(
+            Span::new(quote, quote + 1),
+            "found a quote that is never closed, expected a closing `\"`: every line after it would be read into one cell",
+        ));
+    }
     let table = read_table(name, bytes, &wanted)?;
+    // A carried column may not pose as one that grading writes.
+    if let Some(clash) = table
+        .carried
+        .iter()
+        .find(|c| ANSWER_COLUMNS.contains(&c.as_str()) || c.as_str() == TOTAL_COLUMN)
+    {
+        let header_end = bytes
+            .iter()
+            .position(|b| *b == b'\n')
+            .unwrap_or(bytes.len());
+        let header = String::from_utf8_lossy(&bytes[..header_end]).into_owned();
+        let at = header.find(clash.as_str()).unwrap_or(0);
+        return Err(Source::new(name, header).error(
+            Span::new(at, at + clash.len()),
+            format!(
+                "found the column `{}`, which the grades write themselves, expected another name for it",
+                escape_controls(clash)
+            ),
+        )
+        .with_help("rename the column, or leave it out of the answers file"));
+    }
     let text = String::from_utf8_lossy(bytes);
     let line_start = |line: usize| {
         text.split_inclusive('\n')
@@ -111,6 +154,16 @@ pub fn read_answers(homework: &Homework, name: &str, bytes: &[u8]) -> Result<Ans
                 Err(why),
             ),
         };
+        if answers.rows.len() + homework.questions.len() > MAX_GRADEBOOK_ANSWERS {
+            return Err(refuse(
+                record.line,
+                format!(
+                    "found more than {MAX_GRADEBOOK_ANSWERS} answers ({} questions a student), the most one grading reads",
+                    homework.questions.len()
+                ),
+            )
+            .with_help("split the class into several answers files"));
+        }
         for (at, question) in homework.questions.iter().enumerate() {
             let mut row = match &cells {
                 Ok(cells) => Row::new(
@@ -222,7 +275,7 @@ pub fn tabulate(homework: &Homework, answers: &Answers, grades: Vec<RowGrade>) -
             let question = &homework.questions[at % questions];
             AnswerGrade {
                 question: question.id.clone(),
-                points: question.points_for(grade.verdict),
+                points: rounded(question.points_for(grade.verdict)),
                 out_of: question.points,
                 grade,
             }
@@ -234,9 +287,10 @@ pub fn tabulate(homework: &Homework, answers: &Answers, grades: Vec<RowGrade>) -
         .zip(graded.chunks(questions))
         .map(|(student, grades)| {
             let points: Vec<f64> = grades.iter().map(|g| g.points).collect();
+            // The total of the points as shown, so that a row adds up.
             StudentPoints {
                 student: student.clone(),
-                total: points.iter().sum(),
+                total: rounded(points.iter().sum()),
                 points,
             }
         })
@@ -298,7 +352,8 @@ fn mistakes(grades: &[&AnswerGrade]) -> Vec<Mistake> {
                 .diagnosis
                 .contains("no single common mistake explains it");
         let what = if explained {
-            grade.diagnosis.clone()
+            // One mistake at different places of different answers is one.
+            without_column(&grade.diagnosis).to_string()
         } else if grade.read_as.is_empty() {
             "a wrong answer".to_string()
         } else {
@@ -324,28 +379,26 @@ fn mistakes(grades: &[&AnswerGrade]) -> Vec<Mistake> {
     found
 }
 
+/// A message without the place it starts with (`at column 15: `).
+fn without_column(message: &str) -> &str {
+    message
+        .strip_prefix("at column ")
+        .and_then(|rest| rest.split_once(": "))
+        .filter(|(digits, _)| digits.chars().all(|c| c.is_ascii_digit()))
+        .map_or(message, |(_, rest)| rest)
+}
+
 impl Gradebook {
-    /// A row an answer: the student, their carried columns, the question,
+    /// A row an answer: the student (under the homework's student column),
+    /// their carried columns, the question,
     /// the answer as written and as read, the verdict, the points, the
     /// feedback, the diagnosis and the evidence.
-    pub fn answers_csv(&self, carried: &[String]) -> String {
+    pub fn answers_csv(&self, student_column: &str, carried: &[String]) -> String {
         let mut out = csv_line(
-            ["student"]
+            [student_column]
                 .into_iter()
                 .chain(carried.iter().map(String::as_str))
-                .chain([
-                    "question",
-                    "query",
-                    "answer",
-                    "read_as",
-                    "verdict",
-                    "points",
-                    "out_of",
-                    "feedback",
-                    "diagnosis",
-                    "repaired",
-                    "evidence",
-                ]),
+                .chain(ANSWER_COLUMNS),
         );
         for answer in &self.answers {
             let grade = &answer.grade;
@@ -403,11 +456,11 @@ impl Gradebook {
     /// mistakes with who made them.
     pub fn summary(&self) -> String {
         let mut out = format!(
-            "{}: {}, {}, {} points\n",
+            "{}: {}, {}, {}\n",
             escape_controls(&self.title),
             counted(self.students.len(), "student"),
             counted(self.questions.len(), "question"),
-            points_text(self.out_of)
+            points_words(self.out_of)
         );
         if !self.students.is_empty() {
             let mean =
@@ -420,16 +473,16 @@ impl Gradebook {
         }
         for question in &self.questions {
             out.push_str(&format!(
-                "\n{}: {} on {} ({} points)\n",
+                "\n{}: {} on {} ({})\n",
                 escape_controls(&question.id),
                 escape_controls(&question.query),
                 escape_controls(&question.network),
-                points_text(question.out_of)
+                points_words(question.out_of)
             ));
             out.push_str(&format!(
-                "  mean {} of {} points\n",
+                "  mean {} of {}\n",
                 points_text(question.mean),
-                points_text(question.out_of)
+                points_words(question.out_of)
             ));
             let counts: Vec<String> = question
                 .verdicts
@@ -437,7 +490,9 @@ impl Gradebook {
                 .filter(|v| v.count > 0)
                 .map(|v| format!("{} {}", v.count, v.verdict))
                 .collect();
-            out.push_str(&format!("  {}\n", counts.join(", ")));
+            if !counts.is_empty() {
+                out.push_str(&format!("  {}\n", counts.join(", ")));
+            }
             if question.mistakes.is_empty() {
                 continue;
             }
@@ -473,12 +528,25 @@ impl Gradebook {
     }
 }
 
+/// `1 point`, `2.5 points`.
+fn points_words(points: f64) -> String {
+    match points_text(points).as_str() {
+        "1" => "1 point".to_string(),
+        shown => format!("{shown} points"),
+    }
+}
+
+/// Points to the hundredth, as they are shown.
+fn rounded(points: f64) -> f64 {
+    (points * 100.0).round() / 100.0 + 0.0
+}
+
 /// Points as a gradebook reads them: at most two decimals, no trailing
-/// zeros (`4`, `2.5`, `0.33`).
+/// zeros (`4`, `2.5`, `0.33`), and never `-0`.
 pub fn points_text(points: f64) -> String {
-    let text = format!("{points:.2}");
+    let text = format!("{:.2}", rounded(points));
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text.is_empty() || text == "-" {
+    if text.is_empty() || text == "-" || text == "-0" {
         "0".to_string()
     } else {
         text.to_string()

@@ -20,13 +20,9 @@ use toml::Spanned;
 
 use crate::Network;
 use crate::diagnostic::{Diagnostic, Source, Span, escape_controls};
+use crate::limits::{MAX_POINTS, MAX_QUESTIONS};
 
 use super::Verdict;
-
-/// The most questions a homework may have.
-const MAX_QUESTIONS: usize = 1000;
-/// The most points a question may be worth.
-const MAX_POINTS: f64 = 1e6;
 
 /// A homework, read and checked: every network loads and every query is one
 /// the engine derives.
@@ -106,7 +102,11 @@ struct HomeworkFile {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(
+    deny_unknown_fields,
+    rename_all = "kebab-case",
+    expecting = "a table of shares, such as { correct-unsimplified = 1, incomplete = 0.5 }"
+)]
 struct CreditFile {
     correct_unsimplified: Option<Spanned<Number>>,
     incomplete: Option<Spanned<Number>>,
@@ -124,7 +124,7 @@ struct QuestionFile {
 
 /// A number as TOML writes it, with or without a decimal point.
 #[derive(Clone, Copy, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a number, such as 4 or 2.5")]
 enum Number {
     Integer(i64),
     Float(f64),
@@ -134,7 +134,8 @@ impl Number {
     fn value(self) -> f64 {
         match self {
             Number::Integer(n) => n as f64,
-            Number::Float(x) => x,
+            // `-0.0` is 0 points, never a negative zero in a gradebook.
+            Number::Float(x) => x + 0.0,
         }
     }
 }
@@ -184,6 +185,16 @@ impl Homework {
                             .to_string(),
                     ));
                 }
+                let writes_it = super::gradebook::ANSWER_COLUMNS.contains(&name)
+                    || name == super::gradebook::TOTAL_COLUMN;
+                if writes_it {
+                    return Err(at(
+                        column.span(),
+                        format!(
+                            "found the student column `{name}`, which the grades write themselves, expected another name"
+                        ),
+                    ));
+                }
                 name.to_string()
             }
             None => "student".to_string(),
@@ -195,7 +206,8 @@ impl Homework {
             questions: Vec::new(),
             networks: Vec::new(),
         };
-        let mut network_files: Vec<String> = Vec::new();
+        // Each network file as the homework spells it, and its network.
+        let mut spellings: Vec<(String, usize)> = Vec::new();
         let mut loaded: Vec<Network> = Vec::new();
         for question in &file.questions {
             let id = question.id.get_ref().trim().to_string();
@@ -231,20 +243,30 @@ impl Homework {
                 ));
             }
             let file_name = question.network.get_ref().clone();
-            let network = match network_files.iter().position(|f| *f == file_name) {
-                Some(known) => known,
+            let network = match spellings.iter().find(|(f, _)| *f == file_name) {
+                Some((_, known)) => *known,
                 None => {
                     let network_source = read_network(&file_name).map_err(|error| {
                         at(
                             question.network.span(),
-                            format!("the network cannot be used: {error}"),
+                            format!("the network cannot be used: {}", error.message),
                         )
                     })?;
-                    let network = Network::load(network_source.clone())?;
-                    network_files.push(file_name.clone());
-                    homework.networks.push(network_source);
-                    loaded.push(network);
-                    network_files.len() - 1
+                    // Two spellings of one file read as one source.
+                    let network = match homework
+                        .networks
+                        .iter()
+                        .position(|known| known.name == network_source.name)
+                    {
+                        Some(known) => known,
+                        None => {
+                            loaded.push(Network::load(network_source.clone())?);
+                            homework.networks.push(network_source);
+                            homework.networks.len() - 1
+                        }
+                    };
+                    spellings.push((file_name.clone(), network));
+                    network
                 }
             };
             let query = question.query.get_ref().trim().to_string();

@@ -22,7 +22,9 @@ use crate::calculus::deltas::Naming;
 use crate::calculus::{Equation, Form};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node, Store};
-use crate::limits::{MAX_ANSWER_POWER, MAX_ANSWER_SIZE, MAX_GRADE_WORK, MAX_NUMBER_BITS};
+use crate::limits::{
+    MAX_ANSWER_BYTES, MAX_ANSWER_POWER, MAX_ANSWER_SIZE, MAX_GRADE_WORK, MAX_NUMBER_BITS,
+};
 use crate::model::Query;
 use crate::numeric::sample::{Flow, Plan, sample};
 use crate::numeric::{Draws, WorkMeter};
@@ -125,6 +127,12 @@ pub fn truth(network: &mut Network, query: &Query) -> Result<Truth, Diagnostic> 
 /// Reads an answer, in the language or in LaTeX, as the sides of its
 /// chain of equalities (one side for a bare expression).
 fn read_sides(network: &mut Network, query: &Query, text: &str) -> Result<Vec<ExprId>, Box<Grade>> {
+    if text.len() > MAX_ANSWER_BYTES {
+        return Err(Box::new(Grade::on_reading(
+            Verdict::TooLarge,
+            format!("the answer is longer than {MAX_ANSWER_BYTES} bytes, the most that is read"),
+        )));
+    }
     let free: Vec<IndexVar> = query.free_indices();
     // The language's own syntax first: it never reads LaTeX.
     if !text.contains('\\') && !text.contains('_') && !text.contains('^') || text.contains('[') {

@@ -79,8 +79,25 @@ impl<'m> Resolver<'m> {
         }
     }
 
-    /// The expression an answer side means.
+    /// The expression an answer side means. A part that is undefined (a
+    /// division by zero, the logarithm of zero) is a mistake, refused before
+    /// a factor of zero or a power of zero could hide it.
     pub fn resolve(&mut self, expr: &AnswerExpr) -> Result<ExprId, ResolveError> {
+        let value = self.resolve_part(expr)?;
+        let store = &self.model.store;
+        let log_of_zero = store.any_node(value, |node| {
+            matches!(node, Node::Call(Function::Builtin(Builtin::Log), 0, argument) if store.as_number(*argument).is_some_and(num_traits::Zero::is_zero))
+        });
+        if store.divides_by_zero(value) || log_of_zero {
+            return Err(mistake(
+                Span::default(),
+                "the answer divides by zero or takes the logarithm of zero: it is undefined",
+            ));
+        }
+        Ok(value)
+    }
+
+    fn resolve_part(&mut self, expr: &AnswerExpr) -> Result<ExprId, ResolveError> {
         // Trying the ranges of undeclared summed names reads parts again:
         // the reading as a whole is bounded.
         self.steps += 1;
@@ -112,6 +129,7 @@ impl<'m> Resolver<'m> {
                 let top = self.resolve(top)?;
                 let bottom = self.resolve(bottom)?;
                 let inverse = self.model.store.powi(bottom, -1);
+                self.refuse_hidden_by_zero(&[top, inverse])?;
                 Ok(self.model.store.mul(vec![top, inverse]))
             }
             AnswerExpr::Sqrt(inner) => {
@@ -121,6 +139,8 @@ impl<'m> Resolver<'m> {
             AnswerExpr::Power(base, exponent) => {
                 let base = self.resolve(base)?;
                 let exponent = self.resolve(exponent)?;
+                // A zero power would drop its base as a zero factor does.
+                self.refuse_hidden_by_zero(&[exponent, base])?;
                 Ok(self.model.store.pow(base, exponent))
             }
             AnswerExpr::Sum(indices, body, span) => self.sum(indices, body, *span),
@@ -251,7 +271,40 @@ impl<'m> Resolver<'m> {
             });
             at += 1;
         }
+        self.refuse_hidden_by_zero(&items)?;
         Ok(self.model.store.mul(items))
+    }
+
+    /// Refuses a product of zero with a part that may be undefined (a
+    /// division, a logarithm), or such a part to the power zero: building
+    /// either would drop the part unseen, and
+    /// `0 \cdot \frac{1}{a_j - a_j}` is undefined, not zero.
+    fn refuse_hidden_by_zero(&self, factors: &[ExprId]) -> Result<(), ResolveError> {
+        let store = &self.model.store;
+        if factors.len() < 2
+            || !factors
+                .iter()
+                .any(|f| store.as_number(*f).is_some_and(num_traits::Zero::is_zero))
+        {
+            return Ok(());
+        }
+        let may_be_undefined = factors.iter().any(|factor| {
+            store.any_node(*factor, |node| match node {
+                // A negative or unknown power may divide.
+                Node::Pow(_, exponent) => store
+                    .as_number(*exponent)
+                    .is_none_or(num_traits::Signed::is_negative),
+                Node::Call(Function::Builtin(Builtin::Log), ..) => true,
+                _ => false,
+            })
+        });
+        if may_be_undefined {
+            return Err(mistake(
+                Span::default(),
+                "the answer multiplies by zero a part that may be undefined (a division or a logarithm): leave the zero term out",
+            ));
+        }
+        Ok(())
     }
 
     /// The network's function that `base` names, as declared, in its

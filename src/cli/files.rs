@@ -62,14 +62,18 @@ pub(super) fn read_text(path: &str, limit: usize, kind: Kind) -> Result<String, 
 /// Opens a file to read. A named pipe is opened without waiting for a
 /// writer, then read as usual: without one it reads as empty.
 fn open_for_reading(path: &Path) -> std::io::Result<File> {
+    open_without_waiting(std::fs::OpenOptions::new().read(true), path)
+}
+
+/// Opens `path` with `options` without waiting for the other end of a
+/// named pipe (a pipe without a reader is refused at once when written),
+/// then makes the file wait as usual.
+fn open_without_waiting(options: &mut std::fs::OpenOptions, path: &Path) -> std::io::Result<File> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         use std::os::unix::io::AsRawFd;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)?;
+        let file = options.custom_flags(libc::O_NONBLOCK).open(path)?;
         // SAFETY: `fcntl` on a descriptor this function owns, with flags it
         // read from the same descriptor, only clears O_NONBLOCK.
         unsafe {
@@ -84,7 +88,7 @@ fn open_for_reading(path: &Path) -> std::io::Result<File> {
     }
     #[cfg(not(unix))]
     {
-        File::open(path)
+        options.open(path)
     }
 }
 
@@ -137,9 +141,7 @@ impl PartialFile {
         if let Ok(metadata) = std::fs::metadata(target)
             && !metadata.is_file()
         {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(target)
+            let file = open_without_waiting(std::fs::OpenOptions::new().write(true), target)
                 .map_err(cannot)?;
             return Ok(PartialFile {
                 target: target.to_path_buf(),

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::{read_bounded, read_text, refuse_overwriting, shown, write_atomically};
-use super::{FormatArg, Outcome, pretty};
+use super::files::{PartialFile, read_bounded, read_text, refuse_overwriting, shown};
+use super::{Outcome, pretty};
 use crate::check::gradebook::{read_answers, tabulate};
 use crate::check::homework::Homework;
 use crate::check::{Versioned, batch};
@@ -28,8 +28,15 @@ pub(super) struct Args {
     #[arg(long, default_value = "grades")]
     out: String,
     /// What to print: the summary (text) or the whole gradebook (json)
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    format: FormatArg,
+    #[arg(long, value_enum, default_value_t = GradeFormat::Text)]
+    format: GradeFormat,
+}
+
+/// What `grade` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum GradeFormat {
+    Text,
+    Json,
 }
 
 /// Grades every answer of the class and writes the three tables.
@@ -43,6 +50,9 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     let mut network_files: Vec<String> = Vec::new();
     let homework = Homework::parse(&homework_source, |name| {
         let path = beside.join(name).to_string_lossy().into_owned();
+        // One file under two spellings (`a.nn`, `./a.nn`) is one network.
+        let path =
+            std::fs::canonicalize(&path).map_or(path, |real| real.to_string_lossy().into_owned());
         let text = read_text(&path, MAX_INPUT_BYTES, "the network file")?;
         network_files.push(path.clone());
         Ok(Source::new(path, text))
@@ -67,16 +77,25 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     })?;
     let summary = gradebook.summary();
     let contents = [
-        gradebook.answers_csv(&answers.carried),
+        gradebook.answers_csv(&homework.student_column, &answers.carried),
         gradebook.students_csv(&homework.student_column, &answers.carried),
         summary.clone(),
     ];
-    for (target, content) in targets.iter().zip(&contents) {
-        write_atomically(target, content.as_bytes())?;
+    // The three files are one result: each is written beside its place
+    // first, and none replaces an older one until all are whole.
+    let mut files = Vec::new();
+    for target in &targets {
+        files.push(PartialFile::create(target)?);
+    }
+    for (file, content) in files.iter_mut().zip(&contents) {
+        file.write(content.as_bytes())?;
+    }
+    for file in files {
+        file.finish()?;
     }
     let report = match args.format {
-        FormatArg::Json => pretty(&Versioned::new(&gradebook)),
-        _ => {
+        GradeFormat::Json => pretty(&Versioned::new(&gradebook)),
+        GradeFormat::Text => {
             let written: Vec<String> = targets
                 .iter()
                 .map(|t| shown(&t.to_string_lossy()))
