@@ -117,6 +117,9 @@ pub(super) fn diagnose(
     if let Some(diagnosis) = another_layers_formula(network, truth, answer)? {
         return Ok(Some(diagnosis));
     }
+    if let Some(diagnosis) = missing_bias(network, truth, answer) {
+        return Ok(Some(diagnosis));
+    }
     if let Some(diagnosis) = constant_factor_in_a_term(network, truth, answer) {
         return Ok(Some(diagnosis));
     }
@@ -605,6 +608,76 @@ fn constant_factor_in_a_term(
                     latex: Some(latex),
                 });
             }
+        }
+    }
+    None
+}
+
+/// The most sums in an answer searched for a unit written out.
+const MAX_PARTS_SEARCHED: usize = 200;
+
+/// A bias left out where the answer writes a unit out (`\sigma(\sum_i w_i
+/// x_i)` for a unit whose definition adds `b0`): putting the bias back into
+/// that part makes the answer right.
+fn missing_bias(network: &mut Network, truth: &Truth, answer: ExprId) -> Option<Diagnosis> {
+    let within: Vec<ExprId> = network
+        .model
+        .store
+        .post_order(answer)
+        .into_iter()
+        .filter(|node| {
+            matches!(
+                network.model.store.node(*node),
+                Node::Sum(..) | Node::Add(_)
+            )
+        })
+        .collect();
+    // Each part is compared whole: a bounded number of parts keeps the
+    // search linear in the answer.
+    if within.len() > MAX_PARTS_SEARCHED {
+        return None;
+    }
+    for family in network.model.family_ids().collect::<Vec<_>>() {
+        let Some(definition) = network.model.family(family).definition else {
+            continue;
+        };
+        let Node::Add(terms) = network.model.store.node(definition).clone() else {
+            continue;
+        };
+        for (at, term) in terms.iter().enumerate() {
+            let Node::Ref(bias, _) = network.model.store.node(*term).clone() else {
+                continue;
+            };
+            let kind = network.model.family(bias).kind;
+            if kind != FamilyKind::Leaf(crate::model::LeafKind::Param) {
+                continue;
+            }
+            let mut rest = terms.to_vec();
+            rest.remove(at);
+            let store = &mut network.model.store;
+            let without = store.add(rest);
+            // Equal up to the names of bound indices.
+            let wanted = store.canonical_binders(without);
+            let Some(&written) = within
+                .iter()
+                .find(|node| store.canonical_binders(**node) == wanted)
+            else {
+                continue;
+            };
+            let repaired = store.replace(answer, written, definition);
+            if !repairs(network, truth, repaired) {
+                continue;
+            }
+            let model = &network.model;
+            let mut printer = Printer::new(model, Format::Latex);
+            let shown_bias = printer.expr(*term);
+            return Some(Diagnosis {
+                words: format!(
+                    "the bias ${shown_bias}$ is missing where the answer writes `{}` out",
+                    model.family(family).name
+                ),
+                latex: Some(printer.expr(repaired)),
+            });
         }
     }
     None

@@ -564,6 +564,13 @@ impl<'m> Resolver<'m> {
                 family,
                 false,
             ));
+            // A scalar named with a number (`b0`) as students write it,
+            // the number as a subscript (`b_0`).
+            let letters = info.name.trim_end_matches(|c: char| c.is_ascii_digit());
+            if info.ranges.is_empty() && !letters.is_empty() && letters.len() < info.name.len() {
+                let number = &info.name[letters.len()..];
+                found.push((normalize(&format!("{letters}_{{{number}}}")), family, false));
+            }
             if let Some(delta) = &info.delta_latex {
                 found.push((normalize(delta), family, true));
             }

@@ -43,10 +43,12 @@ enum GradeFormat {
 pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     let text = read_text(&args.homework, MAX_INPUT_BYTES, "the homework file")?;
     let homework_source = Source::new(args.homework.clone(), text);
-    let beside = Path::new(&args.homework)
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    // Network files are named relative to the homework; `./` keeps a
+    // network named `-` a file, never standard input.
+    let beside = match Path::new(&args.homework).parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let mut network_files: Vec<String> = Vec::new();
     let homework = Homework::parse(&homework_source, |name| {
         let path = beside.join(name).to_string_lossy().into_owned();

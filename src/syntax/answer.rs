@@ -181,6 +181,11 @@ pub fn parse_fragment(text: &str) -> Option<AnswerExpr> {
 }
 
 fn pest_error(source: &Source, error: &pest::error::Error<Rule>) -> Diagnostic {
+    // Brackets that do not pair up are the likeliest cause: name the one,
+    // and how to mend it.
+    if let Some((at, message)) = unpaired_bracket(&source.text) {
+        return source.error(Span::new(at, at + 1), message);
+    }
     let offset = match error.location {
         pest::error::InputLocation::Pos(offset) => offset,
         pest::error::InputLocation::Span((start, _)) => start,
@@ -203,6 +208,61 @@ fn pest_error(source: &Source, error: &pest::error::Error<Rule>) -> Diagnostic {
             "cannot read the answer here: found {found}, expected a term, a factor or an operator"
         ),
     )
+}
+
+/// The first bracket of `text` that does not pair up, with what to write
+/// instead: one closing nothing, one closing a bracket of another kind, or
+/// one never closed. Brackets escaped by a backslash (`\{`) are text.
+fn unpaired_bracket(text: &str) -> Option<(usize, String)> {
+    let mut open: Vec<(char, usize)> = Vec::new();
+    let mut escaped = false;
+    let column = |at: usize| text[..at].chars().count() + 1;
+    for (at, c) in text.char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        let closing_of = |c: char| match c {
+            '(' => ')',
+            '[' => ']',
+            _ => '}',
+        };
+        match c {
+            '\\' => escaped = true,
+            '(' | '[' | '{' => open.push((c, at)),
+            ')' | ']' | '}' => match open.pop() {
+                None => {
+                    return Some((
+                        at,
+                        format!("this `{c}` closes nothing: remove it, or open it before"),
+                    ));
+                }
+                Some((opener, from)) if closing_of(opener) != c => {
+                    return Some((
+                        at,
+                        format!(
+                            "this `{c}` closes the `{opener}` opened at column {}: close that with `{}`",
+                            column(from),
+                            closing_of(opener)
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            },
+            _ => {}
+        }
+    }
+    open.pop().map(|(opener, from)| {
+        let closing = match opener {
+            '(' => ')',
+            '[' => ']',
+            _ => '}',
+        };
+        (
+            from,
+            format!("this `{opener}` is never closed: close it with `{closing}`"),
+        )
+    })
 }
 
 fn span_of(pair: &Pair<Rule>) -> Span {
