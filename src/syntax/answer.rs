@@ -222,11 +222,6 @@ fn unpaired_bracket(text: &str) -> Option<(usize, String)> {
             escaped = false;
             continue;
         }
-        let closing_of = |c: char| match c {
-            '(' => ')',
-            '[' => ']',
-            _ => '}',
-        };
         match c {
             '\\' => escaped = true,
             '(' | '[' | '{' => open.push((c, at)),
@@ -237,13 +232,13 @@ fn unpaired_bracket(text: &str) -> Option<(usize, String)> {
                         format!("this `{c}` closes nothing: remove it, or open it before"),
                     ));
                 }
-                Some((opener, from)) if closing_of(opener) != c => {
+                Some((opener, from)) if closing(opener) != c => {
                     return Some((
                         at,
                         format!(
                             "this `{c}` closes the `{opener}` opened at column {}: close that with `{}`",
                             column(from),
-                            closing_of(opener)
+                            closing(opener)
                         ),
                     ));
                 }
@@ -253,16 +248,23 @@ fn unpaired_bracket(text: &str) -> Option<(usize, String)> {
         }
     }
     open.pop().map(|(opener, from)| {
-        let closing = match opener {
-            '(' => ')',
-            '[' => ']',
-            _ => '}',
-        };
         (
             from,
-            format!("this `{opener}` is never closed: close it with `{closing}`"),
+            format!(
+                "this `{opener}` is never closed: close it with `{}`",
+                closing(opener)
+            ),
         )
     })
+}
+
+/// The bracket that closes `opener`.
+fn closing(opener: char) -> char {
+    match opener {
+        '(' => ')',
+        '[' => ']',
+        _ => '}',
+    }
 }
 
 fn span_of(pair: &Pair<Rule>) -> Span {
