@@ -31,13 +31,21 @@ use crate::limits::{
 /// Parses a whole `.nn` file.
 pub fn parse_file(source: &Source) -> Result<File, Diagnostic> {
     let prepared = prepare(source)?;
-    let mut pairs =
-        NetworkGrammar::parse(Rule::file, &prepared).map_err(|error| pest_error(source, &error))?;
-    let file = pairs.next().expect("the file rule always yields one pair");
     let mut statements = Vec::new();
-    for pair in file.into_inner() {
-        if pair.as_rule() != Rule::EOI {
-            statements.push(statement(source, pair)?);
+    // After `prepare`, a newline outside brackets ends a statement: each
+    // line is a file of its own.
+    let mut offset = 0;
+    for line in prepared.split_inclusive('\n') {
+        let at = Place { source, offset };
+        offset += line.len();
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        let mut pairs =
+            NetworkGrammar::parse(Rule::file, line).map_err(|error| pest_error(at, &error))?;
+        let file = pairs.next().expect("the file rule always yields one pair");
+        for pair in file.into_inner() {
+            if pair.as_rule() != Rule::EOI {
+                statements.push(statement(at, pair)?);
+            }
         }
     }
     Ok(File { statements })
@@ -46,25 +54,27 @@ pub fn parse_file(source: &Source) -> Result<File, Diagnostic> {
 /// Parses a query such as `dE/da[j]` on its own.
 pub fn parse_query(source: &Source) -> Result<Query, Diagnostic> {
     let prepared = prepare(source)?;
+    let at = Place::start(source);
     let mut pairs = NetworkGrammar::parse(Rule::query_only, &prepared)
-        .map_err(|error| pest_error(source, &error))?;
+        .map_err(|error| pest_error(at, &error))?;
     let query_pair = pairs
         .next()
         .and_then(|whole| whole.into_inner().next())
         .expect("query_only holds a query");
-    Ok(query(query_pair))
+    Ok(at.query(query_pair))
 }
 
 /// Parses one expression on its own, as `chainrule diff` and answers need.
 pub fn parse_expression(source: &Source) -> Result<Expr, Diagnostic> {
     let prepared = prepare(source)?;
+    let at = Place::start(source);
     let mut pairs = NetworkGrammar::parse(Rule::expression_only, &prepared)
-        .map_err(|error| pest_error(source, &error))?;
+        .map_err(|error| pest_error(at, &error))?;
     let expr_pair = pairs
         .next()
         .and_then(|whole| whole.into_inner().next())
         .expect("expression_only holds an expression");
-    expression(source, expr_pair)
+    expression(at, expr_pair)
 }
 
 /// Blanks comments, the newlines inside brackets, tabs and carriage returns
@@ -120,12 +130,14 @@ fn prepare(source: &Source) -> Result<String, Diagnostic> {
 }
 
 /// Turns a pest error into a located diagnostic that says what was expected.
-fn pest_error(source: &Source, error: &pest::error::Error<Rule>) -> Diagnostic {
+fn pest_error(at: Place, error: &pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
-    let offset = match error.location {
-        InputLocation::Pos(offset) => offset,
-        InputLocation::Span((start, _)) => start,
-    };
+    let source = at.source;
+    let offset = at.offset
+        + match error.location {
+            InputLocation::Pos(offset) => offset,
+            InputLocation::Span((start, _)) => start,
+        };
     let found = describe_found(&source.text, offset);
     let expected = match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
@@ -206,51 +218,67 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
     })
 }
 
-fn span_of(pair: &Pair<Rule>) -> Span {
-    let span = pair.as_span();
-    Span::new(span.start(), span.end())
+/// Where the text pest reads sits in its source. A file is read a line at
+/// a time, so that pest's queue of tokens stays the size of a line; spans
+/// name bytes of the whole file.
+#[derive(Clone, Copy)]
+struct Place<'s> {
+    source: &'s Source,
+    offset: usize,
 }
 
-fn ident(pair: Pair<Rule>) -> Ident {
-    Ident {
-        text: pair.as_str().to_string(),
-        span: span_of(&pair),
+impl<'s> Place<'s> {
+    /// The start of `source`.
+    fn start(source: &'s Source) -> Place<'s> {
+        Place { source, offset: 0 }
+    }
+
+    fn span(self, pair: &Pair<Rule>) -> Span {
+        let span = pair.as_span();
+        Span::new(self.offset + span.start(), self.offset + span.end())
+    }
+
+    fn ident(self, pair: Pair<Rule>) -> Ident {
+        Ident {
+            text: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn declared(self, pair: Pair<Rule>) -> Declared {
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("a declared family has a name"));
+        Declared {
+            name,
+            indices: inner.map(|index| self.ident(index)).collect(),
+        }
+    }
+
+    fn query(self, pair: Pair<Rule>) -> Query {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let numerator = self.declared(inner.next().expect("a query has a numerator"));
+        let denominator = self.declared(inner.next().expect("a query has a denominator"));
+        Query {
+            numerator,
+            denominator,
+            span,
+        }
     }
 }
 
-fn declared(pair: Pair<Rule>) -> Declared {
-    let mut inner = pair.into_inner();
-    let name = ident(inner.next().expect("a declared family has a name"));
-    Declared {
-        name,
-        indices: inner.map(ident).collect(),
-    }
-}
-
-fn query(pair: Pair<Rule>) -> Query {
-    let span = span_of(&pair);
-    let mut inner = pair.into_inner();
-    let numerator = declared(inner.next().expect("a query has a numerator"));
-    let denominator = declared(inner.next().expect("a query has a denominator"));
-    Query {
-        numerator,
-        denominator,
-        span,
-    }
-}
-
-fn statement(source: &Source, pair: Pair<Rule>) -> Result<Statement, Diagnostic> {
+fn statement(at: Place, pair: Pair<Rule>) -> Result<Statement, Diagnostic> {
     let rule = pair.as_rule();
     let mut inner = pair.into_inner();
     Ok(match rule {
         Rule::range_decl => {
             inner.next(); // the keyword
-            let name = ident(inner.next().expect("range has a name"));
+            let name = at.ident(inner.next().expect("range has a name"));
             let size_pair = inner.next().expect("range has a size");
-            let size = size_pair
-                .as_str()
-                .parse::<u64>()
-                .map_err(|_| source.error(span_of(&size_pair), "range size is too large"))?;
+            let size = size_pair.as_str().parse::<u64>().map_err(|_| {
+                at.source
+                    .error(at.span(&size_pair), "range size is too large")
+            })?;
             Statement::Range { name, size }
         }
         Rule::index_decl => {
@@ -259,8 +287,8 @@ fn statement(source: &Source, pair: Pair<Rule>) -> Result<Statement, Diagnostic>
             let mut range = None;
             while let Some(item) = inner.next() {
                 match item.as_rule() {
-                    Rule::kw_in => range = inner.next().map(ident),
-                    _ => names.push(ident(item)),
+                    Rule::kw_in => range = inner.next().map(|name| at.ident(name)),
+                    _ => names.push(at.ident(item)),
                 }
             }
             Statement::Index { names, range }
@@ -275,26 +303,26 @@ fn statement(source: &Source, pair: Pair<Rule>) -> Result<Statement, Diagnostic>
             };
             Statement::Leaf {
                 kind,
-                families: inner.map(declared).collect(),
+                families: inner.map(|family| at.declared(family)).collect(),
             }
         }
         Rule::function_decl => {
             inner.next();
             Statement::Function {
-                names: inner.map(ident).collect(),
+                names: inner.map(|name| at.ident(name)).collect(),
             }
         }
         Rule::assume_stmt => {
             inner.next();
-            let lhs = expression(source, inner.next().expect("assume has a left side"))?;
-            let rhs = expression(source, inner.next().expect("assume has a right side"))?;
+            let lhs = expression(at, inner.next().expect("assume has a left side"))?;
+            let rhs = expression(at, inner.next().expect("assume has a right side"))?;
             Statement::Assume { lhs, rhs }
         }
         Rule::latex_stmt | Rule::delta_stmt => {
             inner.next();
-            let name = ident(inner.next().expect("notation names a family"));
+            let name = at.ident(inner.next().expect("notation names a family"));
             let string = inner.next().expect("notation has a string");
-            let tex = ident(string.into_inner().next().expect("a string has text"));
+            let tex = at.ident(string.into_inner().next().expect("a string has text"));
             if rule == Rule::latex_stmt {
                 Statement::Latex { name, tex }
             } else {
@@ -303,11 +331,11 @@ fn statement(source: &Source, pair: Pair<Rule>) -> Result<Statement, Diagnostic>
         }
         Rule::derive_stmt => {
             inner.next();
-            Statement::Derive(query(inner.next().expect("derive has a query")))
+            Statement::Derive(at.query(inner.next().expect("derive has a query")))
         }
         Rule::definition => {
-            let target = declared(inner.next().expect("a definition has a target"));
-            let body = expression(source, inner.next().expect("a definition has a body"))?;
+            let target = at.declared(inner.next().expect("a definition has a target"));
+            let body = expression(at, inner.next().expect("a definition has a body"))?;
             Statement::Definition { target, body }
         }
         other => unreachable!("the grammar yields no statement {other:?}"),
@@ -343,13 +371,13 @@ struct Operand {
 /// highest: `+ -`, `* /`, unary `-`, `^` (right-associative). It keeps its
 /// own stacks instead of recursing, both for long operator chains and for
 /// expressions inside brackets, calls and sums, so depth is safe.
-fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
+fn expression(at: Place, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
     let mut frames = vec![Frame::new(pair, Wrap::Top)];
     loop {
         let frame = frames.last_mut().expect("a frame is open");
         let Some(item) = frame.items.next() else {
             let mut frame = frames.pop().expect("a frame is open");
-            let Operand { expr, depth } = frame.finish(source)?;
+            let Operand { expr, depth } = frame.finish(at.source)?;
             let operand = match frame.wrap {
                 Wrap::Top => return Ok(expr),
                 Wrap::Parenthesized => Operand { depth, expr },
@@ -375,7 +403,7 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                     },
                 },
             };
-            check_depth(source, &operand)?;
+            check_depth(at.source, &operand)?;
             frames
                 .last_mut()
                 .expect("a wrapped expression has a frame below")
@@ -383,7 +411,7 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                 .push(operand);
             continue;
         };
-        let item_span = span_of(&item);
+        let item_span = at.span(&item);
         match item.as_rule() {
             Rule::prefix => {
                 if item.as_str() == "-" {
@@ -409,7 +437,7 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                         break;
                     }
                     frame.operators.pop();
-                    reduce(source, &mut frame.operands, top)?;
+                    reduce(at.source, &mut frame.operands, top)?;
                 }
                 frame.operators.push(incoming);
             }
@@ -422,7 +450,7 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
             }
             Rule::call => {
                 let mut inner = item.into_inner();
-                let function = ident(inner.next().expect("a call names a function"));
+                let function = at.ident(inner.next().expect("a call names a function"));
                 let order = inner.next().expect("a call has primes").as_str().len() as u32;
                 let argument = inner.next().expect("a call has an argument");
                 let wrap = Wrap::Call {
@@ -439,8 +467,8 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                     match part.as_rule() {
                         Rule::sum_binder => {
                             let mut parts = part.into_inner();
-                            let name = ident(parts.next().expect("a binder has a name"));
-                            let range = parts.nth(1).map(ident);
+                            let name = at.ident(parts.next().expect("a binder has a name"));
+                            let range = parts.nth(1).map(|range| at.ident(range));
                             indices.push(ast::SumBinder { name, range });
                         }
                         _ => body = Some(part),
@@ -454,7 +482,7 @@ fn expression(source: &Source, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                 frames.push(Frame::new(body, wrap));
             }
             _ => {
-                let operand = primary(source, item)?;
+                let operand = primary(at, item)?;
                 frame.operands.push(operand);
             }
         }
@@ -572,22 +600,22 @@ fn check_depth(source: &Source, operand: &Operand) -> Result<(), Diagnostic> {
     Ok(())
 }
 
-fn primary(source: &Source, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
-    let span = span_of(&pair);
+fn primary(at: Place, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
+    let span = at.span(&pair);
     Ok(match pair.as_rule() {
         Rule::number => Operand {
-            expr: Expr::Number(number(source, pair.as_str(), span)?, span),
+            expr: Expr::Number(number(at.source, pair.as_str(), span)?, span),
             depth: 1,
         },
         Rule::reference => Operand {
-            expr: Expr::Reference(declared(pair)),
+            expr: Expr::Reference(at.declared(pair)),
             depth: 1,
         },
         Rule::kronecker => {
             let mut inner = pair.into_inner();
             inner.next();
-            let first = ident(inner.next().expect("delta has two indices"));
-            let second = ident(inner.next().expect("delta has two indices"));
+            let first = at.ident(inner.next().expect("delta has two indices"));
+            let second = at.ident(inner.next().expect("delta has two indices"));
             Operand {
                 expr: Expr::Kronecker(first, second, span),
                 depth: 1,
