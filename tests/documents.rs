@@ -110,11 +110,13 @@ fn every_example_document_compiles() {
 fn a_file_name_reaches_the_document_escaped() {
     let dir = scratch("names");
     let hostile = dir.join("we$ird_#name%{}.nn");
-    std::fs::copy(
-        format!("{}/examples/sigmoid-bce.nn", env!("CARGO_MANIFEST_DIR")),
-        &hostile,
-    )
-    .unwrap();
+    // Without its opening comment, the file is titled by its name.
+    let text: String = common::example_text("sigmoid-bce.nn")
+        .lines()
+        .skip_while(|line| line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(&hostile, text).unwrap();
     let out_path = dir.join("hostile.tex");
     let out = run(&[
         "doc",
@@ -154,4 +156,195 @@ fn graph_in_tikz_draws_every_family_and_edge() {
     );
     assert_eq!(out.stdout.matches("\\draw[->]").count(), 8);
     assert!(out.stdout.contains("{$w^{(1)}_{ji}$}"));
+}
+
+/// `doc`'s output for `args` written to standard output.
+fn document_text(args: &[&str]) -> String {
+    let mut all = vec!["doc"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", "-"]);
+    let out = run(&all);
+    assert_eq!(out.status, 0, "{args:?}: {}", out.stderr);
+    out.stdout
+}
+
+/// Compiles `tex` with pdflatex in a directory of its own, failing the
+/// test with TeX's log when it does not compile.
+fn assert_compiles(tex: &str, name: &str) {
+    if !have_pdflatex() {
+        return;
+    }
+    let dir = scratch(name);
+    std::fs::write(dir.join("doc.tex"), tex).unwrap();
+    let status = std::process::Command::new("pdflatex")
+        .args(["-interaction=nonstopmode", "-halt-on-error", "doc.tex"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    let log = std::fs::read_to_string(dir.join("doc.log")).unwrap_or_default();
+    assert!(status.success(), "{name} does not compile:\n{log}");
+}
+
+#[test]
+fn a_document_goes_to_standard_output_with_dash() {
+    let dir = scratch("stdout");
+    let out = common::run_within(&["doc", "examples/bishop-5.3.nn", "-o", "-"], b"", 60);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("\\documentclass"));
+    assert!(out.stdout.trim_end().ends_with("\\end{document}"));
+    assert!(!dir.join("-").exists() && !std::path::Path::new("-").exists());
+    let refused = run(&["doc", "examples/bishop-5.3.nn", "-o", "-", "--pdf"]);
+    assert_eq!(refused.status, 2);
+    assert!(
+        refused
+            .stderr
+            .contains("`--pdf` needs the document written to a file")
+    );
+}
+
+#[test]
+fn the_title_comes_from_the_option_the_first_comment_or_the_name() {
+    let tex = document_text(&["examples/bishop-5.3.nn"]);
+    assert!(
+        tex.contains("\\title{Two-layer network, sum-of-squares error, generic activation h}"),
+        "the file's first comment, capitalised"
+    );
+    // A comment over two lines gives its first sentence, § set by TeX.
+    let tex = document_text(&["examples/weight-decay.nn"]);
+    assert!(tex.contains(
+        "\\title{Linear regression over a batch of N examples: the mean squared error with weight decay (PRML \\S{}3.1.4, eq. 3.27)}"
+    ), "{}", tex.lines().find(|l| l.starts_with("\\title")).unwrap_or(""));
+    let hostile = "$\\input{/etc/passwd}% #&_^~ \\ end\nnext line";
+    let tex = document_text(&["examples/bishop-5.3.nn", "--title", hostile]);
+    assert!(tex.contains(
+        "\\title{\\$\\textbackslash{}input\\{/etc/passwd\\}\\% \\#\\&\\_\\^{}\\~{} \\textbackslash{} end[U+000A]next line}"
+    ));
+    assert_compiles(&tex, "title");
+    // From standard input there is no name to show.
+    let text = common::example_text("sigmoid-bce.nn");
+    let without_comment: String = text
+        .lines()
+        .skip_while(|line| line.starts_with('#'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let out = common::run_with_input(&["doc", "-", "-o", "-"], without_comment.as_bytes());
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("\\title{Backpropagation}"));
+}
+
+#[test]
+fn a_fragment_is_the_body_and_names_the_packages_it_needs() {
+    let tex = document_text(&["examples/softmax-ce.nn", "--fragment"]);
+    assert!(!tex.contains("\\documentclass"));
+    assert!(!tex.contains("\\begin{document}") && !tex.contains("\\end{document}"));
+    assert!(tex.contains("\\section{The network}"));
+    // The packages, listed in comments, make the preamble of a document
+    // that \input's it.
+    let preamble: String = tex
+        .lines()
+        .filter_map(|line| line.strip_prefix("% \\"))
+        .map(|line| format!("\\{line}\n"))
+        .collect();
+    assert!(preamble.contains("\\usepackage{tikz}"), "{preamble}");
+    let notes = format!(
+        "\\documentclass{{article}}\n{preamble}\\begin{{document}}\n{tex}\n\\end{{document}}\n"
+    );
+    assert_compiles(&notes, "fragment");
+    let refused = run(&[
+        "doc",
+        "examples/softmax-ce.nn",
+        "-o",
+        "x.tex",
+        "--fragment",
+        "--pdf",
+    ]);
+    assert_eq!(refused.status, 2);
+}
+
+#[test]
+fn only_derives_the_queries_asked_for() {
+    let tex = document_text(&["examples/bishop-5.3.nn", "--only", "dE/dw1[j,i]"]);
+    assert_eq!(tex.matches("\\subsection{").count(), 1);
+    assert_eq!(tex.matches("\\boxed{").count(), 1);
+    assert!(
+        tex.contains("\\subsection{$\\frac{\\partial E_n}{\\partial w^{(1)}_{ji}}$}"),
+        "{tex}"
+    );
+    let two = document_text(&[
+        "examples/bishop-5.3.nn",
+        "--only",
+        "dE/dw1[j,i]",
+        "--only",
+        "dE/dw2[k,j]",
+    ]);
+    assert_eq!(two.matches("\\boxed{").count(), 2);
+    let wrong = run(&[
+        "doc",
+        "examples/bishop-5.3.nn",
+        "-o",
+        "-",
+        "--only",
+        "dE/dq",
+    ]);
+    assert_eq!(wrong.status, 2);
+    assert!(wrong.stderr.contains("`q`"), "{}", wrong.stderr);
+}
+
+#[test]
+fn a_file_without_derive_lines_is_documented_through_its_gradient() {
+    let text: String = common::example_text("bishop-5.3.nn")
+        .lines()
+        .filter(|line| !line.starts_with("derive "))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let out = common::run_with_input(&["doc", "-", "-o", "-"], text.as_bytes());
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("derives the\nwhole gradient"));
+    // One section a parameter: w1 and w2.
+    assert_eq!(out.stdout.matches("\\boxed{").count(), 2);
+    assert!(
+        out.stdout.contains("\\partial w^{(1)}_{ji}")
+            && out.stdout.contains("\\partial w^{(2)}_{kj}")
+    );
+}
+
+#[test]
+fn every_document_class_offered_compiles() {
+    for class in ["report", "book", "amsart", "scrartcl", "scrreprt"] {
+        let tex = document_text(&["examples/sigmoid-bce.nn", "--class", class]);
+        assert!(tex.starts_with(&format!("\\documentclass[11pt]{{{class}}}")));
+        assert_compiles(&tex, class);
+    }
+    let wrong = run(&[
+        "doc",
+        "examples/sigmoid-bce.nn",
+        "-o",
+        "-",
+        "--class",
+        "x}\\input",
+    ]);
+    assert_eq!(wrong.status, 2);
+}
+
+#[test]
+fn compiling_leaves_only_the_document_and_its_pdf() {
+    if !have_pdflatex() {
+        return;
+    }
+    let dir = scratch("clean");
+    let out = run(&[
+        "doc",
+        "examples/sigmoid-bce.nn",
+        "-o",
+        dir.join("notes.tex").to_str().unwrap(),
+        "--pdf",
+    ]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["notes.pdf", "notes.tex"]);
 }

@@ -15,19 +15,56 @@ use super::files::{refuse_overwriting, shown, write_atomically};
 use super::load;
 use crate::diagnostic::Diagnostic;
 use crate::limits::MAX_TEX_SECONDS;
-use crate::render::document::document;
+use crate::render::document::{DocumentOptions, document};
 
 /// The arguments of `doc`.
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
     /// The network file (`-` for standard input)
     file: String,
-    /// Where to write the document
+    /// Where to write the document (`-` for standard output)
     #[arg(short, long)]
     output: String,
     /// Also compile it to PDF (needs pdflatex)
     #[arg(long)]
     pdf: bool,
+    /// The title (by default the file's first comment, or its name)
+    #[arg(long)]
+    title: Option<String>,
+    /// The LaTeX document class
+    #[arg(long, value_enum, default_value_t = Class::Article)]
+    class: Class,
+    /// The body only, to \input into notes; the packages it needs are listed in a comment
+    #[arg(long)]
+    fragment: bool,
+    /// Derive this query instead of the file's `derive` lines (repeatable)
+    #[arg(long = "only", value_name = "QUERY")]
+    only: Vec<String>,
+}
+
+/// The document classes a document may be set in.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Class {
+    Article,
+    Report,
+    Book,
+    Amsart,
+    Scrartcl,
+    Scrreprt,
+}
+
+impl Class {
+    /// The class's name in `\documentclass`.
+    fn name(self) -> &'static str {
+        match self {
+            Class::Article => "article",
+            Class::Report => "report",
+            Class::Book => "book",
+            Class::Amsart => "amsart",
+            Class::Scrartcl => "scrartcl",
+            Class::Scrreprt => "scrreprt",
+        }
+    }
 }
 
 /// The name a document is compiled under, whatever its file is called.
@@ -35,10 +72,33 @@ const JOB_NAME: &str = "document";
 
 /// Writes the document, and compiles it when asked.
 pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
-    let Args { file, output, pdf } = args;
+    let Args {
+        file,
+        output,
+        pdf,
+        title,
+        class,
+        fragment,
+        only,
+    } = args;
+    let to_standard_output = output == "-";
+    if to_standard_output && pdf {
+        return Err(
+            Diagnostic::unlocated("`--pdf` needs the document written to a file")
+                .with_help("name the document with `-o NAME.tex`"),
+        );
+    }
+    if fragment && pdf {
+        return Err(Diagnostic::unlocated(
+            "a fragment has no preamble of its own, so it cannot be compiled alone",
+        )
+        .with_help("leave out `--pdf`, or `--fragment` to compile the whole document"));
+    }
     let tex_path = PathBuf::from(&output);
     let pdf_path = tex_path.with_extension("pdf");
-    refuse_overwriting(&tex_path, &[&file])?;
+    if !to_standard_output {
+        refuse_overwriting(&tex_path, &[&file])?;
+    }
     if pdf {
         if pdf_path == tex_path {
             return Err(Diagnostic::unlocated(format!(
@@ -50,11 +110,24 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         refuse_overwriting(&pdf_path, &[&file])?;
     }
     let mut network = load(&file)?;
-    let title = Path::new(&file).file_stem().map_or_else(
-        || "the network".to_string(),
-        |s| format!("`{}`", s.to_string_lossy()),
-    );
-    let text = document(&mut network, &title)?;
+    let queries = only
+        .iter()
+        .map(|query| network.query(query))
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = DocumentOptions {
+        title,
+        file_stem: (file != "-")
+            .then(|| Path::new(&file).file_stem())
+            .flatten()
+            .map(|stem| stem.to_string_lossy().into_owned()),
+        class: class.name(),
+        fragment,
+        queries,
+    };
+    let text = document(&mut network, &options)?;
+    if to_standard_output {
+        return Ok(Outcome::success(text));
+    }
     write_atomically(&tex_path, text.as_bytes())?;
     let mut said = format!("wrote {}\n", shown(&output));
     if !pdf {

@@ -62,17 +62,51 @@ struct Algorithm {
     parameters: String,
 }
 
-/// A complete LaTeX document deriving every `derive` line of the network.
-pub fn document(network: &mut Network, title: &str) -> Result<String, Diagnostic> {
+/// What a document holds and how it is dressed, as `doc`'s options choose.
+pub struct DocumentOptions {
+    /// The title as plain text (escaped here); without one, the file's
+    /// first comment, or its name.
+    pub title: Option<String>,
+    /// The file's name without its extension, for a title; none when the
+    /// file came from standard input.
+    pub file_stem: Option<String>,
+    /// The LaTeX document class.
+    pub class: &'static str,
+    /// The body only, to `\input` into notes.
+    pub fragment: bool,
+    /// The queries to derive; when empty, the file's `derive` lines, or
+    /// the whole gradient when it has none.
+    pub queries: Vec<Query>,
+}
+
+/// The packages a document needs, as its preamble loads them and as a
+/// fragment lists them.
+const PREAMBLE: &str = "\\usepackage{amsmath,amssymb}\n\\usepackage{tikz}\n\\usetikzlibrary{arrows.meta,positioning}\n\\allowdisplaybreaks";
+
+/// A complete LaTeX document deriving the queries `options` chooses.
+pub fn document(network: &mut Network, options: &DocumentOptions) -> Result<String, Diagnostic> {
     let mut context = Context::new();
-    context.insert("title", &latex_text(title));
+    context.insert("title", &title(&network.model, options));
+    context.insert("class", options.class);
+    context.insert("fragment", &options.fragment);
+    context.insert("preamble", PREAMBLE);
+    context.insert(
+        "fragment_preamble",
+        &PREAMBLE
+            .lines()
+            .map(|line| format!("% {line}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
     context.insert("leaves", &leaves_sentence(&network.model));
     context.insert("network", &network_equations(network));
     let graph = (network.model.families.len() <= MAX_DRAWN_FAMILIES).then(|| graph_tikz(network));
     context.insert("graph", &graph);
+    let (queries, whole_gradient) = chosen_queries(network, options);
+    context.insert("whole_gradient", &whole_gradient);
     let mut sections = Vec::new();
     let mut derived_in: HashMap<FamilyId, String> = HashMap::new();
-    for (number, query) in network.model.queries.clone().iter().enumerate() {
+    for (number, query) in queries.iter().enumerate() {
         sections.push(derivation_section(network, query, number, &mut derived_in)?);
     }
     context.insert("derivations", &sections);
@@ -82,6 +116,95 @@ pub fn document(network: &mut Network, title: &str) -> Result<String, Diagnostic
     Tera::one_off(TEMPLATE, &context, false)
         .map(|text| text.trim_start().to_string())
         .map_err(|e| Diagnostic::unlocated(format!("the document template failed: {e}")))
+}
+
+/// The queries a document derives, and whether they are the whole gradient
+/// (for a file without `derive` lines).
+fn chosen_queries(network: &Network, options: &DocumentOptions) -> (Vec<Query>, bool) {
+    if !options.queries.is_empty() {
+        return (options.queries.clone(), false);
+    }
+    if !network.model.queries.is_empty() {
+        return (network.model.queries.clone(), false);
+    }
+    let model = &network.model;
+    let objectives = network.graph.objectives(model);
+    let [objective] = objectives.as_slice() else {
+        return (Vec::new(), false);
+    };
+    let gradient: Vec<Query> = model
+        .family_ids()
+        .filter(|f| model.family(*f).kind == FamilyKind::Leaf(LeafKind::Param))
+        .map(|parameter| Query::delta(model, *objective, parameter))
+        .collect();
+    let whole = !gradient.is_empty();
+    (gradient, whole)
+}
+
+/// The title in LaTeX: the one given, else the file's first comment (its
+/// first sentence), else "Backpropagation in" the file's name.
+fn title(model: &Model, options: &DocumentOptions) -> String {
+    if let Some(title) = &options.title {
+        return latex_text(title);
+    }
+    if let Some(comment) = first_comment(&model.source.text) {
+        return latex_text(&comment);
+    }
+    match &options.file_stem {
+        Some(stem) => format!("Backpropagation in \\texttt{{{}}}", latex_text(stem)),
+        None => "Backpropagation".to_string(),
+    }
+}
+
+/// Most characters of a title taken from a comment.
+const MAX_TITLE_CHARS: usize = 160;
+
+/// The first sentence of the comment that opens a file, capitalised:
+/// `# two-layer network, ...` gives "Two-layer network, ...". The comment
+/// may run over several lines.
+fn first_comment(text: &str) -> Option<String> {
+    let mut comment = String::new();
+    for line in text.lines() {
+        let Some(words) = line.trim_start().strip_prefix('#') else {
+            break;
+        };
+        let words = words.trim();
+        if words.is_empty() {
+            break;
+        }
+        if !comment.is_empty() {
+            comment.push(' ');
+        }
+        comment.push_str(words);
+        if comment.chars().count() > MAX_TITLE_CHARS {
+            break;
+        }
+    }
+    // The first sentence: up to a full stop before a capital letter (the
+    // stop in "eq. 3.27" ends no sentence).
+    let sentence_end = comment.match_indices(". ").find_map(|(at, _)| {
+        comment[at + 2..]
+            .chars()
+            .next()
+            .is_some_and(char::is_uppercase)
+            .then_some(at)
+    });
+    if let Some(end) = sentence_end {
+        comment.truncate(end);
+    }
+    let comment = comment.trim_end_matches('.');
+    let mut title: String = if comment.chars().count() > MAX_TITLE_CHARS {
+        let cut: String = comment.chars().take(MAX_TITLE_CHARS).collect();
+        let at_word = cut.rfind(' ').unwrap_or(cut.len());
+        format!("{}...", &cut[..at_word])
+    } else {
+        comment.to_string()
+    };
+    let first = title.chars().next()?;
+    if first.is_lowercase() {
+        title.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+    }
+    Some(title)
 }
 
 /// "Inputs $x_i$; parameters $w^{(1)}_{ji}$ ..." for the declared leaves.

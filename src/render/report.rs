@@ -97,13 +97,58 @@ pub fn latex_text(words: &str) -> String {
             }
             '^' => out.push_str("\\^{}"),
             '~' => out.push_str("\\~{}"),
-            // The document's fonts hold printable ASCII only: anything else
-            // is named by its code point.
             c if c.is_ascii_graphic() || c == ' ' => out.push(c),
-            c => out.push_str(&format!("[U+{:04X}]", c as u32)),
+            // Beyond printable ASCII, the characters a comment or a title
+            // commonly holds are written as TeX commands; anything else is
+            // named by its code point, which every font can set.
+            c => match typographic(c) {
+                Some(command) => out.push_str(command),
+                None => out.push_str(&format!("[U+{:04X}]", c as u32)),
+            },
         }
     }
     out
+}
+
+/// TeX for a character of a title or a comment outside printable ASCII:
+/// punctuation, the section sign, and the Greek letters and symbols that
+/// notes on networks use.
+fn typographic(c: char) -> Option<&'static str> {
+    Some(match c {
+        '§' => "\\S{}",
+        '¶' => "\\P{}",
+        '–' => "--",
+        '—' => "---",
+        '‘' => "`",
+        '’' => "'",
+        '“' => "``",
+        '”' => "''",
+        '…' => "\\ldots{}",
+        '×' => "$\\times$",
+        '·' => "$\\cdot$",
+        '∂' => "$\\partial$",
+        '∑' => "$\\sum$",
+        'α' => "$\\alpha$",
+        'β' => "$\\beta$",
+        'γ' => "$\\gamma$",
+        'δ' => "$\\delta$",
+        'ε' => "$\\varepsilon$",
+        'η' => "$\\eta$",
+        'θ' => "$\\theta$",
+        'λ' => "$\\lambda$",
+        'μ' => "$\\mu$",
+        'σ' => "$\\sigma$",
+        'φ' => "$\\phi$",
+        'ω' => "$\\omega$",
+        'é' => "\\'e",
+        'è' => "\\`e",
+        'á' => "\\'a",
+        'à' => "\\`a",
+        'ö' => "\\\"o",
+        'ü' => "\\\"u",
+        'ä' => "\\\"a",
+        _ => return None,
+    })
 }
 
 /// The derivation as a LaTeX `align*` fragment, each link with its reason.
