@@ -144,8 +144,10 @@ fn bishop_hidden_delta_goes_as_the_book_goes() {
         "      chain-rule-successors: aⱼ reaches Eₙ only through zⱼ, which feeds aₖ for every k, so the sum runs over all k",
         "(2) = Σₖ δₖ ∂aₖ/∂aⱼ",
         "        ∂aₖ/∂aⱼ",
-        "        (1) = Σⱼ′ w⁽²⁾ₖⱼ′ ∂zⱼ′/∂aⱼ",
-        "        (2) = Σⱼ′ h′(aⱼ′) w⁽²⁾ₖⱼ′ δⱼⱼ′",
+        // The bound index takes the next free letter, l (k is taken), and
+        // the Kronecker delta is I, since a `delta` line uses \delta.
+        "        (1) = Σₗ w⁽²⁾ₖₗ ∂zₗ/∂aⱼ",
+        "        (2) = Σₗ h′(aₗ) w⁽²⁾ₖₗ Iⱼₗ",
         "        (3) = h′(aⱼ) w⁽²⁾ₖⱼ",
         "(4) = h′(aⱼ) Σₖ w⁽²⁾ₖⱼ δₖ",
         "so δⱼ = h′(aⱼ) Σₖ w⁽²⁾ₖⱼ δₖ",

@@ -171,19 +171,117 @@ fn document_text(args: &[&str]) -> String {
 /// Compiles `tex` with pdflatex in a directory of its own, failing the
 /// test with TeX's log when it does not compile.
 fn assert_compiles(tex: &str, name: &str) {
-    if !have_pdflatex() {
-        return;
+    if have_pdflatex() {
+        compiled(tex, name);
     }
+}
+
+/// Compiles `tex` as `doc.tex` in a directory of its own, twice (for its
+/// references), and gives the directory.
+fn compiled(tex: &str, name: &str) -> PathBuf {
     let dir = scratch(name);
     std::fs::write(dir.join("doc.tex"), tex).unwrap();
-    let status = std::process::Command::new("pdflatex")
-        .args(["-interaction=nonstopmode", "-halt-on-error", "doc.tex"])
-        .current_dir(&dir)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
-    let log = std::fs::read_to_string(dir.join("doc.log")).unwrap_or_default();
-    assert!(status.success(), "{name} does not compile:\n{log}");
+    for _ in 0..2 {
+        let status = std::process::Command::new("pdflatex")
+            .args(["-interaction=nonstopmode", "-halt-on-error", "doc.tex"])
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        let log = std::fs::read_to_string(dir.join("doc.log")).unwrap_or_default();
+        assert!(status.success(), "{name} does not compile:\n{log}");
+    }
+    dir
+}
+
+/// The equation numbers a document shows, in order, as TeX counts them:
+/// each `equation` and each `\refstepcounter{equation}` takes the next
+/// number, a link's `\tag*{(\theequation{}a)}` shows it with its letters,
+/// and `\tag{\ref{L}}` shows the number labelled L. Gives the numbers
+/// shown and the number of each label.
+fn shown_numbers(tex: &str) -> (Vec<String>, std::collections::HashMap<String, String>) {
+    let mut counter = 0;
+    let mut shown = Vec::new();
+    let mut labels = std::collections::HashMap::new();
+    let mut in_numbered_equation = false;
+    for line in tex.lines() {
+        if line.starts_with("\\begin{equation}") {
+            counter += 1;
+            in_numbered_equation = true;
+            shown.push(counter.to_string());
+        }
+        if line.starts_with("\\end{equation}") {
+            in_numbered_equation = false;
+        }
+        if line.starts_with("\\refstepcounter{equation}") {
+            counter += 1;
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("\\label{") {
+            let label: String = rest[at + 7..].chars().take_while(|c| *c != '}').collect();
+            if in_numbered_equation || line.starts_with("\\refstepcounter") {
+                labels.insert(label, counter.to_string());
+            }
+            rest = &rest[at + 7..];
+        }
+        let mut rest = line;
+        while let Some(at) = rest.find("\\tag*{(") {
+            rest = &rest[at + 7..];
+            let tag: String = rest.chars().take_while(|c| *c != ')').collect();
+            shown.push(match tag.strip_prefix("\\theequation{}") {
+                Some(letters) => format!("{counter}{letters}"),
+                // A number written out, which TeX's counter knows nothing of.
+                None => tag,
+            });
+        }
+        if let Some(at) = line.find("\\tag{\\ref{") {
+            let label: String = line[at + 10..].chars().take_while(|c| *c != '}').collect();
+            shown.push(labels[&label].clone());
+        }
+    }
+    (shown, labels)
+}
+
+#[test]
+fn every_example_document_numbers_each_equation_once_and_fits_its_page() {
+    for name in example_names() {
+        let tex = document_text(&[&format!("examples/{name}")]);
+        let (shown, labels) = shown_numbers(&tex);
+        let mut seen = std::collections::HashSet::new();
+        for number in &shown {
+            assert!(
+                seen.insert(number),
+                "{name}: ({number}) appears twice: {shown:?}"
+            );
+        }
+        // Every result carries the number of the links that lead to it.
+        for (label, number) in &labels {
+            if label.starts_with("eq:result") && tex.contains(&format!("\\tag{{\\ref{{{label}}}}}"))
+            {
+                assert!(
+                    shown.contains(&format!("{number}a")),
+                    "{name}: {label} is ({number}) but no link is ({number}a)"
+                );
+            }
+        }
+        // TeX numbers them as counted here, and sets every line within
+        // the page: no line overfull by more than 10 pt.
+        if have_pdflatex() {
+            let dir = compiled(&tex, "numbers");
+            let log = std::fs::read_to_string(dir.join("doc.log")).unwrap();
+            for overfull in log.split("Overfull \\hbox (").skip(1) {
+                let points: f64 = overfull.split("pt").next().unwrap().parse().unwrap();
+                assert!(points <= 10.0, "{name}: a line {points} pt too wide");
+            }
+            let aux = std::fs::read_to_string(dir.join("doc.aux")).unwrap();
+            for (label, number) in &labels {
+                assert!(
+                    aux.contains(&format!("\\newlabel{{{label}}}{{{{{number}}}")),
+                    "{name}: TeX numbers {label} otherwise than ({number})"
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -347,4 +445,91 @@ fn compiling_leaves_only_the_document_and_its_pdf() {
         .collect();
     names.sort();
     assert_eq!(names, ["notes.pdf", "notes.tex"]);
+}
+
+/// Notation strings a lecturer might write: scripted symbols, primes,
+/// accents, Greek, upright names, and a symbol that carries a subscript of
+/// its own, each of which the network's indices and powers are added to.
+const NOTATIONS: [&str; 14] = [
+    "w^{(1)}",
+    "\\hat{y}",
+    "z'",
+    "a''",
+    "\\tilde{a}",
+    "\\alpha",
+    "\\beta'",
+    "\\mathrm{loss}",
+    "u^{[2]}",
+    "\\theta_{0}",
+    "\\bar{h}^{\\star}",
+    "\\mathbf{W}",
+    "v^{\\prime}",
+    "\\hat{\\sigma}_{out}",
+];
+
+/// A random network (as the property tests draw them) given random
+/// notation for its families, and sometimes a Kronecker symbol of its own.
+fn with_random_notation(seed: u64) -> String {
+    let mut text = common::random_network(seed);
+    let mut draws = chainrule::Draws::new(seed ^ 0x5eed);
+    let mut pick = |n: usize| (draws.unit() * n as f64) as usize;
+    let mut families: Vec<String> = vec!["x".into(), "E".into()];
+    for line in text.lines() {
+        let name: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if line.starts_with("param ") {
+            families.extend(
+                line[6..]
+                    .split(", ")
+                    .map(|f| f.split('[').next().unwrap().to_string()),
+            );
+        } else if name.starts_with('L') && line.contains(" = ") {
+            families.push(name);
+        }
+    }
+    for family in families {
+        if pick(4) > 0 {
+            let notation = NOTATIONS[pick(NOTATIONS.len())];
+            text.push_str(&format!("latex {family} \"{notation}\"\n"));
+        }
+    }
+    if pick(3) == 0 {
+        text.push_str("kronecker \"\\mathbb{1}\"\n");
+    }
+    text
+}
+
+#[test]
+fn documents_of_random_networks_with_random_notation_compile() {
+    // Each document takes a second or two to compile: a bounded number.
+    const DOCUMENTS: u64 = 8;
+    for seed in 0..DOCUMENTS {
+        let text = with_random_notation(seed);
+        let out = common::run_with_input(&["doc", "-", "-o", "-"], text.as_bytes());
+        assert_eq!(out.status, 0, "seed {seed}: {}\n{text}", out.stderr);
+        // And every result as `derive --format latex` prints it, set in
+        // one document.
+        let mut results = String::new();
+        for line in text.lines().filter_map(|l| l.strip_prefix("derive ")) {
+            for form in ["backprop", "expanded"] {
+                let derived = common::run_with_input(
+                    &["derive", "-", line, "--format", "latex", "--form", form],
+                    text.as_bytes(),
+                );
+                if derived.status == 0 {
+                    results.push_str(&format!("\\[\n{}\n\\]\n", derived.stdout.trim_end()));
+                }
+            }
+        }
+        if !have_pdflatex() {
+            continue;
+        }
+        compiled(&out.stdout, &format!("random-{seed}"));
+        let standalone = format!(
+            "\\documentclass{{article}}\n\\usepackage{{amsmath,amssymb}}\n\\begin{{document}}\n{results}\\end{{document}}\n"
+        );
+        compiled(&standalone, &format!("random-results-{seed}"));
+    }
 }

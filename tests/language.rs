@@ -107,6 +107,93 @@ fn queries_allow_spaces_the_partial_sign_and_one_leading_d() {
     assert_eq!(out.stdout, "1\n");
 }
 
+/// The softmax Jacobian, whose result keeps a Kronecker delta.
+const SOFTMAX_JACOBIAN: &str =
+    "index k, l in K\ninput a[k]\ny[k] = exp(a[k]) / sum(l, exp(a[l]))\n";
+
+#[test]
+fn the_kronecker_notation_line_and_its_default() {
+    let latex = |text: &str| {
+        let out = run_with_input(
+            &["derive", "-", "dy[k]/da[l]", "--format", "latex"],
+            text.as_bytes(),
+        );
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        out.stdout
+    };
+    // Without a `delta` line using \delta, the default is \delta.
+    assert_eq!(
+        latex(SOFTMAX_JACOBIAN),
+        "\\frac{\\partial y_{k}}{\\partial a_{l}} = y_{k} (\\delta_{kl} - y_{l})\n"
+    );
+    // A `delta` line that uses \delta makes it I, as Bishop's eq. 4.106.
+    let with_delta_line = format!("{SOFTMAX_JACOBIAN}delta a \"\\delta\"\n");
+    assert_eq!(
+        latex(&with_delta_line),
+        "\\frac{\\partial y_{k}}{\\partial a_{l}} = y_{k} (I_{kl} - y_{l})\n"
+    );
+    // A `delta` line with another symbol leaves it \delta.
+    let other = format!("{SOFTMAX_JACOBIAN}delta a \"\\varepsilon\"\n");
+    assert!(latex(&other).contains("\\delta_{kl}"));
+    // The `kronecker` line chooses, in LaTeX and in text.
+    let chosen = format!("{SOFTMAX_JACOBIAN}kronecker \"\\mathbb{{1}}\"\n");
+    assert!(latex(&chosen).contains("(\\mathbb{1}_{kl} - y_{l})"));
+    let text = run_with_input(
+        &["derive", "-", "dy[k]/da[l]"],
+        format!("{SOFTMAX_JACOBIAN}kronecker \"I\"\n").as_bytes(),
+    );
+    assert_eq!(text.stdout, "∂yₖ/∂aₗ = yₖ (Iₖₗ − yₗ)\n");
+}
+
+#[test]
+fn answers_read_the_kronecker_delta_as_the_notation_prints_it() {
+    let file = format!("{SOFTMAX_JACOBIAN}kronecker \"I\"\n");
+    for answer in ["y_k (I_{kl} - y_l)", "y_k (\\delta_{kl} - y_l)"] {
+        let out = run_with_input(
+            &["check", "-", "dy[k]/da[l]", "--answer", answer],
+            file.as_bytes(),
+        );
+        assert_eq!(out.status, 0, "{answer}: {}", out.stdout);
+        assert!(
+            out.stdout.starts_with("correct"),
+            "{answer}: {}",
+            out.stdout
+        );
+    }
+    let wrong = run_with_input(
+        &[
+            "check",
+            "-",
+            "dy[k]/da[l]",
+            "--answer",
+            "y_k (I_{kk} - y_l)",
+        ],
+        file.as_bytes(),
+    );
+    assert_eq!(wrong.status, 1, "{}", wrong.stdout);
+}
+
+#[test]
+fn a_kronecker_line_is_checked_and_given_once() {
+    let refused = |text: &str, message: &str| {
+        let out = run_with_input(&["derive", "-", "dy[k]/da[l]"], text.as_bytes());
+        assert_eq!(out.status, 2, "{text}");
+        assert!(out.stderr.contains(message), "{text}: {}", out.stderr);
+    };
+    refused(
+        &format!("{SOFTMAX_JACOBIAN}kronecker \"I\"\nkronecker \"J\"\n"),
+        "<stdin>:5:12: error: a second `kronecker` line; line 4 gives its notation already",
+    );
+    refused(
+        &format!("{SOFTMAX_JACOBIAN}kronecker \"\\input{{x}}\"\n"),
+        "<stdin>:4:",
+    );
+    refused(
+        "index k in K\ninput kronecker[k]\n",
+        "`kronecker` is a reserved word",
+    );
+}
+
 #[test]
 fn default_notation_from_names() {
     let text = "index j in M\nindex k in K\ninput lambda\nparam w2[k,j]\ninput loss_in[j]\n\

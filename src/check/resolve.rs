@@ -505,7 +505,9 @@ impl<'m> Resolver<'m> {
         let value = match plain {
             Some(found) => found,
             None => {
-                if base == "\\delta" && indices.len() == 2 {
+                // The Kronecker delta, as the notation prints it or as `\delta`.
+                let kronecker = base == "\\delta" || *base == self.model.kronecker_latex;
+                if kronecker && indices.len() == 2 {
                     let a = self.index(&indices[0], span)?;
                     let b = self.index(&indices[1], span)?;
                     if self.model.store.var(a).range != self.model.store.var(b).range {

@@ -20,9 +20,21 @@ use lower::Scope;
 pub use crate::syntax::ast::LeafKind;
 
 /// Words the language keeps for itself.
-pub const KEYWORDS: [&str; 13] = [
-    "range", "index", "in", "input", "target", "param", "const", "function", "assume", "latex",
-    "delta", "derive", "sum",
+pub const KEYWORDS: [&str; 14] = [
+    "range",
+    "index",
+    "in",
+    "input",
+    "target",
+    "param",
+    "const",
+    "function",
+    "assume",
+    "latex",
+    "kronecker",
+    "delta",
+    "derive",
+    "sum",
 ];
 
 /// What a family is.
@@ -153,6 +165,10 @@ pub struct Model {
     /// Families whose `delta` symbol another family over the same ranges
     /// shares; their deltas are printed with the family's name as well.
     pub shared_delta_symbols: HashSet<FamilyId>,
+    /// The symbol of the Kronecker delta in LaTeX: the `kronecker` line's,
+    /// else `\delta`, or `I` when a `delta` line uses `\delta`, so that
+    /// the two never look alike.
+    pub kronecker_latex: String,
     family_names: HashMap<String, FamilyId>,
     claimed: HashMap<String, (Span, &'static str)>,
 }
@@ -171,6 +187,7 @@ impl Model {
             assumptions: Vec::new(),
             queries: Vec::new(),
             shared_delta_symbols: HashSet::default(),
+            kronecker_latex: String::new(),
             family_names: HashMap::default(),
             claimed: HashMap::default(),
         };
@@ -520,6 +537,7 @@ impl Model {
     fn define(&mut self, file: &ast::File) -> Result<(), Diagnostic> {
         // Where each family's notation was given, `delta` lines apart.
         let mut notation_lines: HashMap<(FamilyId, bool), Span> = HashMap::default();
+        let mut kronecker_line: Option<Span> = None;
         for statement in &file.statements {
             match statement {
                 Statement::Definition { target, body } => {
@@ -594,6 +612,24 @@ impl Model {
                         slot.delta_latex = Some(tex.text.clone());
                     }
                 }
+                Statement::KroneckerNotation { tex } => {
+                    if let Err((offset, message)) = notation::check_notation(&tex.text) {
+                        let at = tex.span.start + offset.min(tex.text.len());
+                        return Err(self.source.error(Span::new(at, at + 1), message));
+                    }
+                    if let Some(earlier) = kronecker_line {
+                        let line = self.line_of(earlier);
+                        return Err(self
+                            .source
+                            .error(
+                                tex.span,
+                                format!("a second `kronecker` line; line {line} gives its notation already"),
+                            )
+                            .with_help("keep one of the two lines"));
+                    }
+                    kronecker_line = Some(tex.span);
+                    self.kronecker_latex = tex.text.clone();
+                }
                 Statement::Derive(query) => {
                     let source = self.source.clone();
                     let resolved = self.resolve_query(&source, query)?;
@@ -602,8 +638,26 @@ impl Model {
                 _ => {}
             }
         }
+        if kronecker_line.is_none() {
+            self.kronecker_latex = default_kronecker(&self.families).to_string();
+        }
         Ok(())
     }
+}
+
+/// The Kronecker delta's symbol when no `kronecker` line gives one: `I`
+/// when a `delta` line uses `\delta` (as Bishop writes I_kj in eq. 4.106),
+/// else `\delta`.
+fn default_kronecker(families: &[Family]) -> &'static str {
+    let uses_delta = families
+        .iter()
+        .filter_map(|f| f.delta_latex.as_deref())
+        .any(|tex| {
+            tex.trim_start()
+                .strip_prefix("\\delta")
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphabetic()))
+        });
+    if uses_delta { "I" } else { "\\delta" }
 }
 
 fn count(n: usize, one: &str, many: &str) -> String {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::report::{derivation_latex, latex_text, settable};
+use super::report::{Numbering, derivation_latex, latex_text, settable};
 use super::{Format, Lhs, Printer};
 use crate::Network;
 use crate::calculus::derivation::{Derivation, Verbosity, derive_steps};
@@ -50,7 +50,11 @@ struct DerivationSection {
     introduction: String,
     body: String,
     result: String,
+    /// The label of the result's number.
     label: String,
+    /// Whether the steps before the result took its number (then the
+    /// result carries it), or the result takes a number of its own.
+    numbered_by_steps: bool,
     figures: Vec<Figure>,
 }
 
@@ -278,7 +282,16 @@ fn derivation_section(
     let mut printer = Printer::new(model, Format::Latex);
     let lhs_title = printer.expr(report.main.lhs);
     let mut body = String::new();
-    derivation_latex(model, &report.main, &mut body);
+    // The result carries the number of the derivation that leads to it.
+    let label = format!("eq:result{}", number + 1);
+    derivation_latex(
+        model,
+        &report.main,
+        Numbering::Document {
+            label: Some(&label),
+        },
+        &mut body,
+    );
     let result_lhs = Lhs::of_query(model, query, Form::Backprop);
     let use_delta = matches!(result_lhs, Lhs::Delta(..));
     if use_delta {
@@ -297,7 +310,12 @@ fn derivation_section(
             continue;
         }
         body.push_str(&format!("\\noindent The delta ${symbol}$ used above:\n"));
-        derivation_latex(model, derivation, &mut body);
+        derivation_latex(
+            model,
+            derivation,
+            Numbering::Document { label: None },
+            &mut body,
+        );
         derived_in.insert(*family, section.clone());
     }
     let result = printer.equation(&result_lhs, report.main.result());
@@ -320,7 +338,8 @@ fn derivation_section(
         introduction,
         body,
         result: settable(result),
-        label: format!("eq:result{}", number + 1),
+        label,
+        numbered_by_steps: true,
         figures,
     })
 }
@@ -362,6 +381,7 @@ fn section_without_steps(
         body: String::new(),
         result,
         label: format!("eq:result{}", number + 1),
+        numbered_by_steps: false,
         figures: Vec::new(),
     })
 }

@@ -21,9 +21,9 @@ use crate::expr::functions::LatexName;
 use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
 use crate::model::{FamilyKind, LeafKind, Model};
 use symbols::{
-    carries_script, default_latex, default_text, dsl_reference, greek_text, join_indices,
-    latex_escape_name, latex_identifier, latex_to_text, latex_with_indices, subscript_or_bracket,
-    subscripts, superscript,
+    carries_script, default_latex, default_text, dsl_reference, greek_text, latex_escape_name,
+    latex_identifier, latex_to_text, latex_with_indices, subscript_or_bracket, subscripts,
+    superscript,
 };
 
 /// The output formats of a formula.
@@ -279,7 +279,9 @@ impl<'a> Printer<'a> {
     }
 
     /// Chooses a readable name for a bound index: its own hint if free,
-    /// else another declared index over the same range, else a numbered one.
+    /// else another declared index over the same range, else the next free
+    /// index letter after the hint's (`j`, then `l` when `k` is taken),
+    /// else a numbered one, which reads as primed (`j'`).
     fn bind_name(&mut self, var: IndexVar, taken: &[String]) -> String {
         let info = self.store().var(var).clone();
         let same_range_declared: Vec<String> = self
@@ -305,6 +307,7 @@ impl<'a> Printer<'a> {
         } else {
             base
         };
+        candidates.extend(self.next_letters(&base));
         for n in 2.. {
             let candidate = candidates.iter().find(|c| !taken.contains(c)).cloned();
             if let Some(name) = candidate {
@@ -318,6 +321,32 @@ impl<'a> Printer<'a> {
             }
         }
         unreachable!("some numbered name is always free")
+    }
+
+    /// The index letters after `name`, when it is one of them, that name nothing
+    /// in the model: Bishop's i, j, k, l, m, n, then p to s.
+    fn next_letters(&self, name: &str) -> Vec<String> {
+        const INDEX_LETTERS: [char; 12] =
+            ['i', 'j', 'k', 'l', 'm', 'n', 'p', 'q', 'r', 's', 'u', 'v'];
+        let mut chars = name.chars();
+        let (Some(letter), None) = (chars.next(), chars.next()) else {
+            return Vec::new();
+        };
+        let Some(at) = INDEX_LETTERS.iter().position(|c| *c == letter) else {
+            return Vec::new();
+        };
+        INDEX_LETTERS[at + 1..]
+            .iter()
+            .map(char::to_string)
+            .filter(|candidate| {
+                !self.model.is_taken(candidate)
+                    && !self
+                        .model
+                        .ranges
+                        .iter()
+                        .any(|range| range.name == *candidate)
+            })
+            .collect()
     }
 
     /// The piece of `root` in the scope in force, made bottom-up: a node's
@@ -1004,8 +1033,12 @@ impl<'a> Printer<'a> {
         let (a, b) = (self.var_name(a), self.var_name(b));
         match self.format {
             Format::Dsl => format!("delta({a}, {b})"),
-            Format::Latex => format!("\\delta_{{{}}}", join_indices(&[a, b])),
-            Format::Text => format!("δ{}", subscripts(&[a, b])),
+            Format::Latex => latex_with_indices(&self.model.kronecker_latex, &[a, b]),
+            Format::Text => {
+                let symbol =
+                    latex_to_text(&self.model.kronecker_latex).unwrap_or_else(|| "δ".to_string());
+                format!("{symbol}{}", subscripts(&[a, b]))
+            }
         }
     }
 

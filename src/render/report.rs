@@ -154,20 +154,61 @@ fn typographic(c: char) -> Option<&'static str> {
 /// The derivation as a LaTeX `align*` fragment, each link with its reason.
 pub fn latex(model: &Model, report: &Report) -> String {
     let mut out = String::new();
-    derivation_latex(model, &report.main, &mut out);
+    derivation_latex(model, &report.main, Numbering::Block, &mut out);
     for (family, indices, derivation) in &report.deltas {
         let mut printer = Printer::new(model, Format::Latex);
         let symbol = printer.lhs(&Lhs::Delta(*family, indices.clone()));
         out.push_str(&format!("\\noindent where ${symbol}$:\n"));
-        derivation_latex(model, derivation, &mut out);
+        derivation_latex(model, derivation, Numbering::Block, &mut out);
     }
     out
 }
 
+/// How the links of a derivation are numbered.
+#[derive(Clone, Copy)]
+pub enum Numbering<'a> {
+    /// (1), (2), ... afresh in each block, for a fragment that stands alone.
+    Block,
+    /// As a book numbers them: each block takes the document's next
+    /// equation number N, and its links are (Na), (Nb), ...; `label`, when
+    /// given, names N, so that the result can carry it.
+    Document {
+        /// The label of the block's number.
+        label: Option<&'a str>,
+    },
+}
+
+impl Numbering<'_> {
+    /// The tag of link `index` (from 0).
+    fn tag(self, index: usize) -> String {
+        match self {
+            Numbering::Block => format!("({})", index + 1),
+            Numbering::Document { .. } => format!("(\\theequation{{}}{})", link_letters(index)),
+        }
+    }
+}
+
+/// `a`, `b`, ..., `z`, `aa`, `ab`, ...: the letters of link `index`.
+fn link_letters(index: usize) -> String {
+    let mut letters = Vec::new();
+    let mut n = index + 1;
+    while n > 0 {
+        n -= 1;
+        letters.push((b'a' + (n % 26) as u8) as char);
+        n /= 26;
+    }
+    letters.iter().rev().collect()
+}
+
 /// One derivation, with its lemmas after it: the links numbered in an
-/// `align*`, long ones broken before a top-level `+` or `-`, and the rules
-/// and reasons of each link below.
-pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String) {
+/// `align*` as `numbering` says, long ones broken before a top-level `+` or
+/// `-`, and the rules and reasons of each link below.
+pub fn derivation_latex(
+    model: &Model,
+    derivation: &Derivation,
+    numbering: Numbering,
+    out: &mut String,
+) {
     let mut printer = Printer::new(model, Format::Latex);
     let mut all = vec![derivation.lhs];
     all.extend(derivation.steps.iter().map(|s| s.expr));
@@ -184,7 +225,7 @@ pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String
                 _ => "  &\\quad ".to_string(),
             };
             let tag = if at == last {
-                format!(" \\tag*{{({})}}", number + 1)
+                format!(" \\tag*{{{}}}", numbering.tag(number))
             } else {
                 String::new()
             };
@@ -193,6 +234,13 @@ pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String
     }
     if rows.is_empty() {
         rows.push(settable(shown[0].clone()));
+    }
+    if let Numbering::Document { label } = numbering {
+        out.push_str("\\refstepcounter{equation}");
+        if let Some(label) = label {
+            out.push_str(&format!("\\label{{{label}}}"));
+        }
+        out.push('\n');
     }
     out.push_str("\\begin{align*}\n");
     out.push_str(&rows.join(" \\\\\n"));
@@ -206,16 +254,21 @@ pub fn derivation_latex(model: &Model, derivation: &Derivation, out: &mut String
             .collect::<Vec<_>>()
             .join(", ");
         reasons.push_str(&format!(
-            "({}) \\textsf{{{}}}: {}. ",
-            number + 1,
+            "{} \\textsf{{{}}}: {}. ",
+            numbering.tag(number),
             latex_text(&ids),
             reason(model, step, Format::Latex)
         ));
     }
     out.push_str(&format!("{{\\small {}}}\n\n", reasons.trim_end()));
+    // A lemma is a block of its own, with a number of its own.
+    let lemmas = match numbering {
+        Numbering::Block => Numbering::Block,
+        Numbering::Document { .. } => Numbering::Document { label: None },
+    };
     for step in &derivation.steps {
         for lemma in &step.lemmas {
-            derivation_latex(model, lemma, out);
+            derivation_latex(model, lemma, lemmas, out);
         }
     }
 }
@@ -344,6 +397,11 @@ mod tests {
             "50\\% of \\$x\\_1 \\& \\{y\\}\\#"
         );
         assert_eq!(latex_text("a\\b^c~"), "a\\textbackslash{}b\\^{}c\\~{}");
-        assert_eq!(latex_text("\u{3c9}\u{1b}[1m"), "[U+03C9][U+001B][1m");
+        assert_eq!(latex_text("\u{4e2d}\u{1b}[1m"), "[U+4E2D][U+001B][1m");
+        // Typographic characters a title holds are set by TeX.
+        assert_eq!(
+            latex_text("PRML §5.3 – ω’s “delta”…"),
+            "PRML \\S{}5.3 -- $\\omega$'s ``delta''\\ldots{}"
+        );
     }
 }

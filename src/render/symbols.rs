@@ -12,7 +12,7 @@ pub(super) fn dsl_reference(name: &str, indices: &[String]) -> String {
 
 /// Index names side by side when each is one letter (primes aside), else
 /// with commas.
-pub(super) fn join_indices(names: &[String]) -> String {
+fn join_indices(names: &[String]) -> String {
     if names
         .iter()
         .all(|n| n.trim_end_matches('\'').chars().count() == 1)

@@ -85,6 +85,11 @@ pub enum Statement {
         /// The notation string.
         tex: Ident,
     },
+    /// `kronecker "TEX"`
+    KroneckerNotation {
+        /// The notation string.
+        tex: Ident,
+    },
     /// `delta NAME "TEX"`
     DeltaNotation {
         /// The family.

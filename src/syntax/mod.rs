@@ -210,6 +210,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         | Rule::function_decl
         | Rule::assume_stmt
         | Rule::latex_stmt
+        | Rule::kronecker_stmt
         | Rule::delta_stmt
         | Rule::derive_stmt
         | Rule::definition
@@ -328,6 +329,12 @@ fn statement(at: Place, pair: Pair<Rule>) -> Result<Statement, Diagnostic> {
             } else {
                 Statement::DeltaNotation { name, tex }
             }
+        }
+        Rule::kronecker_stmt => {
+            inner.next();
+            let string = inner.next().expect("notation has a string");
+            let tex = at.ident(string.into_inner().next().expect("a string has text"));
+            Statement::KroneckerNotation { tex }
         }
         Rule::derive_stmt => {
             inner.next();
