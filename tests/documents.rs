@@ -479,9 +479,9 @@ fn with_random_notation(seed: u64) -> String {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric())
             .collect();
-        if line.starts_with("param ") {
+        if let Some(declared) = line.strip_prefix("param ") {
             families.extend(
-                line[6..]
+                declared
                     .split(", ")
                     .map(|f| f.split('[').next().unwrap().to_string()),
             );
