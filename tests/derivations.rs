@@ -275,3 +275,54 @@ fn the_softmax_derivation_names_its_assumption() {
         "y[k] - t[k]"
     );
 }
+
+#[test]
+fn a_weight_feeding_one_unit_is_not_summed_over_as_bishop_5_50() {
+    let out = run(&["derive", "examples/bishop-5.3.nn", "dE/dw1[j,i]", "--steps"]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    // Eₙ depends on w_ji only through a_j: no sum, no Kronecker delta.
+    assert_eq!(lines[1], "(1) = ∂Eₙ/∂aⱼ ∂aⱼ/∂w⁽¹⁾ⱼᵢ", "{}", out.stdout);
+    assert_eq!(
+        lines[2],
+        "      chain-rule-successors: Eₙ depends on w⁽¹⁾ⱼᵢ only through aⱼ, the only element it feeds"
+    );
+    assert!(
+        out.stdout.contains("so δⱼ xᵢ") || out.stdout.contains("= δⱼ xᵢ"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn chain_rule_reasons_say_what_the_graph_says() {
+    // In the residual block x feeds every a directly and r at its own
+    // index (r[i] = x[i] + ...), and a reaches E through z alone; the sum
+    // runs over i2, as the reason says.
+    let reason = |query: &str| {
+        let out = run(&["derive", "examples/residual.nn", query, "--steps"]);
+        assert_eq!(out.status, 0, "{}", out.stderr);
+        out.stdout.lines().nth(2).unwrap().trim().to_string()
+    };
+    assert_eq!(
+        reason("dE/dx[i]"),
+        "chain-rule-successors: xᵢ feeds a[i2] and rᵢ directly for every i2, one term each, so the sum runs over all i2"
+    );
+    assert_eq!(
+        reason("dE/da[i]"),
+        "chain-rule-successors: aᵢ reaches E only through zᵢ, which feeds r[i2] for every i2, so the sum runs over all i2"
+    );
+    // Tied weights: w feeds a and b, each at its own row.
+    let out = run(&[
+        "derive",
+        "examples/shared-weights.nn",
+        "dE/dw[i,j]",
+        "--steps",
+    ]);
+    assert!(
+        out.stdout.contains(
+            "E depends on wᵢⱼ only through aᵢ and bᵢ, the only elements it feeds, one term each"
+        ),
+        "{}",
+        out.stdout
+    );
+}

@@ -353,6 +353,15 @@ impl<'a> Deriver<'a> {
         frontier: &[FamilyId],
     ) -> Result<(), Diagnostic> {
         let top = self.store().reference(numerator, q);
+        // Names free where the sums stand, which a summed index may not take.
+        let mut free_names: Vec<String> = p
+            .iter()
+            .chain(q)
+            .map(|v| self.model.store.var(*v).name.clone())
+            .collect();
+        let mut units_as_summed = Vec::new();
+        let mut summed_names = Vec::new();
+        let mut tied = false;
         let mut chain_terms = Vec::new();
         let mut named_terms = Vec::new();
         let mut outer_factors: Vec<UnitTerm> = Vec::new();
@@ -365,6 +374,7 @@ impl<'a> Deriver<'a> {
             };
             if unit == numerator {
                 let local = self.store().derivative(top, local_wrt);
+                units_as_summed.push(top);
                 chain_terms.push(local);
                 named_terms.push(local);
                 outer_factors.push(UnitTerm {
@@ -374,11 +384,29 @@ impl<'a> Deriver<'a> {
                 continue;
             }
             let slots = self.model.family(unit).slots.clone();
-            let outer: Vec<IndexVar> = slots
-                .iter()
-                .map(|s| self.model.store.fresh_like(*s))
-                .collect();
+            let fixed = self.fixed_slots(unit, wrt, frontier);
+            let mut outer = Vec::new();
+            for (slot, fixed) in slots.into_iter().zip(fixed) {
+                // An element of `wrt` that feeds one element only: no sum.
+                if let Some(position) = fixed {
+                    outer.push(p[position]);
+                    tied = true;
+                    continue;
+                }
+                let (var, named) = self.summed_var(slot, &free_names);
+                if let Some(name) = named {
+                    if !summed_names.contains(&name) {
+                        summed_names.push(name.clone());
+                    }
+                    free_names.push(name);
+                }
+                outer.push(var);
+            }
+            // A sum's index is free of the others' sums: each unit's sum
+            // may reuse the names another unit's took.
+            free_names.truncate(p.len() + q.len());
             let unit_ref = self.store().reference(unit, &outer);
+            units_as_summed.push(unit_ref);
             let upstream = self.store().derivative(
                 top,
                 Wrt {
@@ -396,7 +424,7 @@ impl<'a> Deriver<'a> {
             let store = self.store();
             let mut chain_term = store.mul(vec![upstream, local]);
             let mut named_term = store.mul(vec![named, local]);
-            for index in outer.iter().rev() {
+            for index in outer.iter().rev().filter(|v| !p.contains(v)) {
                 chain_term = store.sum(*index, chain_term);
                 named_term = store.sum(*index, named_term);
             }
@@ -408,7 +436,17 @@ impl<'a> Deriver<'a> {
             });
         }
         let chained = self.store().add(chain_terms);
-        let reason = self.chain_reason(numerator, wrt, p, frontier);
+        let reason = self.chain_reason(
+            numerator,
+            wrt,
+            p,
+            frontier,
+            ChainUnits {
+                units: &units_as_summed,
+                summed: &summed_names,
+                tied,
+            },
+        );
         derivation.steps.push(Step {
             rules: vec![&rules::CHAIN_RULE_SUCCESSORS],
             reason,
@@ -704,75 +742,254 @@ impl<'a> Deriver<'a> {
             .map_err(Deriver::too_large)
     }
 
-    /// "a_j reaches E_n only through z_j, and z_j feeds a_k for every k".
+    /// For each position of `unit`, the position of `wrt` it is tied to
+    /// when an element of `wrt` feeds only the elements of `unit` that have
+    /// its index there: `a[j] = sum(i, w1[j,i] * x[i])` writes `w1` only in
+    /// row `j`, so `w1[j,i]` feeds `a[j]` alone (Bishop's 5.50: E_n depends
+    /// on w_ji only through a_j). Only a unit that `wrt` feeds directly, and
+    /// through nothing else the chain rule does not hold fixed, is tied.
+    fn fixed_slots(
+        &self,
+        unit: FamilyId,
+        wrt: FamilyId,
+        frontier: &[FamilyId],
+    ) -> Vec<Option<usize>> {
+        let info = self.model.family(unit);
+        let untied = vec![None; info.slots.len()];
+        let Some(definition) = info.definition else {
+            return untied;
+        };
+        // What `wrt` reaches with the frontier held fixed.
+        let mut reached = vec![false; self.model.families.len()];
+        let mut stack = vec![wrt];
+        while let Some(family) = stack.pop() {
+            for next in self.graph.successors(family) {
+                if !reached[next.index()] {
+                    reached[next.index()] = true;
+                    if !frontier.contains(next) {
+                        stack.push(*next);
+                    }
+                }
+            }
+        }
+        let upstream = self.graph.upstream_of(unit);
+        let through_others = self.model.family_ids().any(|f| {
+            f != unit && reached[f.index()] && upstream[f.index()] && !frontier.contains(&f)
+        });
+        if through_others {
+            return untied;
+        }
+        let store = &self.model.store;
+        let references: Vec<&[IndexVar]> = store
+            .post_order(definition)
+            .into_iter()
+            .filter_map(|id| match store.node(id) {
+                Node::Ref(family, indices) if *family == wrt => Some(&indices[..]),
+                _ => None,
+            })
+            .collect();
+        if references.is_empty() {
+            return untied;
+        }
+        info.slots
+            .iter()
+            .map(|slot| {
+                let position = references[0].iter().position(|v| v == slot)?;
+                references
+                    .iter()
+                    .all(|indices| indices.get(position) == Some(slot))
+                    .then_some(position)
+            })
+            .collect()
+    }
+
+    /// A variable to sum `slot`'s position over in the chain rule, named as
+    /// the printer will print it, so that the reason can name it too: the
+    /// slot's own name, another declared name of its range, or the next free
+    /// index letter, that is not among `free`. Without such a name, a fresh one, which the printer
+    /// names itself (and the reason does not).
+    fn summed_var(&mut self, slot: IndexVar, free: &[String]) -> (IndexVar, Option<String>) {
+        let info = self.model.store.var(slot).clone();
+        let declared = self
+            .model
+            .index_order
+            .iter()
+            .map(|v| self.model.store.var(*v))
+            .filter(|v| v.range == info.range)
+            .map(|v| v.name.clone());
+        let base = info
+            .name
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .to_string();
+        let letters = self.model.next_index_letters(&base);
+        let name = std::iter::once(info.name.clone())
+            .chain(declared)
+            .chain(letters)
+            .find(|name| !free.contains(name));
+        match name {
+            Some(name) => (
+                self.model.store.new_var(name.clone(), info.range),
+                Some(name),
+            ),
+            None => (self.model.store.fresh_like(slot), None),
+        }
+    }
+
+    /// Why the chain rule sums over `frontier`, in words that the graph
+    /// bears out: "a_j reaches E_n only through z_j, which feeds a_k for
+    /// every k", or "x_i feeds a_j and r_i directly, one term each".
     fn chain_reason(
         &mut self,
         numerator: FamilyId,
         wrt: FamilyId,
         p: &[IndexVar],
         frontier: &[FamilyId],
+        chain: ChainUnits,
     ) -> Vec<ReasonPart> {
+        let ChainUnits {
+            units,
+            summed,
+            tied,
+        } = chain;
         let upstream = self.graph.upstream_of(numerator);
-        let downstream = self.graph.downstream_of(&[wrt]);
-        let feeds_frontier: Vec<Vec<bool>> = frontier
-            .iter()
-            .map(|u| self.graph.upstream_of(*u))
-            .collect();
-        let between: Vec<FamilyId> = self
+        // The units `wrt` feeds on the way to the numerator.
+        let successors: Vec<FamilyId> = self
             .graph
-            .topological_order()
+            .successors(wrt)
             .iter()
             .copied()
-            .filter(|f| *f != wrt && downstream[f.index()] && !frontier.contains(f))
-            .filter(|f| feeds_frontier.iter().any(|up| up[f.index()]))
-            .filter(|f| upstream[f.index()])
+            .filter(|s| upstream[s.index()] || *s == numerator)
             .collect();
+        let unit_of = |family: FamilyId| {
+            frontier
+                .iter()
+                .position(|f| *f == family)
+                .map(|at| units[at])
+        };
+        // The frontier units a successor leads to, and whether it feeds
+        // each of them directly.
+        let leads_to = |deriver: &Deriver, successor: FamilyId| -> (Vec<ExprId>, bool) {
+            let downstream = deriver.graph.downstream_of(&[successor]);
+            let reached: Vec<FamilyId> = frontier
+                .iter()
+                .copied()
+                .filter(|f| downstream[f.index()] && *f != successor)
+                .collect();
+            let direct = reached
+                .iter()
+                .all(|f| deriver.graph.successors(successor).contains(f));
+            (reached.iter().filter_map(|f| unit_of(*f)).collect(), direct)
+        };
         let me = self.store().reference(wrt, p);
         let objective = self.store().reference(numerator, &[]);
-        let mut parts = vec![ReasonPart::Formula(me)];
-        let units: Vec<ExprId> = frontier.iter().map(|f| self.at_own_indices(*f)).collect();
-        if between.is_empty() {
-            parts.push(ReasonPart::Words(" feeds ".into()));
-            push_list(&mut parts, &units);
-            if units.len() > 1 {
-                parts.push(ReasonPart::Words(" directly, one term each".into()));
-            } else {
-                parts.push(ReasonPart::Words(" directly".into()));
-            }
-        } else {
-            let through: Vec<ExprId> = between.iter().map(|f| self.at_own_indices(*f)).collect();
-            if self.model.family(numerator).ranges.is_empty() {
+        let reaches = |parts: &mut Vec<ReasonPart>, model: &Model| {
+            if model.family(numerator).ranges.is_empty() {
                 parts.push(ReasonPart::Words(" reaches ".into()));
                 parts.push(ReasonPart::Formula(objective));
             } else {
                 parts.push(ReasonPart::Words(" reaches the output".into()));
             }
+        };
+        let mut parts = vec![ReasonPart::Formula(me)];
+        let all_direct = successors.iter().all(|s| frontier.contains(s))
+            && frontier.iter().all(|f| successors.contains(f));
+        let list = summed.join(", ");
+        if all_direct && tied && summed.is_empty() {
+            // Bishop's 5.50: E_n depends on w_ji only through a_j.
+            let mut parts = vec![ReasonPart::Formula(objective)];
+            parts.push(ReasonPart::Words(" depends on ".into()));
+            parts.push(ReasonPart::Formula(me));
             parts.push(ReasonPart::Words(" only through ".into()));
-            push_list(&mut parts, &through);
-            parts.push(ReasonPart::Words(", which feed".into()));
-            if through.len() == 1 {
-                parts.push(ReasonPart::Words("s".into()));
-            }
-            parts.push(ReasonPart::Words(" ".into()));
-            push_list(&mut parts, &units);
+            push_list(&mut parts, units);
+            parts.push(ReasonPart::Words(if units.len() > 1 {
+                ", the only elements it feeds, one term each".into()
+            } else {
+                ", the only element it feeds".into()
+            }));
+            return parts;
         }
-        let mut summed: Vec<String> = Vec::new();
-        for unit in frontier {
-            for slot in &self.model.family(*unit).slots {
-                let name = self.model.store.var(*slot).name.clone();
-                if !summed.contains(&name) {
-                    summed.push(name);
+        if all_direct {
+            parts.push(ReasonPart::Words(" feeds ".into()));
+            push_list(&mut parts, units);
+            parts.push(ReasonPart::Words(" directly".into()));
+            if !summed.is_empty() {
+                parts.push(ReasonPart::Words(format!(" for every {list}")));
+            }
+            if units.len() > 1 {
+                parts.push(ReasonPart::Words(", one term each".into()));
+            }
+            if !summed.is_empty() {
+                let sums = if units.len() > 1 && !tied {
+                    "each sum runs"
+                } else {
+                    "the sum runs"
+                };
+                parts.push(ReasonPart::Words(format!(", so {sums} over all {list}")));
+            }
+            return parts;
+        } else if let [only] = successors[..]
+            && !frontier.contains(&only)
+        {
+            let through = self.at_own_indices(only);
+            reaches(&mut parts, self.model);
+            parts.push(ReasonPart::Words(" only through ".into()));
+            parts.push(ReasonPart::Formula(through));
+            let (reached, direct) = leads_to(self, only);
+            parts.push(ReasonPart::Words(if direct {
+                ", which feeds ".into()
+            } else {
+                ", which leads to ".into()
+            }));
+            push_list(&mut parts, &reached);
+        } else {
+            reaches(&mut parts, self.model);
+            parts.push(ReasonPart::Words(" only through ".into()));
+            push_list(&mut parts, units);
+            parts.push(ReasonPart::Words(": it feeds ".into()));
+            for (at, successor) in successors.iter().enumerate() {
+                if at > 0 {
+                    parts.push(ReasonPart::Words(if at + 1 == successors.len() {
+                        ", and ".into()
+                    } else {
+                        ", ".into()
+                    }));
+                }
+                match unit_of(*successor) {
+                    Some(unit) => {
+                        parts.push(ReasonPart::Formula(unit));
+                        parts.push(ReasonPart::Words(" directly".into()));
+                    }
+                    None => {
+                        let through = self.at_own_indices(*successor);
+                        parts.push(ReasonPart::Formula(through));
+                        let (reached, direct) = leads_to(self, *successor);
+                        parts.push(ReasonPart::Words(if direct {
+                            ", which feeds ".into()
+                        } else {
+                            ", which leads to ".into()
+                        }));
+                        push_list(&mut parts, &reached);
+                    }
                 }
             }
         }
         if !summed.is_empty() {
-            let list = summed.join(", ");
             parts.push(ReasonPart::Words(format!(
                 " for every {list}, so the sum runs over all {list}"
             )));
         }
         parts
     }
+}
+
+/// The units of a chain-rule step as its sums write them: their elements,
+/// the names of the indices summed over, and whether some index of theirs
+/// is tied to the derivative's own (no sum over it).
+#[derive(Clone, Copy)]
+struct ChainUnits<'a> {
+    units: &'a [ExprId],
+    summed: &'a [String],
+    tied: bool,
 }
 
 fn push_list(parts: &mut Vec<ReasonPart>, items: &[ExprId]) {

@@ -292,6 +292,29 @@ impl Model {
             || self.functions.iter().any(|f| f == name)
     }
 
+    /// The index letters after `name`, when it is one of them, that name
+    /// nothing in the model (Bishop's i, j, k, l, m, n, then p to v): the
+    /// names a bound index takes when its own and its range's are in use.
+    pub fn next_index_letters(&self, name: &str) -> Vec<String> {
+        const INDEX_LETTERS: [char; 12] =
+            ['i', 'j', 'k', 'l', 'm', 'n', 'p', 'q', 'r', 's', 'u', 'v'];
+        let mut chars = name.chars();
+        let (Some(letter), None) = (chars.next(), chars.next()) else {
+            return Vec::new();
+        };
+        let Some(at) = INDEX_LETTERS.iter().position(|c| *c == letter) else {
+            return Vec::new();
+        };
+        INDEX_LETTERS[at + 1..]
+            .iter()
+            .map(char::to_string)
+            .filter(|candidate| {
+                !self.is_taken(candidate)
+                    && !self.ranges.iter().any(|range| range.name == *candidate)
+            })
+            .collect()
+    }
+
     /// Resolves a parsed query against the model; errors are located in `source`.
     pub fn resolve_query(&self, source: &Source, query: &ast::Query) -> Result<Query, Diagnostic> {
         let side = |declared: &Declared| -> Result<(FamilyId, Vec<IndexVar>), Diagnostic> {

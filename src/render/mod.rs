@@ -307,7 +307,7 @@ impl<'a> Printer<'a> {
         } else {
             base
         };
-        candidates.extend(self.next_letters(&base));
+        candidates.extend(self.model.next_index_letters(&base));
         for n in 2.. {
             let candidate = candidates.iter().find(|c| !taken.contains(c)).cloned();
             if let Some(name) = candidate {
@@ -321,32 +321,6 @@ impl<'a> Printer<'a> {
             }
         }
         unreachable!("some numbered name is always free")
-    }
-
-    /// The index letters after `name`, when it is one of them, that name nothing
-    /// in the model: Bishop's i, j, k, l, m, n, then p to s.
-    fn next_letters(&self, name: &str) -> Vec<String> {
-        const INDEX_LETTERS: [char; 12] =
-            ['i', 'j', 'k', 'l', 'm', 'n', 'p', 'q', 'r', 's', 'u', 'v'];
-        let mut chars = name.chars();
-        let (Some(letter), None) = (chars.next(), chars.next()) else {
-            return Vec::new();
-        };
-        let Some(at) = INDEX_LETTERS.iter().position(|c| *c == letter) else {
-            return Vec::new();
-        };
-        INDEX_LETTERS[at + 1..]
-            .iter()
-            .map(char::to_string)
-            .filter(|candidate| {
-                !self.model.is_taken(candidate)
-                    && !self
-                        .model
-                        .ranges
-                        .iter()
-                        .any(|range| range.name == *candidate)
-            })
-            .collect()
     }
 
     /// The piece of `root` in the scope in force, made bottom-up: a node's
