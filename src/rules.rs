@@ -76,7 +76,7 @@ rules! {
     /// `d f(u)/dx = f'(u) du/dx`, the outer derivative from the table of
     /// functions, or `h'` for an opaque `h`.
     ACTIVATION_DERIVATIVE = 9, "activation-derivative",
-        "the chain rule through the activation: (h(u))' = h'(u) u'", "";
+        "the chain rule through the activation: its derivative at its argument times the argument's derivative", "";
     /// `d x[k]/d x[p] = delta(k, p)`.
     KRONECKER_DELTA = 10, "kronecker-delta",
         "an element's derivative by an element of its own family is a Kronecker delta", "";

@@ -223,9 +223,10 @@ fn steps_in_latex_and_json() {
         "{}",
         latex.stdout
     );
+    // The reason stands directly below its link, its rule a small label.
     assert!(
         latex.stdout.contains(
-            "(1) \\textsf{chain-rule-successors}: $a_{j}$ reaches $E_n$ only through $z_{j}$"
+            "\\tag*{(1)} \\\\\n\\intertext{{\\footnotesize\\textsf{chain-rule-successors}\\enspace $a_{j}$ reaches $E_n$ only through $z_{j}$, which feeds $a_{k}$ for every $k$"
         ),
         "{}",
         latex.stdout

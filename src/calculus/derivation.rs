@@ -39,6 +39,8 @@ pub enum ReasonPart {
     Formula(ExprId),
     /// An equation `lhs = rhs`.
     Equation(ExprId, ExprId),
+    /// Index names, set as mathematics: `k`, or `i, j`.
+    Indices(Vec<String>),
 }
 
 /// One link: `= expr`, by `rules`, because `reason`.
@@ -893,7 +895,6 @@ impl<'a> Deriver<'a> {
         let mut parts = vec![ReasonPart::Formula(me)];
         let all_direct = successors.iter().all(|s| frontier.contains(s))
             && frontier.iter().all(|f| successors.contains(f));
-        let list = summed.join(", ");
         if all_direct && tied && summed.is_empty() {
             // Bishop's 5.50: E_n depends on w_ji only through a_j.
             let mut parts = vec![ReasonPart::Formula(objective)];
@@ -913,7 +914,8 @@ impl<'a> Deriver<'a> {
             push_list(&mut parts, units);
             parts.push(ReasonPart::Words(" directly".into()));
             if !summed.is_empty() {
-                parts.push(ReasonPart::Words(format!(" for every {list}")));
+                parts.push(ReasonPart::Words(" for every ".into()));
+                parts.push(ReasonPart::Indices(summed.to_vec()));
             }
             if units.len() > 1 {
                 parts.push(ReasonPart::Words(", one term each".into()));
@@ -924,7 +926,8 @@ impl<'a> Deriver<'a> {
                 } else {
                     "the sum runs"
                 };
-                parts.push(ReasonPart::Words(format!(", so {sums} over all {list}")));
+                parts.push(ReasonPart::Words(format!(", so {sums} over all ")));
+                parts.push(ReasonPart::Indices(summed.to_vec()));
             }
             return parts;
         } else if let [only] = successors[..]
@@ -974,9 +977,10 @@ impl<'a> Deriver<'a> {
             }
         }
         if !summed.is_empty() {
-            parts.push(ReasonPart::Words(format!(
-                " for every {list}, so the sum runs over all {list}"
-            )));
+            parts.push(ReasonPart::Words(" for every ".into()));
+            parts.push(ReasonPart::Indices(summed.to_vec()));
+            parts.push(ReasonPart::Words(", so the sum runs over all ".into()));
+            parts.push(ReasonPart::Indices(summed.to_vec()));
         }
         parts
     }

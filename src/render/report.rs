@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use super::symbols::latex_escape_name;
 use super::{Format, Lhs, Printer};
 use crate::calculus::Form;
 use crate::calculus::derivation::{Derivation, ReasonPart, Report, Step};
@@ -80,6 +81,13 @@ pub fn reason(model: &Model, step: &Step, format: Format) -> String {
                     _ => out.push_str(&formula),
                 }
             }
+            ReasonPart::Indices(names) => match format {
+                Format::Latex => {
+                    let names: Vec<String> = names.iter().map(|n| latex_escape_name(n)).collect();
+                    out.push_str(&format!("${}$", names.join(", ")));
+                }
+                _ => out.push_str(&names.join(", ")),
+            },
         }
     }
     out
@@ -213,7 +221,22 @@ pub fn derivation_latex(
     let mut all = vec![derivation.lhs];
     all.extend(derivation.steps.iter().map(|s| s.expr));
     let shown = printer.exprs(&all);
-    let mut rows: Vec<String> = Vec::new();
+    // Each link's reason stands directly below it, its rules as small
+    // labels; the last one's below the block.
+    let reasons: Vec<String> = derivation
+        .steps
+        .iter()
+        .map(|step| {
+            let ids: Vec<&str> = step.rules.iter().map(|r| r.id).collect();
+            format!(
+                "{{\\footnotesize\\textsf{{{}}}\\enspace {}.}}",
+                latex_text(&ids.join(", ")),
+                reason(model, step, Format::Latex)
+            )
+        })
+        .collect();
+    let mut body = String::new();
+    let mut after_text = false;
     for (number, line) in shown[1..].iter().enumerate() {
         let pieces = break_long(line, LONG_LINE);
         let last = pieces.len() - 1;
@@ -229,12 +252,24 @@ pub fn derivation_latex(
             } else {
                 String::new()
             };
-            rows.push(format!("{lead}{piece}{tag}"));
+            // A row ends with `\\`, except the one before a reason's text,
+            // which `\intertext` follows after its own `\\`.
+            if !body.is_empty() && !after_text {
+                body.push_str(" \\\\\n");
+            }
+            after_text = false;
+            body.push_str(&format!("{lead}{piece}{tag}"));
+        }
+        if number + 1 < reasons.len() {
+            body.push_str(&format!(" \\\\\n\\intertext{{{}}}\n", reasons[number]));
+            after_text = true;
         }
     }
-    if rows.is_empty() {
-        rows.push(settable(shown[0].clone()));
-    }
+    let body = if body.is_empty() {
+        settable(shown[0].clone())
+    } else {
+        body
+    };
     if let Numbering::Document { label } = numbering {
         out.push_str("\\refstepcounter{equation}");
         if let Some(label) = label {
@@ -243,24 +278,11 @@ pub fn derivation_latex(
         out.push('\n');
     }
     out.push_str("\\begin{align*}\n");
-    out.push_str(&rows.join(" \\\\\n"));
+    out.push_str(&body);
     out.push_str("\n\\end{align*}\n");
-    let mut reasons = String::new();
-    for (number, step) in derivation.steps.iter().enumerate() {
-        let ids = step
-            .rules
-            .iter()
-            .map(|r| r.id)
-            .collect::<Vec<_>>()
-            .join(", ");
-        reasons.push_str(&format!(
-            "{} \\textsf{{{}}}: {}. ",
-            numbering.tag(number),
-            latex_text(&ids),
-            reason(model, step, Format::Latex)
-        ));
+    if let Some(last) = reasons.last() {
+        out.push_str(&format!("{last}\n\n"));
     }
-    out.push_str(&format!("{{\\small {}}}\n\n", reasons.trim_end()));
     // A lemma is a block of its own, with a number of its own.
     let lemmas = match numbering {
         Numbering::Block => Numbering::Block,
