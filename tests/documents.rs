@@ -533,3 +533,31 @@ fn documents_of_random_networks_with_random_notation_compile() {
         compiled(&standalone, &format!("random-results-{seed}"));
     }
 }
+
+#[test]
+fn a_unit_feeding_several_gets_the_figure_of_the_chain_rule_referred_to_from_the_text() {
+    // u feeds p1, p2 and p3: each is drawn, with its connection's label.
+    let tex = document_text(&["examples/scalar-fanout.nn"]);
+    assert!(tex.contains("Figure~\\ref{fig:chain1} draws the units it sums over"));
+    assert!(tex.contains("\\label{fig:chain1}"));
+    for row in 0..3 {
+        assert!(
+            tex.contains(&format!("\\node[unit] (r{row})")),
+            "successor {row} drawn"
+        );
+    }
+    assert!(
+        !tex.contains("\\node[unit] (r3)"),
+        "u feeds three units, not four"
+    );
+    assert!(
+        tex.contains("node[pos=0.3,below,sloped,font=\\small] {$v^{(1)}$}"),
+        "{tex}"
+    );
+    // Bishop's hidden delta: delta_j from delta_k along w_kj.
+    let tex = document_text(&["examples/bishop-5.3.nn"]);
+    assert!(tex.contains("Figure~\\ref{fig:chain1}"));
+    assert!(tex.contains("{$h'(a_{j}) w^{(2)}_{kj}$}"));
+    // A weight feeds one unit and is summed over nothing: no figure.
+    assert!(!tex.contains("\\label{fig:chain2}"));
+}

@@ -34,6 +34,7 @@ struct NumberedEquation {
 struct Figure {
     tikz: String,
     caption: String,
+    label: String,
 }
 
 #[derive(Serialize)]
@@ -328,7 +329,12 @@ fn derivation_section(
         "Each step says which rule it applies.".to_string()
     };
     let mut figures = Vec::new();
-    if use_delta && let Some(figure) = delta_figure(network, query, &report.main) {
+    let mut introduction = introduction;
+    let figure_label = format!("fig:chain{}", number + 1);
+    if let Some(figure) = delta_figure(network, query, &report.main, &figure_label) {
+        introduction.push_str(&format!(
+            " Figure~\\ref{{{figure_label}}} draws the units it sums over, and what flows back from each."
+        ));
         figures.push(figure);
     }
     Ok(DerivationSection {
@@ -386,76 +392,136 @@ fn section_without_steps(
     })
 }
 
-/// Bishop's Figure 5.7 for a hidden delta: the unit, the units it sends
-/// connections to, and the deltas flowing back along those connections.
-fn delta_figure(network: &Network, query: &Query, derivation: &Derivation) -> Option<Figure> {
+/// Most successors a figure of the chain rule draws; the rest are an
+/// ellipsis.
+const MAX_DRAWN_SUCCESSORS: usize = 5;
+
+/// Bishop's Figure 5.7 for a unit whose derivative the chain rule sums over
+/// the units it sends connections to: the unit, every one of those units
+/// (up to five, then an ellipsis), and what flows back along each
+/// connection, labelled with its local derivative as Bishop labels it
+/// w_kj. Those units are the deltas the result names, or, without deltas,
+/// the unit's successors.
+fn delta_figure(
+    network: &Network,
+    query: &Query,
+    derivation: &Derivation,
+    label: &str,
+) -> Option<Figure> {
     let model = &network.model;
     let unit = query.denominator;
-    let receivers = model.store.adjoint_families(derivation.result());
+    let mut receivers: Vec<FamilyId> = model
+        .store
+        .adjoint_families(derivation.result())
+        .into_iter()
+        .filter(|f| *f != unit)
+        .collect();
+    let named_by_deltas = !receivers.is_empty();
+    // The chain rule's first link sums over the units, or has a term for
+    // each: a unit feeding one element only (a weight) gets no figure.
+    let first = derivation.steps.first()?;
+    let terms = match model.store.node(first.expr) {
+        Node::Add(terms) => terms.to_vec(),
+        _ => vec![first.expr],
+    };
+    let sums = terms
+        .iter()
+        .any(|t| matches!(model.store.node(*t), Node::Sum(..)));
+    if !sums && terms.len() < 2 {
+        return None;
+    }
+    if !named_by_deltas {
+        let upstream = network.graph.upstream_of(query.numerator);
+        receivers = network
+            .graph
+            .successors(unit)
+            .iter()
+            .copied()
+            .filter(|s| upstream[s.index()])
+            .collect();
+        if receivers.len() < 2 {
+            return None;
+        }
+    }
     // Each connection is labelled with its local derivative, as derived in
-    // the lemma of the chain rule's step (Bishop labels it w_kj).
+    // the lemma of the chain rule's step.
     let mut labels: HashMap<FamilyId, ExprId> = HashMap::new();
     for lemma in derivation.steps.iter().flat_map(|s| &s.lemmas) {
-        if let Node::Derivative(of, _) = model.store.node(lemma.lhs)
+        if let Node::Derivative(of, wrt) = model.store.node(lemma.lhs)
+            && wrt.family == unit
             && let Node::Ref(family, _) = model.store.node(*of)
         {
             labels.insert(*family, lemma.result());
         }
     }
-    let receivers: Vec<FamilyId> = receivers.into_iter().filter(|f| *f != unit).collect();
-    if receivers.is_empty() {
-        return None;
-    }
     let mut printer = Printer::new(model, Format::Latex);
     let me = model.family(unit);
-    let center = printer.lhs(&Lhs::Delta(unit, me.slots.clone()));
+    let symbol_of = |printer: &mut Printer, family: FamilyId| {
+        let info = model.family(family);
+        if family == unit {
+            printer.lhs(&Lhs::of_query(model, query, Form::Backprop))
+        } else if named_by_deltas {
+            printer.lhs(&Lhs::Delta(family, info.slots.clone()))
+        } else {
+            printer.lhs(&Lhs::Derivative {
+                numerator: query.numerator,
+                numerator_indices: Vec::new(),
+                denominator: family,
+                denominator_indices: info.slots.clone(),
+            })
+        }
+    };
+    let center = symbol_of(&mut printer, unit);
     let mut tikz = String::from(
         "\\begin{tikzpicture}[unit/.style={circle,draw,minimum size=11mm,inner sep=1pt},\n  forward/.style={-{Stealth},gray},back/.style={-{Stealth},red!70!black,thick}]\n",
     );
+    let drawn = receivers.len().min(MAX_DRAWN_SUCCESSORS);
+    let rows = drawn + usize::from(receivers.len() > drawn);
+    let top = 0.9 * (rows as f64 - 1.0);
     tikz.push_str(&format!("\\node[unit] (me) at (0,0) {{${center}$}};\n"));
-    let mut row = 0;
-    for receiver in &receivers {
-        let info = model.family(*receiver);
-        let symbol = printer.lhs(&Lhs::Delta(*receiver, info.slots.clone()));
-        let count = if info.slots.is_empty() { 1 } else { 2 };
-        for copy in 0..count {
-            let label = if copy == 0 {
-                symbol.clone()
-            } else {
-                "\\cdots".to_string()
-            };
-            let y = 1.2 - 1.6 * f64::from(row);
-            if copy == 0 {
-                tikz.push_str(&format!(
-                    "\\node[unit] (r{row}) at (4,{y:.1}) {{${label}$}};\n"
-                ));
-                tikz.push_str(&format!(
-                    "\\draw[forward] (me) to[bend left=12] (r{row});\n"
-                ));
-                let label = labels
-                    .get(receiver)
-                    .map(|l| Printer::new(model, Format::Latex).expr(*l))
-                    .unwrap_or_default();
-                tikz.push_str(&format!(
-                    "\\draw[back] (r{row}) to[bend left=12] node[midway,below,sloped,font=\\small] {{${label}$}} (me);\n"
-                ));
-            } else {
-                tikz.push_str(&format!("\\node (r{row}) at (4,{y:.1}) {{${label}$}};\n"));
-            }
-            row += 1;
-        }
+    for (row, receiver) in receivers.iter().take(drawn).enumerate() {
+        let y = top - 1.8 * row as f64;
+        let symbol = symbol_of(&mut printer, *receiver);
+        tikz.push_str(&format!(
+            "\\node[unit] (r{row}) at (6,{y:.1}) {{${symbol}$}};\n"
+        ));
+        tikz.push_str(&format!(
+            "\\draw[forward] (me) to[bend left=10] (r{row});\n"
+        ));
+        let edge = labels
+            .get(receiver)
+            .map(|l| Printer::new(model, Format::Latex).expr(*l))
+            .unwrap_or_default();
+        tikz.push_str(&format!(
+            "\\draw[back] (r{row}) to[bend left=10] node[pos=0.3,below,sloped,font=\\small] {{${edge}$}} (me);\n"
+        ));
+    }
+    if receivers.len() > drawn {
+        let y = top - 1.8 * drawn as f64;
+        tikz.push_str(&format!("\\node at (6,{y:.1}) {{$\\vdots$}};\n"));
     }
     tikz.push_str("\\end{tikzpicture}\n");
-    let unit_text = printer.lhs(&Lhs::Delta(unit, me.slots.clone()));
+    let index = me
+        .slots
+        .first()
+        .map(|v| format!("unit ${}$", model.store.var(*v).name))
+        .unwrap_or_else(|| "the unit".to_string());
+    let every = if receivers.iter().any(|r| !model.family(*r).slots.is_empty()) {
+        " A circle with an index stands for every unit of its layer."
+    } else {
+        ""
+    };
+    let flows = if named_by_deltas {
+        "the deltas of the units"
+    } else {
+        "the derivatives of the objective with respect to the units"
+    };
     Some(Figure {
         tikz,
         caption: format!(
-            "As Bishop's Figure 5.7: ${unit_text}$ is found by propagating back the deltas of the units to which unit {} sends connections (red); grey arrows run forward.",
-            me.slots
-                .first()
-                .map(|v| format!("${}$", model.store.var(*v).name))
-                .unwrap_or_else(|| "it".to_string())
+            "As Bishop's Figure 5.7: ${center}$ is found by propagating back {flows} to which {index} sends connections (red), each along its connection, labelled with the connection's local derivative; grey arrows run forward.{every}"
         ),
+        label: label.to_string(),
     })
 }
 

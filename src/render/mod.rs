@@ -18,7 +18,7 @@ use num_traits::{One, Signed};
 use crate::calculus::Form;
 use crate::calculus::deltas::Naming;
 use crate::expr::functions::LatexName;
-use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
+use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, Store};
 use crate::model::{FamilyKind, LeafKind, Model};
 use symbols::{
     carries_script, default_latex, default_text, dsl_reference, greek_text, latex_escape_name,
@@ -813,11 +813,14 @@ impl<'a> Printer<'a> {
 
     /// The order of factors in a product, as textbooks write them:
     /// functions and activation derivatives such as `(1 - z^2)`, parameters,
-    /// deltas, other quantities, powers, other bracketed sums, Kronecker
-    /// deltas, and the summation last.
+    /// deltas, other quantities, powers, other bracketed sums, logarithms,
+    /// Kronecker deltas, and the summation last.
     fn factor_class(&self, factor: ExprId) -> u8 {
         match self.store().node(factor) {
             Node::Number(_) => 0,
+            // A logarithm stands after what it multiplies: t_k ln y_k and
+            // (1 - t) ln(1 - y).
+            Node::Call(Function::Builtin(Builtin::Log), ..) => 7,
             Node::Call(..) => 1,
             Node::Add(_) if self.holds_power_or_call(factor) => 1,
             Node::Ref(family, _)
@@ -833,10 +836,10 @@ impl<'a> Printer<'a> {
                 _ => 5,
             },
             Node::Add(_) => 6,
-            Node::Delta(..) => 7,
-            Node::Mul(_) => 8,
-            Node::Derivative(..) => 8,
-            Node::Sum(..) => 9,
+            Node::Delta(..) => 8,
+            Node::Mul(_) => 9,
+            Node::Derivative(..) => 9,
+            Node::Sum(..) => 10,
         }
     }
 
