@@ -327,3 +327,30 @@ fn chain_rule_reasons_say_what_the_graph_says() {
         out.stdout
     );
 }
+
+#[test]
+fn the_first_sum_over_successors_says_why_in_the_networks_names() {
+    let out = run(&["derive", "examples/bishop-5.3.nn", "dE/da[j]", "--steps"]);
+    let why = out.stdout.lines().nth(3).unwrap().trim();
+    assert_eq!(
+        why,
+        "Why a sum: when aⱼ changes, so does every unit the sum runs over, and Eₙ changes through each of them. The multivariate chain rule adds up these contributions, one term for each unit (Bishop's eq. 5.55): ∂Eₙ/∂aⱼ = Σₖ ∂Eₙ/∂aₖ ∂aₖ/∂aⱼ"
+    );
+    assert_eq!(out.stdout.matches("Why a sum").count(), 1);
+    // A weight's derivative, which sums over nothing, does not ask.
+    let weight = run(&["derive", "examples/bishop-5.3.nn", "dE/dw1[j,i]", "--steps"]);
+    assert!(!weight.stdout.contains("Why a sum"), "{}", weight.stdout);
+    // A document says it once, in the first section that sums.
+    let doc = run(&["doc", "examples/bishop-5.3.nn", "-o", "-"]);
+    assert_eq!(doc.stdout.matches("Why a sum").count(), 1);
+    let sections: Vec<usize> = doc
+        .stdout
+        .match_indices("\\subsection{")
+        .map(|(at, _)| at)
+        .collect();
+    let why = doc.stdout.find("Why a sum").unwrap();
+    assert!(
+        sections[0] < why && why < sections[1],
+        "in the first section"
+    );
+}

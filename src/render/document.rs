@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::report::{Numbering, derivation_latex, latex_text, settable};
+use super::report::{Numbering, derivation_latex, latex_text, settable, why_the_sum};
 use super::{Format, Lhs, Printer};
 use crate::Network;
 use crate::calculus::derivation::{Derivation, Verbosity, derive_steps};
@@ -111,8 +111,15 @@ pub fn document(network: &mut Network, options: &DocumentOptions) -> Result<Stri
     context.insert("whole_gradient", &whole_gradient);
     let mut sections = Vec::new();
     let mut derived_in: HashMap<FamilyId, String> = HashMap::new();
+    let mut explained = false;
     for (number, query) in queries.iter().enumerate() {
-        sections.push(derivation_section(network, query, number, &mut derived_in)?);
+        sections.push(derivation_section(
+            network,
+            query,
+            number,
+            &mut derived_in,
+            &mut explained,
+        )?);
     }
     context.insert("derivations", &sections);
     // A network whose gradient is too large to write out has no box of its
@@ -268,11 +275,13 @@ fn network_equations(network: &Network) -> Vec<NumberedEquation> {
 
 /// One `derive` line's section. A delta derived in an earlier section is
 /// referred to, not derived again; `derived_in` says where each one was.
+/// The first section that sums over successors says why (`explained`).
 fn derivation_section(
     network: &mut Network,
     query: &Query,
     number: usize,
     derived_in: &mut HashMap<FamilyId, String>,
+    explained: &mut bool,
 ) -> Result<DerivationSection, Diagnostic> {
     let report = match derive_steps(&mut network.engine(), query, Verbosity::Textbook) {
         Ok(report) => report,
@@ -336,6 +345,11 @@ fn derivation_section(
             " Figure~\\ref{{{figure_label}}} draws the units it sums over, and what flows back from each."
         ));
         figures.push(figure);
+    }
+    let model = &network.model;
+    if !*explained && let Some(why) = why_the_sum(model, &report.main, Format::Latex) {
+        introduction.push_str(&format!("\n\n{why}\n"));
+        *explained = true;
     }
     Ok(DerivationSection {
         title: format!("${lhs_title}$"),

@@ -7,12 +7,15 @@ use super::symbols::latex_escape_name;
 use super::{Format, Lhs, Printer};
 use crate::calculus::Form;
 use crate::calculus::derivation::{Derivation, ReasonPart, Report, Step};
+use crate::expr::{Contents, Node};
 use crate::model::Model;
+use crate::rules;
 
 /// The derivation of a query and its deltas as numbered text.
 pub fn text(model: &Model, report: &Report) -> String {
     let mut out = String::new();
-    derivation_text(model, &report.main, "", &mut out);
+    let why = why_the_sum(model, &report.main, Format::Text);
+    derivation_text(model, &report.main, "", why.as_deref(), &mut out);
     let mut printer = Printer::new(model, Format::Text);
     // A delta's derivation ends in that delta, as Bishop's eq. 5.56 does.
     let lhs = Lhs::of_query(model, &report.query, Form::Backprop);
@@ -21,12 +24,60 @@ pub fn text(model: &Model, report: &Report) -> String {
     for (family, indices, derivation) in &report.deltas {
         let symbol = printer.lhs(&Lhs::Delta(*family, indices.clone()));
         out.push_str(&format!("\nwhere {symbol}:\n"));
-        derivation_text(model, derivation, "", &mut out);
+        derivation_text(model, derivation, "", None, &mut out);
     }
     out
 }
 
-fn derivation_text(model: &Model, derivation: &Derivation, indent: &str, out: &mut String) {
+/// Why the chain rule sums over the units a unit sends connections to,
+/// the question a first reader asks of Bishop's eq. 5.55, in the network's
+/// own names: none when the derivation's first link is not such a sum.
+pub fn why_the_sum(model: &Model, derivation: &Derivation, format: Format) -> Option<String> {
+    let first = derivation.steps.first()?;
+    if !first
+        .rules
+        .iter()
+        .any(|r| r.id == rules::CHAIN_RULE_SUCCESSORS.id)
+    {
+        return None;
+    }
+    let store = &model.store;
+    let terms = match store.node(first.expr) {
+        Node::Add(terms) => terms.len(),
+        _ => 1,
+    };
+    let sums = store.contents(first.expr).has(Contents::SUM);
+    if terms < 2 && !sums {
+        return None;
+    }
+    let Node::Derivative(numerator, wrt) = store.node(derivation.lhs) else {
+        return None;
+    };
+    let mut printer = Printer::new(model, format);
+    let unit = printer.reference(wrt.family, &wrt.indices);
+    let objective = printer.expr(*numerator);
+    let chain = printer.expr_equation(derivation.lhs, first.expr);
+    let math = |text: String| match format {
+        Format::Latex => format!("${text}$"),
+        _ => text,
+    };
+    let (unit, objective) = (math(unit), math(objective));
+    let chain = match format {
+        Format::Latex => format!("\\[ {chain} \\]"),
+        _ => chain,
+    };
+    Some(format!(
+        "Why a sum: when {unit} changes, so does every unit the sum runs over, and {objective} changes through each of them. The multivariate chain rule adds up these contributions, one term for each unit (Bishop's eq. 5.55): {chain}"
+    ))
+}
+
+fn derivation_text(
+    model: &Model,
+    derivation: &Derivation,
+    indent: &str,
+    why: Option<&str>,
+    out: &mut String,
+) {
     let mut printer = Printer::new(model, Format::Text);
     let mut all = vec![derivation.lhs];
     all.extend(derivation.steps.iter().map(|s| s.expr));
@@ -41,10 +92,15 @@ fn derivation_text(model: &Model, derivation: &Derivation, indent: &str, out: &m
             rule_ids(step),
             reason(model, step, Format::Text)
         ));
+        if number == 0
+            && let Some(why) = why
+        {
+            out.push_str(&format!("{pad}{why}\n"));
+        }
         for (letter, lemma) in step.lemmas.iter().enumerate() {
             let name = (b'a' + (letter % 26) as u8) as char;
             out.push_str(&format!("{pad}({}{name})\n", number + 1));
-            derivation_text(model, lemma, &format!("{pad}  "), out);
+            derivation_text(model, lemma, &format!("{pad}  "), None, out);
         }
     }
 }
