@@ -354,3 +354,121 @@ fn the_first_sum_over_successors_says_why_in_the_networks_names() {
         "in the first section"
     );
 }
+
+/// The family a reason's formula names, when it is an element of one.
+fn family_of(net: &Network, formula: chainrule::ExprId) -> Option<chainrule::FamilyId> {
+    match net.model.store.node(formula) {
+        chainrule::Node::Ref(family, _) => Some(*family),
+        _ => None,
+    }
+}
+
+/// Checks what a chain-rule reason says of the graph: every unit it names
+/// lies between the unit and the objective; what it says a unit feeds
+/// directly, the unit feeds in the graph; what it says a unit reaches the
+/// objective only through, is that unit's one successor on the way.
+fn check_chain_reason(net: &Network, derivation: &Derivation, checked: &mut [usize; 3]) {
+    use chainrule::ReasonPart::{Formula, Words};
+    let graph = &net.graph;
+    let Some(first) = derivation.steps.first() else {
+        return;
+    };
+    if !first.rules.iter().any(|r| r.id == "chain-rule-successors") {
+        return;
+    }
+    let chainrule::Node::Derivative(numerator, wrt) = net.model.store.node(derivation.lhs) else {
+        panic!("a derivation derives a derivative");
+    };
+    let numerator = family_of(net, *numerator).expect("the numerator is a family");
+    let unit = wrt.family;
+    let downstream = graph.downstream_of(&[unit]);
+    let upstream = graph.upstream_of(numerator);
+    let parts = &first.reason;
+    for part in parts {
+        if let Formula(formula) = part
+            && let Some(family) = family_of(net, *formula)
+            && family != unit
+            && family != numerator
+        {
+            assert!(
+                downstream[family.index()] && upstream[family.index()],
+                "a reason names a unit off the way from the unit to the objective"
+            );
+        }
+    }
+    let words = |at: usize| match parts.get(at) {
+        Some(Words(w)) => w.as_str(),
+        _ => "",
+    };
+    // "u feeds A, B and C directly": each is a successor of u.
+    if words(1) == " feeds " {
+        let mut at = 2;
+        while !words(at).starts_with(" directly") {
+            if let Some(Formula(formula)) = parts.get(at) {
+                let family = family_of(net, *formula).expect("a unit");
+                assert!(graph.successors(unit).contains(&family), "fed directly");
+            }
+            at += 1;
+            assert!(at < parts.len(), "a list of units ends in `directly`");
+        }
+        checked[0] += 1;
+    }
+    // "u reaches E only through z, which feeds A": z is u's one successor
+    // on the way, and it feeds A.
+    if let Some(through_at) = (0..parts.len()).find(|at| words(*at) == " only through ")
+        && words(through_at + 2) == ", which feeds "
+    {
+        let Some(Formula(through)) = parts.get(through_at + 1) else {
+            panic!("a unit after `only through`");
+        };
+        let through = family_of(net, *through).expect("a unit");
+        let on_the_way: Vec<_> = graph
+            .successors(unit)
+            .iter()
+            .filter(|s| upstream[s.index()])
+            .collect();
+        assert_eq!(on_the_way, [&through], "the one successor on the way");
+        for part in &parts[through_at + 3..] {
+            if let Formula(formula) = part {
+                let family = family_of(net, *formula).expect("a unit");
+                assert!(graph.successors(through).contains(&family), "fed by it");
+            }
+        }
+        checked[1] += 1;
+    }
+    // "E depends on w only through a, the only element it feeds".
+    if words(1) == " depends on " {
+        let Some(Formula(unit_fed)) = parts.get(4) else {
+            panic!("a unit after `only through`");
+        };
+        let family = family_of(net, *unit_fed).expect("a unit");
+        assert!(graph.successors(unit).contains(&family));
+        checked[2] += 1;
+    }
+}
+
+#[test]
+fn chain_rule_reasons_agree_with_the_graph_on_random_networks() {
+    // How many reasons of each form were checked: fed directly, through
+    // one successor, through one element.
+    let mut checked = [0; 3];
+    for seed in 0..40u64 {
+        let mut net = network(&common::random_network(seed));
+        for query in net.model.queries.clone() {
+            let report = derive_steps(&mut net.engine(), &query, Verbosity::Textbook).unwrap();
+            check_chain_reason(&net, &report.main, &mut checked);
+            for (_, _, derivation) in &report.deltas {
+                check_chain_reason(&net, derivation, &mut checked);
+            }
+        }
+    }
+    for name in example_names() {
+        let mut net = network(&example_text(&name));
+        for query in net.model.queries.clone() {
+            let report = derive_steps(&mut net.engine(), &query, Verbosity::Textbook).unwrap();
+            check_chain_reason(&net, &report.main, &mut checked);
+        }
+    }
+    // Each form of reason was met.
+    assert!(checked.iter().all(|n| *n > 0), "checked {checked:?}");
+}
