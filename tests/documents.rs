@@ -316,9 +316,29 @@ fn the_title_comes_from_the_option_the_first_comment_or_the_name() {
     let hostile = "$\\input{/etc/passwd}% #&_^~ \\ end\nnext line";
     let tex = document_text(&["examples/bishop-5.3.nn", "--title", hostile]);
     assert!(tex.contains(
-        "\\title{\\$\\textbackslash{}input\\{/etc/passwd\\}\\% \\#\\&\\_\\^{}\\~{} \\textbackslash{} end[U+000A]next line}"
+        "\\title{\\$\\textbackslash{}input\\{/etc/passwd\\}\\% \\#\\&\\_\\^{}\\~{} \\textbackslash{} end next line}"
     ));
     assert_compiles(&tex, "title");
+    // A `#!` line and bare `#` lines are passed over; a formula is not
+    // capitalised; accented letters pass, Greek and signs become TeX, and a
+    // line break is a space.
+    let opening = "#!/usr/bin/env chainrule\n#\n## sigma(a), the logistic. More.\ninput x\nparam w\ny = sigmoid(w*x)\n";
+    let out = common::run_with_input(&["doc", "-", "-o", "-"], opening.as_bytes());
+    assert!(
+        out.stdout.contains("\\title{sigma(a), the logistic}"),
+        "{}",
+        out.stdout
+    );
+    let tex = document_text(&[
+        "examples/bishop-5.3.nn",
+        "--title",
+        "Übung: Straße, été, Ω ≤ 1\nzwei",
+    ]);
+    assert!(tex.contains("\\title{Übung: Straße, été, $\\Omega$ $\\leq$ 1 zwei}"));
+    assert_compiles(&tex, "accents");
+    // An empty title is no title: the default stands.
+    let tex = document_text(&["examples/bishop-5.3.nn", "--title", "  "]);
+    assert!(tex.contains("\\title{Two-layer network"));
     // From standard input there is no name to show.
     let text = common::example_text("sigmoid-bce.nn");
     let without_comment: String = text
@@ -412,6 +432,14 @@ fn every_document_class_offered_compiles() {
     for class in ["report", "book", "amsart", "scrartcl", "scrreprt"] {
         let tex = document_text(&["examples/sigmoid-bce.nn", "--class", class]);
         assert!(tex.starts_with(&format!("\\documentclass[11pt]{{{class}}}")));
+        // Without chapters, sections and equations are numbered 1, 2, ...,
+        // not 0.1, 0.2.
+        let chaptered = ["report", "book", "scrreprt"].contains(&class);
+        assert_eq!(
+            tex.contains("\\renewcommand{\\thesection}{\\arabic{section}}"),
+            chaptered,
+            "{class}"
+        );
         assert_compiles(&tex, class);
     }
     let wrong = run(&[

@@ -28,7 +28,7 @@ pub(super) struct Args {
     /// Also compile it to PDF (needs pdflatex)
     #[arg(long)]
     pdf: bool,
-    /// The title (by default the file's first comment, or its name)
+    /// The title (by default, or when empty, the file's first comment, or its name)
     #[arg(long)]
     title: Option<String>,
     /// The LaTeX document class

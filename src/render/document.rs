@@ -93,6 +93,12 @@ pub fn document(network: &mut Network, options: &DocumentOptions) -> Result<Stri
     let mut context = Context::new();
     context.insert("title", &title(&network.model, options));
     context.insert("class", options.class);
+    // A class with chapters numbers sections, equations and figures within
+    // a chapter; a document without chapters numbers them plainly.
+    context.insert(
+        "chaptered",
+        &matches!(options.class, "report" | "book" | "scrreprt"),
+    );
     context.insert("fragment", &options.fragment);
     context.insert("preamble", PREAMBLE);
     context.insert(
@@ -156,7 +162,7 @@ fn chosen_queries(network: &Network, options: &DocumentOptions) -> (Vec<Query>, 
 /// The title in LaTeX: the one given, else the file's first comment (its
 /// first sentence), else "Backpropagation in" the file's name.
 fn title(model: &Model, options: &DocumentOptions) -> String {
-    if let Some(title) = &options.title {
+    if let Some(title) = options.title.as_ref().filter(|t| !t.trim().is_empty()) {
         return latex_text(title);
     }
     if let Some(comment) = first_comment(&model.source.text) {
@@ -177,11 +183,23 @@ const MAX_TITLE_CHARS: usize = 160;
 fn first_comment(text: &str) -> Option<String> {
     let mut comment = String::new();
     for line in text.lines() {
-        let Some(words) = line.trim_start().strip_prefix('#') else {
+        let line = line.trim();
+        // Blank lines, a `#!` line and bare `#` lines before the comment
+        // are passed over; after it, they end it.
+        if line.is_empty() || line.starts_with("#!") {
+            if comment.is_empty() {
+                continue;
+            }
+            break;
+        }
+        let Some(words) = line.strip_prefix('#') else {
             break;
         };
-        let words = words.trim();
+        let words = words.trim_matches(|c: char| c == '#' || c.is_whitespace());
         if words.is_empty() {
+            if comment.is_empty() {
+                continue;
+            }
             break;
         }
         if !comment.is_empty() {
@@ -212,11 +230,17 @@ fn first_comment(text: &str) -> Option<String> {
     } else {
         comment.to_string()
     };
-    let first = title.chars().next()?;
-    if first.is_lowercase() {
-        title.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+    // A first word of small letters is capitalised; a name or a formula
+    // (`sigma(a)`, `tanh`-like) is left as written when it holds more.
+    let first_word = title.split(' ').next().unwrap_or("");
+    if first_word
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c == '-' || c == ',')
+        && let Some(first) = title.chars().next()
+    {
+        title.replace_range(..first.len_utf8(), &first.to_ascii_uppercase().to_string());
     }
-    Some(title)
+    (!title.is_empty()).then_some(title)
 }
 
 /// "Inputs $x_i$; parameters $w^{(1)}_{ji}$ ..." for the declared leaves.

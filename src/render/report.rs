@@ -162,6 +162,10 @@ pub fn latex_text(words: &str) -> String {
             '^' => out.push_str("\\^{}"),
             '~' => out.push_str("\\~{}"),
             c if c.is_ascii_graphic() || c == ' ' => out.push(c),
+            // A line break or a tab in a title is a space.
+            '\n' | '\r' | '\t' => out.push(' '),
+            // Accented Latin letters, which the document's T1 fonts hold.
+            c if latin_letter(c) => out.push(c),
             // Beyond printable ASCII, the characters a comment or a title
             // commonly holds are written as TeX commands; anything else is
             // named by its code point, which every font can set.
@@ -174,9 +178,20 @@ pub fn latex_text(words: &str) -> String {
     out
 }
 
+/// True for the accented Latin letters that LaTeX's UTF-8 input sets in
+/// its default OT1 fonts as well as in T1 (é, ß, Ø, ł, ő, š, ...), so that
+/// words set with them compile in any document. Letters only T1 holds
+/// (ð, þ, ŋ) are not among them.
+fn latin_letter(c: char) -> bool {
+    let latin1 = matches!(c, '\u{c0}'..='\u{ff}')
+        && c.is_alphabetic()
+        && !matches!(c, 'ð' | 'Ð' | 'þ' | 'Þ');
+    latin1 || "ŁłŐőŰűŠšŽžČčŘřĚěŚśĆćŃńŹźŻżŇňŤťĎď".contains(c)
+}
+
 /// TeX for a character of a title or a comment outside printable ASCII:
 /// punctuation, the section sign, and the Greek letters and symbols that
-/// notes on networks use.
+/// notes on networks use (accented letters pass as they are).
 fn typographic(c: char) -> Option<&'static str> {
     Some(match c {
         '§' => "\\S{}",
@@ -204,13 +219,30 @@ fn typographic(c: char) -> Option<&'static str> {
         'σ' => "$\\sigma$",
         'φ' => "$\\phi$",
         'ω' => "$\\omega$",
-        'é' => "\\'e",
-        'è' => "\\`e",
-        'á' => "\\'a",
-        'à' => "\\`a",
-        'ö' => "\\\"o",
-        'ü' => "\\\"u",
-        'ä' => "\\\"a",
+        'ρ' => "$\\rho$",
+        'τ' => "$\\tau$",
+        'ψ' => "$\\psi$",
+        'χ' => "$\\chi$",
+        'ξ' => "$\\xi$",
+        'π' => "$\\pi$",
+        'ζ' => "$\\zeta$",
+        'κ' => "$\\kappa$",
+        'ν' => "$\\nu$",
+        'Γ' => "$\\Gamma$",
+        'Δ' => "$\\Delta$",
+        'Θ' => "$\\Theta$",
+        'Λ' => "$\\Lambda$",
+        'Ξ' => "$\\Xi$",
+        'Π' => "$\\Pi$",
+        'Σ' => "$\\Sigma$",
+        'Φ' => "$\\Phi$",
+        'Ψ' => "$\\Psi$",
+        'Ω' => "$\\Omega$",
+        '≤' => "$\\leq$",
+        '≥' => "$\\geq$",
+        '→' => "$\\to$",
+        '±' => "$\\pm$",
+        '°' => "$^{\\circ}$",
         _ => return None,
     })
 }
