@@ -378,6 +378,23 @@ fn a_fragment_is_the_body_and_names_the_packages_it_needs() {
         "--pdf",
     ]);
     assert_eq!(refused.status, 2);
+    let with_class = run(&[
+        "doc",
+        "examples/softmax-ce.nn",
+        "-o",
+        "-",
+        "--fragment",
+        "--class",
+        "book",
+    ]);
+    assert_eq!(with_class.status, 2);
+    assert!(
+        with_class
+            .stderr
+            .contains("a fragment has no document class"),
+        "{}",
+        with_class.stderr
+    );
 }
 
 #[test]
@@ -397,6 +414,15 @@ fn only_derives_the_queries_asked_for() {
         "dE/dw2[k,j]",
     ]);
     assert_eq!(two.matches("\\boxed{").count(), 2);
+    // One query asked twice, however spaced, is derived once.
+    let twice = document_text(&[
+        "examples/bishop-5.3.nn",
+        "--only",
+        "dE/dw1[j,i]",
+        "--only",
+        "dE / dw1[ j, i ]",
+    ]);
+    assert_eq!(twice.matches("\\boxed{").count(), 1);
     let wrong = run(&[
         "doc",
         "examples/bishop-5.3.nn",

@@ -15,6 +15,7 @@ use super::files::{refuse_overwriting, shown, write_atomically};
 use super::load;
 use crate::diagnostic::Diagnostic;
 use crate::limits::MAX_TEX_SECONDS;
+use crate::model::Query;
 use crate::render::document::{DocumentOptions, document};
 
 /// The arguments of `doc`.
@@ -31,9 +32,9 @@ pub(super) struct Args {
     /// The title (by default, or when empty, the file's first comment, or its name)
     #[arg(long)]
     title: Option<String>,
-    /// The LaTeX document class
-    #[arg(long, value_enum, default_value_t = Class::Article)]
-    class: Class,
+    /// The LaTeX document class (article by default)
+    #[arg(long, value_enum)]
+    class: Option<Class>,
     /// The body only, to \input into notes; the packages it needs are listed in a comment
     #[arg(long)]
     fragment: bool,
@@ -94,6 +95,12 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         )
         .with_help("leave out `--pdf`, or `--fragment` to compile the whole document"));
     }
+    if fragment && class.is_some() {
+        return Err(Diagnostic::unlocated(
+            "a fragment has no document class of its own: the notes it goes into choose one",
+        )
+        .with_help("leave out `--class`, or `--fragment` to write a whole document"));
+    }
     let tex_path = PathBuf::from(&output);
     let pdf_path = tex_path.with_extension("pdf");
     if !to_standard_output {
@@ -110,17 +117,34 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         refuse_overwriting(&pdf_path, &[&file])?;
     }
     let mut network = load(&file)?;
-    let queries = only
-        .iter()
-        .map(|query| network.query(query))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut queries: Vec<Query> = Vec::new();
+    for text in &only {
+        let query = network.query(text)?;
+        // The same query asked twice, however written, is derived once.
+        let same = |other: &Query| {
+            (
+                other.numerator,
+                &other.numerator_indices,
+                other.denominator,
+                &other.denominator_indices,
+            ) == (
+                query.numerator,
+                &query.numerator_indices,
+                query.denominator,
+                &query.denominator_indices,
+            )
+        };
+        if !queries.iter().any(same) {
+            queries.push(query);
+        }
+    }
     let options = DocumentOptions {
         title,
         file_stem: (file != "-")
             .then(|| Path::new(&file).file_stem())
             .flatten()
             .map(|stem| stem.to_string_lossy().into_owned()),
-        class: class.name(),
+        class: class.unwrap_or(Class::Article).name(),
         fragment,
         queries,
     };
