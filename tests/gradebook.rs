@@ -271,14 +271,7 @@ fn the_gradebook_imports_where_a_student_is_named_by_any_column() {
          \"=HYPERLINK(\"\"x\"\")\",=cmd|' /C calc'!A0,8\n",
     )
     .unwrap();
-    let out = run(&[
-        "grade",
-        dir.join("hw.toml").to_str().unwrap(),
-        "--answers",
-        dir.join("a.csv").to_str().unwrap(),
-        "--out",
-        dir.join("out").to_str().unwrap(),
-    ]);
+    let out = grade_in(&dir);
     assert_eq!(out.status, 0, "{}", out.stderr);
     let gradebook = std::fs::read_to_string(dir.join("out/gradebook.csv")).unwrap();
     assert_eq!(
@@ -295,6 +288,18 @@ fn the_gradebook_imports_where_a_student_is_named_by_any_column() {
     );
 }
 
+/// Runs `grade` on `hw.toml` and `a.csv` in `dir`, writing into `dir/out`.
+fn grade_in(dir: &std::path::Path) -> common::Run {
+    run(&[
+        "grade",
+        dir.join("hw.toml").to_str().unwrap(),
+        "--answers",
+        dir.join("a.csv").to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ])
+}
+
 /// Runs `grade` on a homework and answers written into a scratch
 /// directory, and returns its exit status and standard error.
 fn grade_files(name: &str, homework: &str, answers: &str) -> (i32, String) {
@@ -302,14 +307,7 @@ fn grade_files(name: &str, homework: &str, answers: &str) -> (i32, String) {
     let network = format!("{}/examples/bishop-5.3.nn", env!("CARGO_MANIFEST_DIR"));
     std::fs::write(dir.join("hw.toml"), homework.replace("NET", &network)).unwrap();
     std::fs::write(dir.join("a.csv"), answers).unwrap();
-    let out = run(&[
-        "grade",
-        dir.join("hw.toml").to_str().unwrap(),
-        "--answers",
-        dir.join("a.csv").to_str().unwrap(),
-        "--out",
-        dir.join("out").to_str().unwrap(),
-    ]);
+    let out = grade_in(&dir);
     assert!(
         !dir.join("out").exists() || out.status == 0,
         "{name}: nothing written"
@@ -772,14 +770,7 @@ fn a_students_points_add_up_to_the_total_shown() {
         format!("student,a,b,c,d,e\ns1,{right},{right},{right},{unfinished},{right}\n"),
     )
     .unwrap();
-    let out = run(&[
-        "grade",
-        dir.join("hw.toml").to_str().unwrap(),
-        "--answers",
-        dir.join("a.csv").to_str().unwrap(),
-        "--out",
-        dir.join("out").to_str().unwrap(),
-    ]);
+    let out = grade_in(&dir);
     assert_eq!(out.status, 0, "{}", out.stderr);
     let (_, rows) = csv_records(&dir.join("out/gradebook.csv"));
     let row = &rows[0];

@@ -807,32 +807,18 @@ impl<'a> Deriver<'a> {
 
     /// A variable to sum `slot`'s position over in the chain rule, named as
     /// the printer will print it, so that the reason can name it too: the
-    /// slot's own name, another declared name of its range, or the next free
-    /// index letter, that is not among `free`. Without such a name, a fresh one, which the printer
-    /// names itself (and the reason does not).
+    /// first of [`Model::bound_name_candidates`] not among `free`. Without
+    /// one, a fresh variable, which the printer names itself (and the
+    /// reason does not).
     fn summed_var(&mut self, slot: IndexVar, free: &[String]) -> (IndexVar, Option<String>) {
-        let info = self.model.store.var(slot).clone();
-        let declared = self
+        let range = self.model.store.var(slot).range;
+        let name = self
             .model
-            .index_order
-            .iter()
-            .map(|v| self.model.store.var(*v))
-            .filter(|v| v.range == info.range)
-            .map(|v| v.name.clone());
-        let base = info
-            .name
-            .trim_end_matches(|c: char| c.is_ascii_digit())
-            .to_string();
-        let letters = self.model.next_index_letters(&base);
-        let name = std::iter::once(info.name.clone())
-            .chain(declared)
-            .chain(letters)
+            .bound_name_candidates(slot)
+            .into_iter()
             .find(|name| !free.contains(name));
         match name {
-            Some(name) => (
-                self.model.store.new_var(name.clone(), info.range),
-                Some(name),
-            ),
+            Some(name) => (self.model.store.new_var(name.clone(), range), Some(name)),
             None => (self.model.store.fresh_like(slot), None),
         }
     }
@@ -868,9 +854,9 @@ impl<'a> Deriver<'a> {
                 .position(|f| *f == family)
                 .map(|at| units[at])
         };
-        // The frontier units a successor leads to, and whether it feeds
-        // each of them directly.
-        let leads_to = |deriver: &Deriver, successor: FamilyId| -> (Vec<ExprId>, bool) {
+        // "z_j, which feeds a_k": a successor off the frontier, and the
+        // frontier units it leads to ("feeds" when it feeds each directly).
+        let via = |deriver: &mut Deriver, parts: &mut Vec<ReasonPart>, successor: FamilyId| {
             let downstream = deriver.graph.downstream_of(&[successor]);
             let reached: Vec<FamilyId> = frontier
                 .iter()
@@ -880,7 +866,15 @@ impl<'a> Deriver<'a> {
             let direct = reached
                 .iter()
                 .all(|f| deriver.graph.successors(successor).contains(f));
-            (reached.iter().filter_map(|f| unit_of(*f)).collect(), direct)
+            let through = deriver.at_own_indices(successor);
+            parts.push(ReasonPart::Formula(through));
+            parts.push(ReasonPart::Words(if direct {
+                ", which feeds ".into()
+            } else {
+                ", which leads to ".into()
+            }));
+            let reached: Vec<ExprId> = reached.iter().filter_map(|f| unit_of(*f)).collect();
+            push_list(parts, &reached);
         };
         let me = self.store().reference(wrt, p);
         let objective = self.store().reference(numerator, &[]);
@@ -933,17 +927,9 @@ impl<'a> Deriver<'a> {
         } else if let [only] = successors[..]
             && !frontier.contains(&only)
         {
-            let through = self.at_own_indices(only);
             reaches(&mut parts, self.model);
             parts.push(ReasonPart::Words(" only through ".into()));
-            parts.push(ReasonPart::Formula(through));
-            let (reached, direct) = leads_to(self, only);
-            parts.push(ReasonPart::Words(if direct {
-                ", which feeds ".into()
-            } else {
-                ", which leads to ".into()
-            }));
-            push_list(&mut parts, &reached);
+            via(self, &mut parts, only);
         } else {
             reaches(&mut parts, self.model);
             parts.push(ReasonPart::Words(" only through ".into()));
@@ -962,17 +948,7 @@ impl<'a> Deriver<'a> {
                         parts.push(ReasonPart::Formula(unit));
                         parts.push(ReasonPart::Words(" directly".into()));
                     }
-                    None => {
-                        let through = self.at_own_indices(*successor);
-                        parts.push(ReasonPart::Formula(through));
-                        let (reached, direct) = leads_to(self, *successor);
-                        parts.push(ReasonPart::Words(if direct {
-                            ", which feeds ".into()
-                        } else {
-                            ", which leads to ".into()
-                        }));
-                        push_list(&mut parts, &reached);
-                    }
+                    None => via(self, &mut parts, *successor),
                 }
             }
         }

@@ -292,10 +292,33 @@ impl Model {
             || self.functions.iter().any(|f| f == name)
     }
 
+    /// The names a bound index hinted `var` may print as, in the order
+    /// they are tried: its own name (when no family or function has it),
+    /// the declared names of its range, then the next free index letters.
+    /// The printer and the derivation's sums both choose from these, so
+    /// that a reason names an index as the step prints it.
+    pub fn bound_name_candidates(&self, var: IndexVar) -> Vec<String> {
+        let info = self.store.var(var);
+        let declared: Vec<String> = self
+            .index_order
+            .iter()
+            .map(|v| self.store.var(*v))
+            .filter(|v| v.range == info.range)
+            .map(|v| v.name.clone())
+            .collect();
+        let mut candidates = Vec::new();
+        if declared.contains(&info.name) || !self.is_taken(&info.name) {
+            candidates.push(info.name.clone());
+        }
+        candidates.extend(declared);
+        candidates.extend(self.next_index_letters(index_base(&info.name)));
+        candidates
+    }
+
     /// The index letters after `name`, when it is one of them, that name
     /// nothing in the model (Bishop's i, j, k, l, m, n, then p to v): the
     /// names a bound index takes when its own and its range's are in use.
-    pub fn next_index_letters(&self, name: &str) -> Vec<String> {
+    fn next_index_letters(&self, name: &str) -> Vec<String> {
         const INDEX_LETTERS: [char; 12] =
             ['i', 'j', 'k', 'l', 'm', 'n', 'p', 'q', 'r', 's', 'u', 'v'];
         let mut chars = name.chars();
@@ -665,6 +688,15 @@ impl Model {
             self.kronecker_latex = default_kronecker(&self.families).to_string();
         }
         Ok(())
+    }
+}
+
+/// A bound index's name without its trailing digits (`i` for `i2`), `i`
+/// when nothing is left: the base of its numbered and lettered names.
+pub fn index_base(name: &str) -> &str {
+    match name.trim_end_matches(|c: char| c.is_ascii_digit()) {
+        "" => "i",
+        base => base,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::calculus::Form;
 use crate::calculus::deltas::Naming;
 use crate::expr::functions::LatexName;
 use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, Store};
-use crate::model::{FamilyKind, LeafKind, Model};
+use crate::model::{FamilyKind, LeafKind, Model, index_base};
 use symbols::{
     carries_script, default_latex, default_text, dsl_reference, greek_text, latex_escape_name,
     latex_identifier, latex_to_text, latex_with_indices, subscript_or_bracket, subscripts,
@@ -283,31 +283,8 @@ impl<'a> Printer<'a> {
     /// index letter after the hint's (`j`, then `l` when `k` is taken),
     /// else a numbered one, which reads as primed (`j'`).
     fn bind_name(&mut self, var: IndexVar, taken: &[String]) -> String {
-        let info = self.store().var(var).clone();
-        let same_range_declared: Vec<String> = self
-            .model
-            .index_order
-            .iter()
-            .filter(|v| self.store().var(**v).range == info.range)
-            .map(|v| self.store().var(*v).name.clone())
-            .collect();
-        let hint_is_usable =
-            same_range_declared.contains(&info.name) || !self.model.is_taken(&info.name);
-        let mut candidates: Vec<String> = Vec::new();
-        if hint_is_usable {
-            candidates.push(info.name.clone());
-        }
-        candidates.extend(same_range_declared);
-        let base = info
-            .name
-            .trim_end_matches(|c: char| c.is_ascii_digit())
-            .to_string();
-        let base = if base.is_empty() {
-            "i".to_string()
-        } else {
-            base
-        };
-        candidates.extend(self.model.next_index_letters(&base));
+        let mut candidates = self.model.bound_name_candidates(var);
+        let base = index_base(&self.store().var(var).name).to_string();
         for n in 2.. {
             let candidate = candidates.iter().find(|c| !taken.contains(c)).cloned();
             if let Some(name) = candidate {
