@@ -16,7 +16,7 @@
 
 /// Commands that stand for a symbol by themselves: Greek letters and a few
 /// signs.
-const SYMBOL_COMMANDS: [&str; 47] = [
+pub(crate) const SYMBOL_COMMANDS: [&str; 47] = [
     "alpha",
     "beta",
     "gamma",
@@ -67,7 +67,7 @@ const SYMBOL_COMMANDS: [&str; 47] = [
 ];
 
 /// Commands that set their one argument in another alphabet.
-const ALPHABET_COMMANDS: [&str; 8] = [
+pub(crate) const ALPHABET_COMMANDS: [&str; 8] = [
     "mathrm",
     "mathit",
     "mathbf",
@@ -79,7 +79,7 @@ const ALPHABET_COMMANDS: [&str; 8] = [
 ];
 
 /// Commands that set an accent over their one argument.
-const ACCENT_COMMANDS: [&str; 8] = [
+pub(crate) const ACCENT_COMMANDS: [&str; 8] = [
     "hat", "tilde", "bar", "vec", "dot", "ddot", "check", "breve",
 ];
 

@@ -7,6 +7,8 @@
 //! names for bound indices).
 
 pub mod document;
+mod layout;
+mod mathml;
 pub mod report;
 pub mod symbols;
 
@@ -20,10 +22,10 @@ use crate::calculus::deltas::Naming;
 use crate::expr::functions::LatexName;
 use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, Store};
 use crate::model::{FamilyKind, LeafKind, Model, index_base};
+use layout::{Group, Token};
 use symbols::{
     carries_script, default_latex, default_text, dsl_reference, greek_text, latex_escape_name,
-    latex_identifier, latex_to_text, latex_with_indices, subscript_or_bracket, subscripts,
-    superscript,
+    latex_identifier, latex_to_text, latex_with_indices, subscripts, superscript,
 };
 
 /// The output formats of a formula.
@@ -35,6 +37,16 @@ pub enum Format {
     Latex,
     /// The language's own syntax; parses back.
     Dsl,
+    /// Presentation MathML, as browsers set it.
+    MathMl,
+}
+
+impl Format {
+    /// True when the format sets fractions, sums and scripts in two
+    /// dimensions, as LaTeX and MathML do.
+    fn is_typeset(self) -> bool {
+        matches!(self, Format::Latex | Format::MathMl)
+    }
 }
 
 /// How tightly a printed piece binds, lowest to highest.
@@ -47,24 +59,53 @@ enum Precedence {
     Atom,
 }
 
-/// A printed piece and how tightly it binds.
+/// A laid-out piece of a formula and how tightly it binds.
 #[derive(Clone, Debug)]
 struct Piece {
-    text: String,
+    tokens: Vec<Token>,
     precedence: Precedence,
     /// True when the piece opens with a summation sign, which reaches over
     /// everything after it in a product.
     open_sum: bool,
+    /// True when the piece holds a fraction or a summation sign, which a
+    /// bracket around it stretches to cover.
+    tall: bool,
 }
 
 impl Piece {
-    fn atom(text: String) -> Piece {
+    /// A piece of one precedence, made of `tokens`.
+    fn new(tokens: Vec<Token>, precedence: Precedence, tall: bool) -> Piece {
         Piece {
-            text,
-            precedence: Precedence::Atom,
+            tokens,
+            precedence,
             open_sum: false,
+            tall,
         }
     }
+}
+
+/// The places a piece may stand, each with its own need of brackets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// A term of a sum.
+    Term,
+    /// A factor of a product; a sum sign may stand unbracketed only last.
+    Factor { last: bool },
+    /// The numerator of a fraction written on one line (`a/b`).
+    Numerator,
+    /// The denominator of a fraction written on one line.
+    Denominator,
+    /// What a minus sign negates.
+    Negated,
+    /// The base of a power; a symbol with a superscript of its own is
+    /// bracketed, since TeX refuses a second one.
+    PowerBase { superscripted: bool },
+    /// An exponent in the language (`x^2`, `x^(n + 1)`).
+    Exponent,
+    /// The body of a summation.
+    SumBody,
+    /// A function's argument or an operator's operand: always bracketed.
+    Operand,
 }
 
 /// The left side of an equation.
@@ -116,10 +157,11 @@ struct Scope {
 
 /// Prints formulas of one model in one format.
 ///
-/// A formula is printed bottom-up with a stack of its own, so that its
+/// A formula is laid out bottom-up with a stack of its own, so that its
 /// depth does not matter: each node's piece is made from the pieces of the
 /// parts it shows, and a piece is kept only until the last parent waiting
 /// for it takes it, so that memory stays within the size of the output.
+/// The finished layout is then written in the printer's format.
 pub struct Printer<'a> {
     model: &'a Model,
     format: Format,
@@ -137,6 +179,8 @@ pub struct Printer<'a> {
     /// Names made up for bound indices (`j2`), with how a reader sees them
     /// outside the language (`j'`).
     primed: HashMap<String, String>,
+    /// The atoms of the layouts being made, named by their position.
+    atoms: Vec<String>,
 }
 
 impl<'a> Printer<'a> {
@@ -151,6 +195,7 @@ impl<'a> Printer<'a> {
             wanted: HashMap::default(),
             binders: HashMap::default(),
             primed: HashMap::default(),
+            atoms: Vec::new(),
         }
     }
 
@@ -160,21 +205,25 @@ impl<'a> Printer<'a> {
 
     /// An expression on its own.
     pub fn expr(&mut self, expr: ExprId) -> String {
-        self.with_free_names(&[expr], &[], |printer| printer.piece(expr).text)
+        self.with_free_names(&[expr], &[], |printer| {
+            let piece = printer.piece(expr);
+            printer.written(&piece.tokens)
+        })
     }
 
     /// `lhs = rhs`.
     pub fn equation(&mut self, lhs: &Lhs, rhs: ExprId) -> String {
-        self.equation_with(lhs, rhs, " = ")
+        self.equation_with(lhs, rhs, false)
     }
 
-    /// `lhs &= rhs`: an equation of a LaTeX block aligned on its equals signs.
+    /// `lhs &= rhs`: an equation of a block aligned on its equals signs
+    /// (in MathML, a row of a table whose cells the caller opens and
+    /// closes).
     pub fn aligned_equation(&mut self, lhs: &Lhs, rhs: ExprId) -> String {
-        self.equation_with(lhs, rhs, " &= ")
+        self.equation_with(lhs, rhs, true)
     }
 
-    /// `lhs`, `equals`, `rhs`.
-    fn equation_with(&mut self, lhs: &Lhs, rhs: ExprId, equals: &str) -> String {
+    fn equation_with(&mut self, lhs: &Lhs, rhs: ExprId, aligned: bool) -> String {
         let lhs_vars = match lhs {
             Lhs::Derivative {
                 numerator_indices,
@@ -188,18 +237,20 @@ impl<'a> Printer<'a> {
             Lhs::Delta(_, indices) | Lhs::Family(_, indices) => indices.clone(),
         };
         self.with_free_names(&[rhs], &lhs_vars, |printer| {
-            let left = printer.lhs(lhs);
-            let right = printer.piece(rhs).text;
-            format!("{left}{equals}{right}")
+            let mut tokens = printer.lhs_tokens(lhs);
+            tokens.push(Token::Equals { aligned });
+            tokens.extend(printer.piece(rhs).tokens);
+            printer.written(&tokens)
         })
     }
 
     /// `lhs = rhs` for two expressions, sharing their free index names.
     pub fn expr_equation(&mut self, lhs: ExprId, rhs: ExprId) -> String {
         self.with_free_names(&[lhs, rhs], &[], |printer| {
-            let left = printer.piece(lhs).text;
-            let right = printer.piece(rhs).text;
-            format!("{left} = {right}")
+            let mut tokens = printer.piece(lhs).tokens;
+            tokens.push(Token::Equals { aligned: false });
+            tokens.extend(printer.piece(rhs).tokens);
+            printer.written(&tokens)
         })
     }
 
@@ -207,27 +258,99 @@ impl<'a> Printer<'a> {
     /// index names (the links of a derivation).
     pub fn exprs(&mut self, exprs: &[ExprId]) -> Vec<String> {
         self.with_free_names(exprs, &[], |printer| {
-            exprs.iter().map(|e| printer.piece(*e).text).collect()
+            exprs
+                .iter()
+                .map(|e| {
+                    let piece = printer.piece(*e);
+                    printer.written(&piece.tokens)
+                })
+                .collect()
+        })
+    }
+
+    /// Expressions as [`Printer::exprs`] prints them, each cut before the
+    /// signs of its outermost sum: the places a long line may break.
+    pub fn exprs_in_segments(&mut self, exprs: &[ExprId]) -> Vec<Vec<String>> {
+        self.with_free_names(exprs, &[], |printer| {
+            exprs
+                .iter()
+                .map(|e| {
+                    let piece = printer.piece(*e);
+                    let segments =
+                        layout::write_segments(&piece.tokens, &printer.atoms, printer.format);
+                    printer.atoms.clear();
+                    segments
+                })
+                .collect()
         })
     }
 
     /// The left side alone.
     pub fn lhs(&mut self, lhs: &Lhs) -> String {
+        let tokens = self.lhs_tokens(lhs);
+        self.written(&tokens)
+    }
+
+    /// A finished layout written in the printer's format; its atoms are
+    /// then let go.
+    fn written(&mut self, tokens: &[Token]) -> String {
+        let text = layout::write(tokens, &self.atoms, self.format);
+        self.atoms.clear();
+        text
+    }
+
+    /// A new atom of the layout being made.
+    fn atom(&mut self, text: String) -> Token {
+        let at = u32::try_from(self.atoms.len()).expect("a layout holds fewer than 2^32 atoms");
+        self.atoms.push(text);
+        Token::Atom(at)
+    }
+
+    /// A piece that is one atom.
+    fn atom_piece(&mut self, text: String) -> Piece {
+        let atom = self.atom(text);
+        Piece::new(vec![atom], Precedence::Atom, false)
+    }
+
+    fn lhs_tokens(&mut self, lhs: &Lhs) -> Vec<Token> {
         match lhs {
             Lhs::Derivative {
                 numerator,
                 numerator_indices,
                 denominator,
                 denominator_indices,
-            } => self.derivative_symbol(
-                *numerator,
-                numerator_indices,
-                *denominator,
-                denominator_indices,
-            ),
-            Lhs::Delta(family, indices) => self.delta_symbol(*family, indices),
-            Lhs::Family(family, indices) => self.reference(*family, indices),
+            } => {
+                let top = self.reference(*numerator, numerator_indices);
+                let bottom = self.reference(*denominator, denominator_indices);
+                let top = self.atom(top);
+                let bottom = self.atom(bottom);
+                self.partial_fraction(&[top], bottom)
+            }
+            Lhs::Delta(family, indices) => {
+                let symbol = self.delta_symbol(*family, indices);
+                vec![self.atom(symbol)]
+            }
+            Lhs::Family(family, indices) => {
+                let symbol = self.reference(*family, indices);
+                vec![self.atom(symbol)]
+            }
         }
+    }
+
+    /// `∂top/∂bottom`: a derivative's symbol, `top` empty for an operator.
+    fn partial_fraction(&mut self, top: &[Token], bottom: Token) -> Vec<Token> {
+        let partial = match self.format {
+            Format::Latex => "\\partial ",
+            Format::Text => "∂",
+            Format::Dsl => "d",
+            Format::MathMl => "<mo>∂</mo>",
+        };
+        let over = self.atom(partial.to_string());
+        let under = self.atom(partial.to_string());
+        let mut tokens = vec![Token::Open(Group::Fraction), over];
+        tokens.extend_from_slice(top);
+        tokens.extend([Token::Next, under, bottom, Token::Close]);
+        tokens
     }
 
     fn with_free_names<T>(
@@ -273,7 +396,7 @@ impl<'a> Printer<'a> {
             .cloned()
             .unwrap_or_else(|| self.store().var(var).name.clone());
         match (self.format, self.primed.get(&name)) {
-            (Format::Text | Format::Latex, Some(primed)) => primed.clone(),
+            (Format::Text | Format::Latex | Format::MathMl, Some(primed)) => primed.clone(),
             _ => name,
         }
     }
@@ -436,13 +559,22 @@ impl<'a> Printer<'a> {
     fn compose(&mut self, expr: ExprId) -> Piece {
         match self.store().node(expr) {
             Node::Number(value) => self.number(value),
-            Node::Ref(family, indices) => Piece::atom(self.reference(*family, indices)),
-            Node::Adjoint(family, indices) => Piece::atom(self.delta_symbol(*family, indices)),
-            Node::Delta(a, b) => Piece::atom(self.kronecker(*a, *b)),
+            Node::Ref(family, indices) => {
+                let symbol = self.reference(*family, indices);
+                self.atom_piece(symbol)
+            }
+            Node::Adjoint(family, indices) => {
+                let symbol = self.delta_symbol(*family, indices);
+                self.atom_piece(symbol)
+            }
+            Node::Delta(a, b) => {
+                let symbol = self.kronecker(*a, *b);
+                self.atom_piece(symbol)
+            }
             Node::Add(terms) => self.add(terms),
             Node::Mul(_) | Node::Pow(..) => self.product(expr),
             Node::Call(function, order, argument) => {
-                let inner = self.get(*argument).text;
+                let inner = self.get(*argument);
                 self.call(*function, *order, inner, None)
             }
             Node::Sum(..) => self.sum(expr),
@@ -450,57 +582,83 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// `∂a_k/∂a_j`, or `∂/∂a_j (...)` for an expression that is not a name.
-    fn formal_derivative(&mut self, of: ExprId, family: FamilyId, indices: &[IndexVar]) -> Piece {
-        let bottom = self.reference(family, indices);
-        let named = matches!(self.store().node(of), Node::Ref(..));
-        let top = if named {
-            self.get(of).text
-        } else {
-            String::new()
-        };
-        let text = match self.format {
-            Format::Latex => format!("\\frac{{\\partial {top}}}{{\\partial {bottom}}}"),
-            Format::Text => format!("∂{top}/∂{bottom}"),
-            Format::Dsl => format!("d{top}/d{bottom}"),
-        };
-        if named {
-            return Piece::atom(text);
-        }
-        let inner = self.get(of).text;
-        let spacer = if self.format == Format::Latex {
-            " "
-        } else {
-            ""
-        };
-        Piece {
-            text: format!("{text}{spacer}{}", self.parens(&inner)),
-            precedence: Precedence::Product,
-            open_sum: false,
+    /// Whether `piece` standing at `place` needs brackets: the one rule of
+    /// the printer for brackets.
+    fn needs_brackets(&self, piece: &Piece, place: Place) -> bool {
+        let precedence = piece.precedence;
+        match place {
+            Place::Term | Place::SumBody => precedence <= Precedence::Sum,
+            Place::Factor { last } => {
+                precedence < Precedence::Product
+                    || precedence == Precedence::Negation
+                    || (piece.open_sum && !last)
+                    // Side by side, `a (b/c)` reads as one product; the
+                    // language writes `a*b/c` as it parses.
+                    || (precedence == Precedence::Product
+                        && self.format != Format::Dsl
+                        && !piece.open_sum)
+            }
+            Place::Numerator => precedence < Precedence::Product || piece.open_sum,
+            Place::Denominator => precedence <= Precedence::Product || piece.open_sum,
+            Place::Negated => precedence <= Precedence::Negation && !piece.open_sum,
+            Place::PowerBase { superscripted } => {
+                precedence < Precedence::Atom || piece.open_sum || superscripted
+            }
+            Place::Exponent => precedence != Precedence::Atom,
+            Place::Operand => true,
         }
     }
 
-    fn number(&self, value: &BigRational) -> Piece {
+    /// `piece` as it stands at `place`: bracketed when it needs to be.
+    fn parenthesize(&self, piece: Piece, place: Place) -> Piece {
+        if self.needs_brackets(&piece, place) {
+            fenced(piece)
+        } else {
+            piece
+        }
+    }
+
+    /// `∂a_k/∂a_j`, or `∂/∂a_j (...)` for an expression that is not a name.
+    fn formal_derivative(&mut self, of: ExprId, family: FamilyId, indices: &[IndexVar]) -> Piece {
+        let bottom = self.reference(family, indices);
+        let bottom = self.atom(bottom);
+        let named = matches!(self.store().node(of), Node::Ref(..));
+        if named {
+            let top = self.get(of).tokens;
+            let tokens = self.partial_fraction(&top, bottom);
+            return Piece::new(tokens, Precedence::Atom, true);
+        }
+        let mut tokens = self.partial_fraction(&[], bottom);
+        tokens.push(Token::ApplyOperator);
+        let operand = self.get(of);
+        let operand = self.parenthesize(operand, Place::Operand);
+        tokens.extend(operand.tokens);
+        Piece::new(tokens, Precedence::Product, true)
+    }
+
+    fn number(&mut self, value: &BigRational) -> Piece {
         let magnitude = value.abs();
-        let text = if magnitude.is_integer() {
-            magnitude.numer().to_string()
+        let piece = if magnitude.is_integer() {
+            let digits = self.number_text(magnitude.numer().to_string());
+            self.atom_piece(digits)
         } else {
-            match self.format {
-                Format::Latex => {
-                    format!("\\frac{{{}}}{{{}}}", magnitude.numer(), magnitude.denom())
-                }
-                _ => format!("{}/{}", magnitude.numer(), magnitude.denom()),
-            }
-        };
-        let precedence = if magnitude.is_integer() || self.format == Format::Latex {
-            Precedence::Atom
-        } else {
-            Precedence::Product
-        };
-        let piece = Piece {
-            text,
-            precedence,
-            open_sum: false,
+            let numerator = self.number_text(magnitude.numer().to_string());
+            let denominator = self.number_text(magnitude.denom().to_string());
+            let tokens = vec![
+                Token::Open(Group::Fraction),
+                self.atom(numerator),
+                Token::Next,
+                self.atom(denominator),
+                Token::Close,
+            ];
+            // Set as a fraction, a number binds as an atom; written on one
+            // line, as a quotient.
+            let precedence = if self.format.is_typeset() {
+                Precedence::Atom
+            } else {
+                Precedence::Product
+            };
+            Piece::new(tokens, precedence, true)
         };
         if value.is_negative() {
             self.negated(piece)
@@ -509,31 +667,25 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn negated(&self, inner: Piece) -> Piece {
-        let inner_text = if inner.precedence <= Precedence::Negation && !inner.open_sum {
-            self.parens(&inner.text)
-        } else {
-            inner.text
-        };
-        Piece {
-            text: format!("{}{inner_text}", self.minus()),
-            precedence: Precedence::Negation,
-            open_sum: inner.open_sum,
-        }
-    }
-
-    fn minus(&self) -> &'static str {
+    /// Digits as the format writes a number.
+    fn number_text(&self, digits: String) -> String {
         match self.format {
-            Format::Text => "−",
-            _ => "-",
+            Format::MathMl => format!("<mn>{digits}</mn>"),
+            _ => digits,
         }
     }
 
-    fn parens(&self, text: &str) -> String {
-        if self.format == Format::Latex && (text.contains("\\frac") || text.contains("\\sum")) {
-            format!("\\left({text}\\right)")
-        } else {
-            format!("({text})")
+    fn negated(&self, inner: Piece) -> Piece {
+        let open_sum = inner.open_sum;
+        let inner = self.parenthesize(inner, Place::Negated);
+        let mut tokens = Vec::with_capacity(inner.tokens.len() + 1);
+        tokens.push(Token::Negative);
+        tokens.extend(inner.tokens);
+        Piece {
+            tokens,
+            precedence: Precedence::Negation,
+            open_sum,
+            tall: inner.tall,
         }
     }
 
@@ -543,7 +695,8 @@ impl<'a> Printer<'a> {
             .map(|t| (self.is_negative_term(*t), *t))
             .collect();
         ordered.sort_by_key(|(negative, id)| (*negative, *id));
-        let mut text = String::new();
+        let mut tokens = Vec::new();
+        let mut tall = false;
         for (position, (negative, term)) in ordered.into_iter().enumerate() {
             let shown = if negative {
                 let (coefficient, factors) = self.coefficient_and_factors(term);
@@ -552,34 +705,17 @@ impl<'a> Printer<'a> {
             } else {
                 self.get(term)
             };
-            let shown_text = if shown.precedence <= Precedence::Sum {
-                self.parens(&shown.text)
-            } else {
-                shown.text
-            };
+            let shown = self.parenthesize(shown, Place::Term);
+            tall |= shown.tall;
             match (position, negative) {
-                (0, false) => text.push_str(&shown_text),
-                (0, true) => {
-                    text.push_str(self.minus());
-                    text.push_str(&shown_text);
-                }
-                (_, false) => {
-                    text.push_str(" + ");
-                    text.push_str(&shown_text);
-                }
-                (_, true) => {
-                    text.push(' ');
-                    text.push_str(self.minus());
-                    text.push(' ');
-                    text.push_str(&shown_text);
-                }
+                (0, false) => {}
+                (0, true) => tokens.push(Token::Negative),
+                (_, false) => tokens.extend([Token::Break, Token::Plus]),
+                (_, true) => tokens.extend([Token::Break, Token::Minus]),
             }
+            tokens.extend(shown.tokens);
         }
-        Piece {
-            text,
-            precedence: Precedence::Sum,
-            open_sum: false,
-        }
+        Piece::new(tokens, Precedence::Sum, tall)
     }
 
     /// The factors of a product, products inside it spliced in (a derived
@@ -673,11 +809,14 @@ impl<'a> Printer<'a> {
         {
             let fraction = self.number(fraction);
             let rest = self.juxtapose(None, &over);
-            let separator = if self.format == Format::Dsl { "*" } else { " " };
+            let mut tokens = fraction.tokens;
+            tokens.push(Token::Times);
+            tokens.extend(rest.tokens);
             let piece = Piece {
-                text: format!("{}{separator}{}", fraction.text, rest.text),
+                tokens,
                 precedence: Precedence::Product,
                 open_sum: rest.open_sum,
+                tall: true,
             };
             return if negative { self.negated(piece) } else { piece };
         }
@@ -696,33 +835,27 @@ impl<'a> Printer<'a> {
             top
         } else {
             let bottom = self.juxtapose(denominator_number.as_ref(), &under);
-            match self.format {
-                Format::Latex => Piece::atom(format!("\\frac{{{}}}{{{}}}", top.text, bottom.text)),
-                _ => {
-                    let top_text = if top.precedence < Precedence::Product || top.open_sum {
-                        self.parens(&top.text)
-                    } else {
-                        top.text
-                    };
-                    let bottom_text = if bottom.precedence <= Precedence::Product || bottom.open_sum
-                    {
-                        self.parens(&bottom.text)
-                    } else {
-                        bottom.text
-                    };
-                    Piece {
-                        text: format!("{top_text}/{bottom_text}"),
-                        precedence: Precedence::Product,
-                        open_sum: false,
-                    }
-                }
-            }
+            // Set as a fraction, the bar groups; on one line, brackets do.
+            let (top, bottom, precedence) = if self.format.is_typeset() {
+                (top, bottom, Precedence::Atom)
+            } else {
+                (
+                    self.parenthesize(top, Place::Numerator),
+                    self.parenthesize(bottom, Place::Denominator),
+                    Precedence::Product,
+                )
+            };
+            let mut tokens = vec![Token::Open(Group::Fraction)];
+            tokens.extend(top.tokens);
+            tokens.push(Token::Next);
+            tokens.extend(bottom.tokens);
+            tokens.push(Token::Close);
+            Piece::new(tokens, precedence, true)
         };
         if negative { self.negated(piece) } else { piece }
     }
 
-    /// A number (none for 1) and factors side by side (text, LaTeX) or
-    /// joined by `*` (dsl).
+    /// A number (none for 1) and factors side by side.
     fn juxtapose(
         &mut self,
         number: Option<&BigRational>,
@@ -752,39 +885,24 @@ impl<'a> Printer<'a> {
             return parts.pop().expect("one part");
         }
         let count = parts.len();
-        let mut text = String::new();
+        let mut tokens = Vec::new();
         let mut open_sum = false;
+        let mut tall = false;
         for (position, part) in parts.into_iter().enumerate() {
             let last = position + 1 == count;
-            let needs_parens = part.precedence < Precedence::Product
-                || (part.precedence == Precedence::Negation)
-                || (part.open_sum && !last)
-                || (part.precedence == Precedence::Product
-                    && self.format != Format::Dsl
-                    && !part.open_sum);
-            let shown = if needs_parens {
-                self.parens(&part.text)
-            } else {
-                part.text
-            };
-            if position > 0 {
-                let separator = match self.format {
-                    Format::Dsl => "*",
-                    Format::Latex if starts_with_digit(&shown) && ends_with_digit(&text) => {
-                        " \\cdot "
-                    }
-                    Format::Text if starts_with_digit(&shown) => " · ",
-                    _ => " ",
-                };
-                text.push_str(separator);
-            }
-            text.push_str(&shown);
             open_sum = last && part.open_sum;
+            let shown = self.parenthesize(part, Place::Factor { last });
+            tall |= shown.tall;
+            if position > 0 {
+                tokens.push(Token::Times);
+            }
+            tokens.extend(shown.tokens);
         }
         Piece {
-            text,
+            tokens,
             precedence: Precedence::Product,
             open_sum,
+            tall,
         }
     }
 
@@ -841,58 +959,51 @@ impl<'a> Printer<'a> {
         // both are taken, whichever way the power is shown.
         let base_piece = self.get(base);
         if let Node::Call(function, order, argument) = *self.store().node(base) {
-            let inner = self.get(argument).text;
-            if let (Function::Builtin(builtin), 0, Format::Latex | Format::Text) =
-                (function, order, self.format)
+            let inner = self.get(argument);
+            if let (Function::Builtin(builtin), 0, false) =
+                (function, order, self.format == Format::Dsl)
                 && exponent.precedence == Precedence::Atom
                 && !matches!(builtin.row().latex, LatexName::Root | LatexName::Bars)
             {
-                return self.call(function, 0, inner, Some(exponent.text));
+                return self.call(function, 0, inner, Some(exponent));
             }
         }
-        // A symbol that carries a superscript of its own, as `w^{(1)}_{ji}`
-        // does, is bracketed before it is raised: TeX refuses two. Inside a
-        // group counts too, as TeX takes `{\hat{y}^2}` apart again.
-        let scripted = self.format == Format::Latex
-            && matches!(self.store().node(base), Node::Ref(..) | Node::Adjoint(..))
-            && carries_script(&base_piece.text, &['^', '\'']);
-        let base_text =
-            if base_piece.precedence < Precedence::Atom || base_piece.open_sum || scripted {
-                self.parens(&base_piece.text)
-            } else {
-                base_piece.text
-            };
-        let text = match self.format {
-            Format::Latex => format!("{base_text}^{{{}}}", exponent.text),
-            Format::Text => match superscript(&exponent.text) {
-                Some(raised) => format!("{base_text}{raised}"),
-                None => format!("{base_text}^({})", exponent.text),
-            },
-            Format::Dsl => {
-                if exponent.precedence == Precedence::Atom {
-                    format!("{base_text}^{}", exponent.text)
-                } else {
-                    format!("{base_text}^({})", exponent.text)
-                }
-            }
+        let superscripted = self.format.is_typeset() && self.carries_superscript(base);
+        let base_piece = self.parenthesize(base_piece, Place::PowerBase { superscripted });
+        let exponent = if self.format == Format::Dsl {
+            self.parenthesize(exponent, Place::Exponent)
+        } else {
+            exponent
         };
-        Piece {
-            text,
-            precedence: Precedence::Power,
-            open_sum: false,
-        }
+        Piece::new(
+            power_tokens(base_piece.tokens, exponent.tokens),
+            Precedence::Power,
+            base_piece.tall || exponent.tall,
+        )
     }
 
-    /// A call, its argument printed as `inner`, its value raised to `power`.
+    /// True when `expr` is a symbol that carries a superscript of its own,
+    /// as `w^{(1)}_{ji}` does; inside a group counts too, as TeX takes
+    /// `{\hat{y}^2}` apart again. Read from the symbol's notation.
+    fn carries_superscript(&self, expr: ExprId) -> bool {
+        let notation = match self.store().node(expr) {
+            Node::Ref(family, _) => self.family_latex(*family),
+            Node::Adjoint(family, _) => self.delta_latex(*family),
+            _ => return false,
+        };
+        carries_script(&notation, &['^', '\''])
+    }
+
+    /// A call, its argument laid out as `inner`, its value raised to `power`.
     fn call(
         &mut self,
         function: Function,
         order: u32,
-        inner: String,
-        power: Option<String>,
+        inner: Piece,
+        power: Option<Piece>,
     ) -> Piece {
         let primes = match self.format {
-            Format::Text => match order {
+            Format::Text | Format::MathMl => match order {
                 0 => String::new(),
                 1 => "′".to_string(),
                 2 => "″".to_string(),
@@ -907,37 +1018,54 @@ impl<'a> Printer<'a> {
                     Format::Latex => latex_identifier(name, "\\operatorname"),
                     Format::Text => greek_text(name).unwrap_or_else(|| name.clone()),
                     Format::Dsl => name.clone(),
+                    Format::MathMl => {
+                        let letter = greek_text(name).unwrap_or_else(|| name.clone());
+                        format!("<mi>{}</mi>", mathml::escape(&letter))
+                    }
                 }
             }
             Function::Builtin(builtin) => {
                 let row = builtin.row();
+                let enclosed = |group| {
+                    let mut tokens = vec![Token::Open(group)];
+                    tokens.extend(inner.tokens.iter().copied());
+                    tokens.push(Token::Close);
+                    Piece::new(tokens, Precedence::Atom, inner.tall)
+                };
                 match (self.format, row.latex) {
                     (Format::Dsl, _) => row.name.to_string(),
-                    (Format::Text, LatexName::Bars) => return Piece::atom(format!("|{inner}|")),
-                    (Format::Text, LatexName::Root) => {
-                        return Piece::atom(format!("{}({inner})", row.text));
+                    (_, LatexName::Bars) => return enclosed(Group::Bars),
+                    (Format::Latex | Format::MathMl, LatexName::Root) => {
+                        return enclosed(Group::Root);
                     }
                     (Format::Text, _) => row.text.to_string(),
-                    (Format::Latex, LatexName::Bars) => {
-                        return Piece::atom(format!("\\lvert {inner} \\rvert"));
-                    }
-                    (Format::Latex, LatexName::Root) => {
-                        return Piece::atom(format!("\\sqrt{{{inner}}}"));
-                    }
                     (Format::Latex, LatexName::Command(command)) => command.to_string(),
                     (Format::Latex, LatexName::Operator(operator)) => {
                         format!("\\operatorname{{{operator}}}")
                     }
+                    (Format::MathMl, LatexName::Command(command)) => {
+                        format!("<mi>{}</mi>", command.trim_start_matches('\\'))
+                    }
+                    (Format::MathMl, LatexName::Operator(operator)) => {
+                        format!("<mi>{operator}</mi>")
+                    }
                 }
             }
         };
-        let raised = match (&power, self.format) {
-            (Some(p), Format::Latex) => format!("^{{{p}}}"),
-            (Some(p), Format::Text) => superscript(p).unwrap_or_else(|| format!("^({p})")),
-            _ => String::new(),
+        let name = match (self.format, primes.is_empty()) {
+            (_, true) => name,
+            (Format::MathMl, false) => format!("<msup>{name}<mo>{primes}</mo></msup>"),
+            (_, false) => format!("{name}{primes}"),
         };
-        let argument_text = self.parens(&inner);
-        Piece::atom(format!("{name}{primes}{raised}{argument_text}"))
+        let name = self.atom(name);
+        let mut tokens = match power {
+            Some(power) => power_tokens(vec![name], power.tokens),
+            None => vec![name],
+        };
+        tokens.push(Token::ApplyFunction);
+        let tall = inner.tall;
+        tokens.extend(self.parenthesize(inner, Place::Operand).tokens);
+        Piece::new(tokens, Precedence::Atom, tall)
     }
 
     fn sum(&mut self, expr: ExprId) -> Piece {
@@ -946,40 +1074,41 @@ impl<'a> Printer<'a> {
         };
         let (name, body_scope) = self.binder(expr, bound);
         let inner = self.take(body, body_scope);
-        match self.format {
-            Format::Dsl => {
-                // A name that indexes nothing in the body, and that no index
-                // line declares, needs its range written to parse back.
-                let declared =
-                    self.model.indices.get(&name).is_some_and(|v| {
-                        self.store().var(*v).range == self.store().var(bound).range
-                    });
-                let binder = if declared || indexes_something(self.store(), body, bound) {
-                    name
-                } else {
-                    let range = &self.model.ranges[self.store().var(bound).range.0 as usize].name;
-                    format!("{name} in {range}")
-                };
-                Piece::atom(format!("sum({binder}, {})", inner.text))
-            }
-            Format::Text | Format::Latex => {
-                let body_text = if inner.precedence <= Precedence::Sum {
-                    self.parens(&inner.text)
-                } else {
-                    inner.text
-                };
-                let shown = self.primed.get(&name).cloned().unwrap_or(name);
-                let sign = if self.format == Format::Latex {
-                    format!("\\sum_{{{shown}}}")
-                } else {
-                    format!("Σ{}", subscript_or_bracket(&shown))
-                };
-                Piece {
-                    text: format!("{sign} {body_text}"),
-                    precedence: Precedence::Product,
-                    open_sum: true,
-                }
-            }
+        if self.format == Format::Dsl {
+            // A name that indexes nothing in the body, and that no index
+            // line declares, needs its range written to parse back.
+            let declared = self
+                .model
+                .indices
+                .get(&name)
+                .is_some_and(|v| self.store().var(*v).range == self.store().var(bound).range);
+            let binder = if declared || indexes_something(self.store(), body, bound) {
+                name
+            } else {
+                let range = &self.model.ranges[self.store().var(bound).range.0 as usize].name;
+                format!("{name} in {range}")
+            };
+            let binder = self.atom(binder);
+            let mut tokens = vec![Token::Open(Group::BigSum), binder, Token::Next];
+            tokens.extend(inner.tokens);
+            tokens.push(Token::Close);
+            return Piece::new(tokens, Precedence::Atom, true);
+        }
+        let body = self.parenthesize(inner, Place::SumBody);
+        let shown = self.primed.get(&name).cloned().unwrap_or(name);
+        let shown = match self.format {
+            Format::MathMl => mathml::index_name(&shown),
+            _ => shown,
+        };
+        let binder = self.atom(shown);
+        let mut tokens = vec![Token::Open(Group::BigSum), binder, Token::Next];
+        tokens.extend(body.tokens);
+        tokens.push(Token::Close);
+        Piece {
+            tokens,
+            precedence: Precedence::Product,
+            open_sum: true,
+            tall: true,
         }
     }
 
@@ -988,6 +1117,7 @@ impl<'a> Printer<'a> {
         match self.format {
             Format::Dsl => format!("delta({a}, {b})"),
             Format::Latex => latex_with_indices(&self.model.kronecker_latex, &[a, b]),
+            Format::MathMl => mathml::symbol(&self.model.kronecker_latex, &[a, b]),
             Format::Text => {
                 let symbol =
                     latex_to_text(&self.model.kronecker_latex).unwrap_or_else(|| "δ".to_string());
@@ -1003,6 +1133,7 @@ impl<'a> Printer<'a> {
         match self.format {
             Format::Dsl => dsl_reference(&info.name, &names),
             Format::Latex => latex_with_indices(&self.family_latex(family), &names),
+            Format::MathMl => mathml::symbol(&self.family_latex(family), &names),
             Format::Text => format!("{}{}", self.family_text(family), subscripts(&names)),
         }
     }
@@ -1023,6 +1154,16 @@ impl<'a> Printer<'a> {
         }
     }
 
+    /// The symbol of a family's delta in LaTeX: its `delta` line, unless
+    /// another family shares it, else `\delta^{(name)}`.
+    fn delta_latex(&self, family: FamilyId) -> String {
+        let info = self.model.family(family);
+        info.delta_latex
+            .clone()
+            .filter(|_| !self.model.shared_delta_symbols.contains(&family))
+            .unwrap_or_else(|| format!("\\delta^{{({})}}", latex_escape_name(&info.name)))
+    }
+
     fn delta_symbol(&self, family: FamilyId, indices: &[IndexVar]) -> String {
         let names: Vec<String> = indices.iter().map(|v| self.var_name(*v)).collect();
         let info = self.model.family(family);
@@ -1032,12 +1173,8 @@ impl<'a> Printer<'a> {
             .filter(|_| !self.model.shared_delta_symbols.contains(&family));
         match self.format {
             Format::Dsl => dsl_reference(&format!("delta_{}", info.name), &names),
-            Format::Latex => {
-                let symbol = own_symbol
-                    .cloned()
-                    .unwrap_or_else(|| format!("\\delta^{{({})}}", latex_escape_name(&info.name)));
-                latex_with_indices(&symbol, &names)
-            }
+            Format::Latex => latex_with_indices(&self.delta_latex(family), &names),
+            Format::MathMl => mathml::symbol(&self.delta_latex(family), &names),
             Format::Text => {
                 let symbol = match own_symbol {
                     Some(tex) => latex_to_text(tex).unwrap_or_else(|| "δ".to_string()),
@@ -1050,22 +1187,26 @@ impl<'a> Printer<'a> {
             }
         }
     }
+}
 
-    fn derivative_symbol(
-        &self,
-        numerator: FamilyId,
-        numerator_indices: &[IndexVar],
-        denominator: FamilyId,
-        denominator_indices: &[IndexVar],
-    ) -> String {
-        let top = self.reference(numerator, numerator_indices);
-        let bottom = self.reference(denominator, denominator_indices);
-        match self.format {
-            Format::Dsl => format!("d{top}/d{bottom}"),
-            Format::Latex => format!("\\frac{{\\partial {top}}}{{\\partial {bottom}}}"),
-            Format::Text => format!("∂{top}/∂{bottom}"),
-        }
-    }
+/// `inner` in brackets.
+fn fenced(inner: Piece) -> Piece {
+    let mut tokens = Vec::with_capacity(inner.tokens.len() + 2);
+    tokens.push(Token::Open(Group::Fenced { tall: inner.tall }));
+    tokens.extend(inner.tokens);
+    tokens.push(Token::Close);
+    Piece::new(tokens, Precedence::Atom, inner.tall)
+}
+
+/// `base` raised to `exponent`.
+fn power_tokens(base: Vec<Token>, exponent: Vec<Token>) -> Vec<Token> {
+    let mut tokens = Vec::with_capacity(base.len() + exponent.len() + 3);
+    tokens.push(Token::Open(Group::Power));
+    tokens.extend(base);
+    tokens.push(Token::Next);
+    tokens.extend(exponent);
+    tokens.push(Token::Close);
+    tokens
 }
 
 /// The exponent a factor is shown with.
@@ -1080,12 +1221,4 @@ fn indexes_something(store: &Store, expr: ExprId, var: IndexVar) -> bool {
     store.any_node(expr, |node| {
         matches!(node, Node::Ref(_, indices) | Node::Adjoint(_, indices) if indices.contains(&var))
     })
-}
-
-fn starts_with_digit(text: &str) -> bool {
-    text.chars().next().is_some_and(|c| c.is_ascii_digit())
-}
-
-fn ends_with_digit(text: &str) -> bool {
-    text.chars().last().is_some_and(|c| c.is_ascii_digit())
 }

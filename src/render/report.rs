@@ -308,7 +308,8 @@ pub fn derivation_latex(
     let mut printer = Printer::new(model, Format::Latex);
     let mut all = vec![derivation.lhs];
     all.extend(derivation.steps.iter().map(|s| s.expr));
-    let shown = printer.exprs(&all);
+    let segments = printer.exprs_in_segments(&all);
+    let lhs = segments[0].concat();
     // Each link's reason stands directly below it, its rules as small
     // labels; the last one's below the block.
     let reasons: Vec<String> = derivation
@@ -325,13 +326,13 @@ pub fn derivation_latex(
         .collect();
     let mut body = String::new();
     let mut after_text = false;
-    for (number, line) in shown[1..].iter().enumerate() {
-        let pieces = break_long(line, LONG_LINE);
+    for (number, line) in segments[1..].iter().enumerate() {
+        let pieces = lines_of(line, LONG_LINE);
         let last = pieces.len() - 1;
         for (at, piece) in pieces.into_iter().enumerate() {
             let piece = settable(piece);
             let lead = match (number, at) {
-                (0, 0) => format!("{} &= ", settable(shown[0].clone())),
+                (0, 0) => format!("{} &= ", settable(lhs.clone())),
                 (_, 0) => "  &= ".to_string(),
                 _ => "  &\\quad ".to_string(),
             };
@@ -353,11 +354,7 @@ pub fn derivation_latex(
             after_text = true;
         }
     }
-    let body = if body.is_empty() {
-        settable(shown[0].clone())
-    } else {
-        body
-    };
+    let body = if body.is_empty() { settable(lhs) } else { body };
     if let Numbering::Document { label } = numbering {
         out.push_str("\\refstepcounter{equation}");
         if let Some(label) = label {
@@ -404,44 +401,28 @@ pub fn settable(latex: String) -> String {
     }
 }
 
-/// Breaks a formula before top-level `+` and `-` signs so that no piece is
-/// much longer than `limit` characters of LaTeX. Signs inside braces or
-/// brackets are never split.
-fn break_long(latex: &str, limit: usize) -> Vec<String> {
-    if latex.len() <= limit {
-        return vec![latex.to_string()];
+/// A formula's lines: its segments (cut before the signs of its outermost
+/// sum, as the printer lays it out) joined while the formula is short,
+/// and otherwise into lines of about `limit` characters of LaTeX or more,
+/// each after the first starting with its sign.
+fn lines_of(segments: &[String], limit: usize) -> Vec<String> {
+    if segments.iter().map(String::len).sum::<usize>() <= limit {
+        return vec![segments.concat()];
     }
-    let mut pieces = Vec::new();
+    let mut lines = Vec::new();
     let mut current = String::new();
-    let mut depth = 0i32;
-    let bytes = latex.as_bytes();
-    let mut at = 0;
-    while at < latex.len() {
-        let rest = &latex[at..];
-        if rest.starts_with("\\left") {
-            depth += 1;
-        } else if rest.starts_with("\\right") {
-            depth -= 1;
+    for segment in segments {
+        if current.len() >= limit / 2 {
+            lines.push(std::mem::take(&mut current));
+            current.push_str(segment.trim_start_matches(' '));
+        } else {
+            current.push_str(segment);
         }
-        match bytes[at] {
-            b'{' | b'(' | b'[' => depth += 1,
-            b'}' | b')' | b']' => depth -= 1,
-            _ => {}
-        }
-        let at_sign = depth == 0 && (rest.starts_with(" + ") || rest.starts_with(" - "));
-        if at_sign && current.len() >= limit / 2 && !current.is_empty() {
-            pieces.push(std::mem::take(&mut current));
-            at += 1; // the sign starts the next piece
-            continue;
-        }
-        let c = rest.chars().next().expect("not at the end");
-        current.push(c);
-        at += c.len_utf8();
     }
     if !current.is_empty() {
-        pieces.push(current);
+        lines.push(current);
     }
-    pieces
+    lines
 }
 
 /// The derivation as JSON: each step with its rule ids, reason, and the
@@ -483,21 +464,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_formulas_break_before_top_level_signs_only() {
-        let formula = format!("a + {} - b", "\\frac{x + y}{z - w} ".repeat(12));
-        let pieces = break_long(&formula, 60);
-        assert!(pieces.len() > 1);
-        assert_eq!(
-            pieces.concat().replace("  ", " "),
-            formula.replace("  ", " ")
-        );
-        for piece in &pieces[1..] {
-            assert!(
-                piece.starts_with("+ ") || piece.starts_with("- "),
-                "{piece}"
-            );
+    fn long_formulas_break_where_their_layout_allows() {
+        let segments: Vec<String> = std::iter::once("a".to_string())
+            .chain((0..12).map(|n| format!(" + \\frac{{x + y}}{{z - {n}}}")))
+            .collect();
+        let lines = lines_of(&segments, 60);
+        assert!(lines.len() > 1);
+        assert_eq!(lines[0], format!("a{}", segments[1..3].concat()));
+        for line in &lines[1..] {
+            assert!(line.starts_with("+ "), "{line}");
         }
-        assert_eq!(break_long("a + b", 60), ["a + b"]);
+        assert_eq!(
+            lines.join(" "),
+            segments.concat(),
+            "nothing is lost or added but the break"
+        );
+        // A short formula stays on one line, whatever its segments.
+        let short = ["a".to_string(), " + b".to_string()];
+        assert_eq!(lines_of(&short, 60), ["a + b"]);
     }
 
     #[test]
