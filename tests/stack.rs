@@ -84,6 +84,15 @@ fn every_command_handles_the_deepest_input_on_an_ordinary_stack() {
                 "json".into(),
             ],
             vec![
+                "derive".into(),
+                file.clone(),
+                "dE/dx".into(),
+                "--form".into(),
+                "expanded".into(),
+                "--format".into(),
+                "mathml".into(),
+            ],
+            vec![
                 "grad".into(),
                 file.clone(),
                 "--objective".into(),

@@ -39,6 +39,9 @@ pub enum ReasonPart {
     Formula(ExprId),
     /// An equation `lhs = rhs`.
     Equation(ExprId, ExprId),
+    /// A family's definition, `lhs = rhs` (its indices those of the step),
+    /// which a document cites by the number of the network's equation.
+    Definition(FamilyId, ExprId, ExprId),
     /// Index names, set as mathematics: `k`, or `i, j`.
     Indices(Vec<String>),
 }
@@ -574,7 +577,10 @@ impl<'a> Deriver<'a> {
                 if !reason.is_empty() {
                     reason.push(ReasonPart::Words(", ".into()));
                 }
-                reason.push(ReasonPart::Equation(lhs, rhs));
+                reason.push(match self.model.store.node(lhs) {
+                    Node::Ref(family, _) => ReasonPart::Definition(*family, lhs, rhs),
+                    _ => ReasonPart::Equation(lhs, rhs),
+                });
             }
             for rule in fired.0.rules().filter(|r| **r != rules::DEFINITION) {
                 if !reason.is_empty() {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::files::{PartialFile, read_bounded, read_text, refuse_overwriting, shown};
-use super::{FormatArg, Outcome, load, pretty, read_source};
+use super::{Outcome, load, pretty, read_source};
 use crate::check::{
     Evidence, Grade, Verdict, Versioned, batch, check, check_derivation, counted, truth,
 };
@@ -32,8 +32,17 @@ pub(super) struct Args {
     #[arg(long)]
     out: Option<String>,
     /// Output format of a single grade
-    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
-    format: FormatArg,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    format: CheckFormat,
+}
+
+/// The formats of a grade: `dsl` prints as `text` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum CheckFormat {
+    Text,
+    Latex,
+    Dsl,
+    Json,
 }
 
 /// Grades one answer, one derivation, or a batch; a batch's grades stream
@@ -58,7 +67,7 @@ pub(super) fn run(args: Args, stream: &mut dyn std::io::Write) -> Result<Outcome
         let batch = batch::read_rows(&batch, &bytes)?;
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let json_lines =
-            out.as_deref().is_some_and(|o| o.ends_with(".jsonl")) || format == FormatArg::Json;
+            out.as_deref().is_some_and(|o| o.ends_with(".jsonl")) || format == CheckFormat::Json;
         // Grades are written as they come, in input order: into the output
         // file, put in its place once whole, or to standard output.
         let mut file = out
@@ -121,7 +130,7 @@ pub(super) fn run(args: Args, stream: &mut dyn std::io::Write) -> Result<Outcome
         let graded = check_derivation(&mut network, &truth, &text);
         let right = graded.verdict.is_right();
         let report = match format {
-            FormatArg::Json => pretty(&Versioned::new(&graded)),
+            CheckFormat::Json => pretty(&Versioned::new(&graded)),
             _ => {
                 let mut lines = String::new();
                 for line in &graded.lines {
@@ -147,13 +156,13 @@ pub(super) fn run(args: Args, stream: &mut dyn std::io::Write) -> Result<Outcome
     })?;
     let graded = check(&mut network, &truth, &answer);
     let report = match format {
-        FormatArg::Json => pretty(&Versioned::new(&GradeJson {
+        CheckFormat::Json => pretty(&Versioned::new(&GradeJson {
             grade: &graded,
             feedback: graded.feedback(),
             result: truth.result_latex(&network),
         })),
-        FormatArg::Latex => grade_latex(&graded, &truth.result_latex(&network)),
-        FormatArg::Text | FormatArg::Dsl => grade_text(&graded),
+        CheckFormat::Latex => grade_latex(&graded, &truth.result_latex(&network)),
+        CheckFormat::Text | CheckFormat::Dsl => grade_text(&graded),
     };
     Ok(Outcome::judged(graded.verdict.is_right(), report))
 }

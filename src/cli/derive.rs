@@ -2,16 +2,13 @@
 //! format, or its derivation step by step.
 
 use clap::ValueEnum;
-use serde_json::{Value, json};
 
-use super::{
-    AllFormats, FormatArg, Outcome, equations_text, load, main_lhs, pretty, render_format, system,
-};
+use super::{FormatArg, Outcome, load, pretty, render_format, system};
 use crate::calculus::derivation::{Verbosity, derive_steps};
 use crate::calculus::{Derivative, Form};
 use crate::diagnostic::Diagnostic;
 use crate::model::Model;
-use crate::render::{Format, Printer, report};
+use crate::render::{Format, Printer, data, equations, report};
 
 /// The arguments of `derive`.
 #[derive(clap::Args, Debug)]
@@ -59,6 +56,12 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
             FormatArg::Json => pretty(&report::json(model, &report)),
             FormatArg::Latex => report::latex(model, &report),
             FormatArg::Text | FormatArg::Dsl => report::text(model, &report),
+            FormatArg::MathMl => {
+                return Err(Diagnostic::unlocated(
+                    "a derivation step by step is printed as text, latex or json, not mathml",
+                )
+                .with_help("`--steps --format json` gives every link in MathML too"));
+            }
         }));
     }
     let form = match args.form {
@@ -68,7 +71,7 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     if args.format == FormatArg::Json {
         let backprop = network.engine().derive(&query, Form::Backprop)?;
         let expanded = network.engine().derive(&query, Form::Expanded);
-        let value = derive_json(&network.model, &backprop, &expanded, form);
+        let value = data::derivative_json(&network.model, &backprop, &expanded, form);
         return Ok(Outcome::success(pretty(&value)));
     }
     let derivative = network.engine().derive(&query, form)?;
@@ -87,53 +90,9 @@ fn derive_output(model: &Model, derivative: &Derivative, format: FormatArg) -> S
             Printer::new(model, Format::Dsl).expr(derivative.result)
         );
     }
-    let mut out = equations_text(model, &lines, render_format(format));
+    let mut out = equations(model, &lines, render_format(format));
     if let (Some(note), FormatArg::Text) = (&derivative.note, format) {
         out.push_str(&format!("note: {note}\n"));
     }
     out
-}
-
-/// Both forms of a result: each side in text, LaTeX and the language,
-/// the backprop equations, and the free indices.
-fn derive_json(
-    model: &Model,
-    backprop: &Derivative,
-    expanded: &Result<Derivative, Diagnostic>,
-    asked: Form,
-) -> Value {
-    let query = &backprop.query;
-    let mut free: Vec<String> = Vec::new();
-    for var in query
-        .numerator_indices
-        .iter()
-        .chain(&query.denominator_indices)
-    {
-        let name = model.store.var(*var).name.clone();
-        if !free.contains(&name) {
-            free.push(name);
-        }
-    }
-    let mut formats = AllFormats::new(model);
-    let expanded_value = match expanded {
-        Ok(derivative) => json!({
-            "lhs": formats.lhs(&main_lhs(model, derivative)),
-            "rhs": formats.expr(derivative.result),
-        }),
-        Err(error) => json!({ "error": error.message }),
-    };
-    json!({
-        "query": query.text,
-        "form": asked.name(),
-        "numerator": model.family(query.numerator).name,
-        "denominator": model.family(query.denominator).name,
-        "free_indices": free,
-        "expanded": expanded_value,
-        "backprop": {
-            "lhs": formats.lhs(&main_lhs(model, backprop)),
-            "rhs": formats.expr(backprop.result),
-            "equations": backprop.equations.iter().map(|e| formats.equation(model, e)).collect::<Vec<_>>(),
-        },
-        "note": backprop.note,
-    })
 }

@@ -2,13 +2,14 @@
 
 use serde_json::json;
 
-use super::{AllFormats, FormatArg, Outcome, render_format};
+use super::{FormatArg, Outcome, render_format};
 use crate::calculus::local::{Depth, derivative};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::expr::Wrt;
 use crate::limits::MAX_RESULT_SIZE;
 use crate::model::Model;
-use crate::render::Printer;
+use crate::render::data::AllFormats;
+use crate::render::{Format, Printer, mathml_element};
 use crate::simplify::Simplifier;
 use crate::syntax;
 
@@ -44,8 +45,9 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         return Ok(Outcome::success(match format {
             FormatArg::Json => format!(
                 "{}\n",
-                json!({"derivative": {"text": "0", "latex": "0", "dsl": "0"}, "note": format!("the expression does not mention `{variable}`")})
+                json!({"derivative": {"text": "0", "latex": "0", "dsl": "0", "mathml": mathml_element("<mn>0</mn>", false)}, "note": format!("the expression does not mention `{variable}`")})
             ),
+            FormatArg::MathMl => format!("{}\n", mathml_element("<mn>0</mn>", true)),
             _ => "0\n".to_string(),
         }));
     };
@@ -79,6 +81,10 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
         FormatArg::Json => format!(
             "{}\n",
             json!({"expression": expression, "variable": variable, "derivative": AllFormats::new(&model).expr(result)})
+        ),
+        FormatArg::MathMl => format!(
+            "{}\n",
+            mathml_element(&Printer::new(&model, Format::MathMl).expr(result), true)
         ),
         other => format!(
             "{}\n",

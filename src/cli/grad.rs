@@ -1,17 +1,12 @@
 //! `chainrule grad FILE`: the derivative of the objective with respect to
 //! every parameter, as one shared system of deltas.
 
-use serde::Serialize;
-
-use super::{
-    AllFormats, EquationJson, FormatArg, Formats, Outcome, choose_objective, equation_line,
-    equations_text, index_names, load, pretty, render_format,
-};
+use super::{FormatArg, Outcome, choose_objective, equation_line, load, pretty, render_format};
 use crate::calculus::Gradient;
 use crate::diagnostic::Diagnostic;
 use crate::expr::ExprId;
 use crate::model::{FamilyKind, LeafKind, Model};
-use crate::render::Lhs;
+use crate::render::{Lhs, data, equations};
 
 /// The arguments of `grad`.
 #[derive(clap::Args, Debug)]
@@ -69,44 +64,8 @@ fn grad_lines(model: &Model, gradient: &Gradient) -> Vec<(Lhs, ExprId)> {
 }
 
 fn grad_output(model: &Model, gradient: &Gradient, format: FormatArg) -> String {
-    if format != FormatArg::Json {
-        return equations_text(model, &grad_lines(model, gradient), render_format(format));
+    match format {
+        FormatArg::Json => pretty(&data::gradient_json(model, gradient)),
+        other => equations(model, &grad_lines(model, gradient), render_format(other)),
     }
-    /// A parameter's derivative; fields in the order JSON lists them.
-    #[derive(Serialize)]
-    struct ParameterJson {
-        indices: Vec<String>,
-        parameter: String,
-        rhs: Formats,
-    }
-    /// The whole gradient; fields in the order JSON lists them.
-    #[derive(Serialize)]
-    struct GradientJson {
-        equations: Vec<EquationJson>,
-        objective: String,
-        parameters: Vec<ParameterJson>,
-    }
-    let mut formats = AllFormats::new(model);
-    let equations = gradient
-        .equations
-        .iter()
-        .map(|e| formats.equation(model, e))
-        .collect();
-    let parameters = gradient
-        .parameters
-        .iter()
-        .map(|(parameter, expr)| {
-            let info = model.family(*parameter);
-            ParameterJson {
-                indices: index_names(model, &info.slots),
-                parameter: info.name.clone(),
-                rhs: formats.expr(*expr),
-            }
-        })
-        .collect();
-    pretty(&GradientJson {
-        equations,
-        objective: model.family(gradient.objective).name.clone(),
-        parameters,
-    })
 }

@@ -26,7 +26,7 @@ use crate::diagnostic::{Diagnostic, Source, Span};
 use crate::expr::{ExprId, FamilyId};
 use crate::limits::MAX_INPUT_BYTES;
 use crate::model::{FamilyKind, Model};
-use crate::render::{Format, Lhs, Printer};
+use crate::render::{Format, Lhs};
 
 /// chainrule: symbolic backpropagation, derived step by step.
 #[derive(Parser, Debug)]
@@ -62,6 +62,8 @@ enum FormatArg {
     Text,
     Latex,
     Dsl,
+    #[value(name = "mathml")]
+    MathMl,
     Json,
 }
 
@@ -260,99 +262,8 @@ fn render_format(format: FormatArg) -> Format {
         FormatArg::Text | FormatArg::Json => Format::Text,
         FormatArg::Latex => Format::Latex,
         FormatArg::Dsl => Format::Dsl,
+        FormatArg::MathMl => Format::MathMl,
     }
-}
-
-/// Equations one a line; in LaTeX, aligned on their equals signs.
-fn equations_text(model: &Model, lines: &[(Lhs, ExprId)], format: Format) -> String {
-    let mut printer = Printer::new(model, format);
-    match format {
-        Format::Latex if lines.len() > 1 => {
-            let body: Vec<String> = lines
-                .iter()
-                .map(|(lhs, rhs)| printer.aligned_equation(lhs, *rhs))
-                .collect();
-            format!(
-                "\\begin{{aligned}}\n{}\n\\end{{aligned}}\n",
-                body.join(" \\\\\n")
-            )
-        }
-        _ => lines
-            .iter()
-            .map(|(lhs, rhs)| format!("{}\n", printer.equation(lhs, *rhs)))
-            .collect(),
-    }
-}
-
-/// Printers of every format, each built once for an output.
-struct AllFormats<'a> {
-    text: Printer<'a>,
-    latex: Printer<'a>,
-    dsl: Printer<'a>,
-}
-
-/// One formula in every format; fields in the order JSON lists them.
-#[derive(Serialize)]
-struct Formats {
-    dsl: String,
-    latex: String,
-    text: String,
-}
-
-/// A delta's equation, both sides in every format.
-#[derive(Serialize)]
-struct EquationJson {
-    delta_of: String,
-    indices: Vec<String>,
-    lhs: Formats,
-    rhs: Formats,
-}
-
-impl<'a> AllFormats<'a> {
-    fn new(model: &'a Model) -> AllFormats<'a> {
-        AllFormats {
-            text: Printer::new(model, Format::Text),
-            latex: Printer::new(model, Format::Latex),
-            dsl: Printer::new(model, Format::Dsl),
-        }
-    }
-
-    /// An expression in every format.
-    fn expr(&mut self, expr: ExprId) -> Formats {
-        Formats {
-            dsl: self.dsl.expr(expr),
-            latex: self.latex.expr(expr),
-            text: self.text.expr(expr),
-        }
-    }
-
-    /// A left side in every format.
-    fn lhs(&mut self, lhs: &Lhs) -> Formats {
-        Formats {
-            dsl: self.dsl.lhs(lhs),
-            latex: self.latex.lhs(lhs),
-            text: self.text.lhs(lhs),
-        }
-    }
-
-    /// A delta's equation, both sides in every format.
-    fn equation(&mut self, model: &Model, equation: &Equation) -> EquationJson {
-        let (lhs, rhs) = equation_line(equation);
-        EquationJson {
-            delta_of: model.family(equation.family).name.clone(),
-            indices: index_names(model, &equation.indices),
-            lhs: self.lhs(&lhs),
-            rhs: self.expr(rhs),
-        }
-    }
-}
-
-/// The names of index variables, as written.
-fn index_names(model: &Model, indices: &[crate::expr::IndexVar]) -> Vec<String> {
-    indices
-        .iter()
-        .map(|v| model.store.var(*v).name.clone())
-        .collect()
 }
 
 /// A value as pretty JSON, ending with a new line.

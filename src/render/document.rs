@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::report::{Numbering, derivation_latex, latex_text, settable, why_the_sum};
+use super::report::{
+    Numbering, definition_label, derivation_latex, latex_text, settable, why_the_sum,
+};
 use super::{Format, Lhs, Printer};
 use crate::Network;
 use crate::calculus::derivation::{Derivation, Verbosity, derive_steps};
@@ -291,7 +293,7 @@ fn network_equations(network: &Network) -> Vec<NumberedEquation> {
             let lhs = Lhs::Family(*family, info.slots.clone());
             Some(NumberedEquation {
                 latex: settable(printer.equation(&lhs, definition)),
-                label: format!("eq:{}", info.name),
+                label: definition_label(model, *family),
             })
         })
         .collect()

@@ -235,9 +235,7 @@ impl Reader {
         if ACCENT_COMMANDS.contains(&name.as_str()) {
             let argument = self.operand(depth);
             let mark = accent_mark(&name);
-            return format!(
-                "<mover accent=\"true\"><mrow>{argument}</mrow><mo>{mark}</mo></mover>"
-            );
+            return format!("<mover accent=\"true\">{argument}<mo>{mark}</mo></mover>");
         }
         if ALPHABET_COMMANDS.contains(&name.as_str()) {
             let start = self.at;

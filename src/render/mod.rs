@@ -6,6 +6,7 @@
 //! only chooses how to show it (order of factors, fractions, minus signs,
 //! names for bound indices).
 
+pub mod data;
 pub mod document;
 mod layout;
 mod mathml;
@@ -1221,4 +1222,55 @@ fn indexes_something(store: &Store, expr: ExprId, var: IndexVar) -> bool {
     store.any_node(expr, |node| {
         matches!(node, Node::Ref(_, indices) | Node::Adjoint(_, indices) if indices.contains(&var))
     })
+}
+
+/// MathML's namespace, which a `math` element names.
+const MATHML_NAMESPACE: &str = "http://www.w3.org/1998/Math/MathML";
+
+/// A `math` element holding `body`, set as a display of its own when
+/// `block`.
+pub fn mathml_element(body: &str, block: bool) -> String {
+    let display = if block { " display=\"block\"" } else { "" };
+    format!("<math xmlns=\"{MATHML_NAMESPACE}\"{display}>{body}</math>")
+}
+
+/// Equations one a line; in LaTeX, aligned on their equals signs; in
+/// MathML, one display, a table of rows aligned on theirs.
+pub fn equations(model: &Model, lines: &[(Lhs, ExprId)], format: Format) -> String {
+    let mut printer = Printer::new(model, format);
+    match format {
+        Format::Latex if lines.len() > 1 => {
+            let body: Vec<String> = lines
+                .iter()
+                .map(|(lhs, rhs)| printer.aligned_equation(lhs, *rhs))
+                .collect();
+            format!(
+                "\\begin{{aligned}}\n{}\n\\end{{aligned}}\n",
+                body.join(" \\\\\n")
+            )
+        }
+        Format::MathMl if lines.len() > 1 => {
+            let rows: String = lines
+                .iter()
+                .map(|(lhs, rhs)| {
+                    format!(
+                        "<mtr><mtd columnalign=\"right\">{}</mtd></mtr>",
+                        printer.aligned_equation(lhs, *rhs)
+                    )
+                })
+                .collect();
+            format!(
+                "{}\n",
+                mathml_element(&format!("<mtable>{rows}</mtable>"), true)
+            )
+        }
+        Format::MathMl => lines
+            .iter()
+            .map(|(lhs, rhs)| format!("{}\n", mathml_element(&printer.equation(lhs, *rhs), true)))
+            .collect(),
+        _ => lines
+            .iter()
+            .map(|(lhs, rhs)| format!("{}\n", printer.equation(lhs, *rhs)))
+            .collect(),
+    }
 }

@@ -4,10 +4,10 @@
 use serde_json::{Value, json};
 
 use super::symbols::latex_escape_name;
-use super::{Format, Lhs, Printer};
+use super::{Format, Lhs, Printer, mathml_element};
 use crate::calculus::Form;
 use crate::calculus::derivation::{Derivation, ReasonPart, Report, Step};
-use crate::expr::{Contents, Node};
+use crate::expr::{Contents, FamilyId, Node};
 use crate::model::Model;
 use crate::rules;
 
@@ -90,7 +90,7 @@ fn derivation_text(
         out.push_str(&format!(
             "{pad}{}: {}\n",
             rule_ids(step),
-            reason(model, step, Format::Text)
+            reason(model, step, Format::Text, false)
         ));
         if number == 0
             && let Some(why) = why
@@ -113,8 +113,15 @@ fn rule_ids(step: &Step) -> String {
         .join(", ")
 }
 
-/// A reason in one format: words as they are, formulas printed.
-pub fn reason(model: &Model, step: &Step, format: Format) -> String {
+/// The label of a family's definition among a document's equations.
+pub(super) fn definition_label(model: &Model, family: FamilyId) -> String {
+    format!("eq:{}", model.family(family).name)
+}
+
+/// A reason in one format: words as they are, formulas printed. With
+/// `cite`, in a document whose network's equations are numbered, a
+/// definition the reason uses names its equation's number.
+pub fn reason(model: &Model, step: &Step, format: Format, cite: bool) -> String {
     let mut printer = Printer::new(model, format);
     let mut out = String::new();
     for part in &step.reason {
@@ -130,7 +137,12 @@ pub fn reason(model: &Model, step: &Step, format: Format) -> String {
                     _ => out.push_str(&formula),
                 }
             }
-            ReasonPart::Equation(lhs, rhs) => {
+            ReasonPart::Definition(family, lhs, rhs) if cite && format == Format::Latex => {
+                let formula = printer.expr_equation(*lhs, *rhs);
+                let label = definition_label(model, *family);
+                out.push_str(&format!("by~\\eqref{{{label}}}, ${formula}$"));
+            }
+            ReasonPart::Equation(lhs, rhs) | ReasonPart::Definition(_, lhs, rhs) => {
                 let formula = printer.expr_equation(*lhs, *rhs);
                 match format {
                     Format::Latex => out.push_str(&format!("${formula}$")),
@@ -310,6 +322,8 @@ pub fn derivation_latex(
     all.extend(derivation.steps.iter().map(|s| s.expr));
     let segments = printer.exprs_in_segments(&all);
     let lhs = segments[0].concat();
+    // A document numbers the network's equations, and a reason cites them.
+    let cite = matches!(numbering, Numbering::Document { .. });
     // Each link's reason stands directly below it, its rules as small
     // labels; the last one's below the block.
     let reasons: Vec<String> = derivation
@@ -320,7 +334,7 @@ pub fn derivation_latex(
             format!(
                 "{{\\footnotesize\\textsf{{{}}}\\enspace {}.}}",
                 latex_text(&ids.join(", ")),
-                reason(model, step, Format::Latex)
+                reason(model, step, Format::Latex, cite)
             )
         })
         .collect();
@@ -442,6 +456,11 @@ fn derivation_json(model: &Model, derivation: &Derivation) -> Value {
     let text = Printer::new(model, Format::Text).exprs(&all);
     let latex = Printer::new(model, Format::Latex).exprs(&all);
     let dsl = Printer::new(model, Format::Dsl).exprs(&all);
+    let mathml: Vec<String> = Printer::new(model, Format::MathMl)
+        .exprs(&all)
+        .iter()
+        .map(|body| mathml_element(body, false))
+        .collect();
     let steps: Vec<Value> = derivation
         .steps
         .iter()
@@ -449,14 +468,14 @@ fn derivation_json(model: &Model, derivation: &Derivation) -> Value {
         .map(|(at, step)| {
             json!({
                 "rules": step.rules.iter().map(|r| r.id).collect::<Vec<_>>(),
-                "reason": { "text": reason(model, step, Format::Text), "latex": reason(model, step, Format::Latex) },
-                "lhs": { "text": text[at], "latex": latex[at], "dsl": dsl[at] },
-                "rhs": { "text": text[at + 1], "latex": latex[at + 1], "dsl": dsl[at + 1] },
+                "reason": { "text": reason(model, step, Format::Text, false), "latex": reason(model, step, Format::Latex, false) },
+                "lhs": { "text": text[at], "latex": latex[at], "dsl": dsl[at], "mathml": mathml[at] },
+                "rhs": { "text": text[at + 1], "latex": latex[at + 1], "dsl": dsl[at + 1], "mathml": mathml[at + 1] },
                 "lemmas": step.lemmas.iter().map(|l| derivation_json(model, l)).collect::<Vec<_>>(),
             })
         })
         .collect();
-    json!({ "lhs": { "text": text[0], "latex": latex[0], "dsl": dsl[0] }, "steps": steps })
+    json!({ "lhs": { "text": text[0], "latex": latex[0], "dsl": dsl[0], "mathml": mathml[0] }, "steps": steps })
 }
 
 #[cfg(test)]

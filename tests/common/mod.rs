@@ -515,3 +515,57 @@ pub fn have_tool(program: &str) -> bool {
     }
     found
 }
+
+/// Notation strings a lecturer might write: scripted symbols, primes,
+/// accents, Greek, upright names, and a symbol that carries a subscript of
+/// its own, each of which the network's indices and powers are added to.
+const NOTATIONS: [&str; 14] = [
+    "w^{(1)}",
+    "\\hat{y}",
+    "z'",
+    "a''",
+    "\\tilde{a}",
+    "\\alpha",
+    "\\beta'",
+    "\\mathrm{loss}",
+    "u^{[2]}",
+    "\\theta_{0}",
+    "\\bar{h}^{\\star}",
+    "\\mathbf{W}",
+    "v^{\\prime}",
+    "\\hat{\\sigma}_{out}",
+];
+
+/// A random network (as the property tests draw them) given random
+/// notation for its families, and sometimes a Kronecker symbol of its own.
+pub fn with_random_notation(seed: u64) -> String {
+    let mut text = random_network(seed);
+    let mut draws = chainrule::Draws::new(seed ^ 0x5eed);
+    let mut pick = |n: usize| (draws.unit() * n as f64) as usize;
+    let mut families: Vec<String> = vec!["x".into(), "E".into()];
+    for line in text.lines() {
+        let name: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if let Some(declared) = line.strip_prefix("param ") {
+            families.extend(
+                declared
+                    .split(", ")
+                    .map(|f| f.split('[').next().unwrap().to_string()),
+            );
+        } else if name.starts_with('L') && line.contains(" = ") {
+            families.push(name);
+        }
+    }
+    for family in families {
+        if pick(4) > 0 {
+            let notation = NOTATIONS[pick(NOTATIONS.len())];
+            text.push_str(&format!("latex {family} \"{notation}\"\n"));
+        }
+    }
+    if pick(3) == 0 {
+        text.push_str("kronecker \"\\mathbb{1}\"\n");
+    }
+    text
+}

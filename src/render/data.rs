@@ -1,0 +1,205 @@
+//! Results as data for other programs: derivatives, gradients and
+//! expressions as JSON, each formula in every format, and the dependency
+//! graph in Graphviz's DOT language.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{Format, Lhs, Printer, mathml_element};
+use crate::Network;
+use crate::calculus::{Derivative, Equation, Form, Gradient};
+use crate::diagnostic::Diagnostic;
+use crate::expr::{ExprId, IndexVar};
+use crate::model::{FamilyKind, Model};
+
+/// One formula in every format; fields in the order JSON lists them.
+#[derive(Serialize)]
+pub struct Formats {
+    /// In the language.
+    pub dsl: String,
+    /// In LaTeX.
+    pub latex: String,
+    /// As a MathML `math` element.
+    pub mathml: String,
+    /// In Unicode text.
+    pub text: String,
+}
+
+/// A delta's equation, both sides in every format.
+#[derive(Serialize)]
+struct EquationJson {
+    delta_of: String,
+    indices: Vec<String>,
+    lhs: Formats,
+    rhs: Formats,
+}
+
+/// Printers of every format, each built once for an output.
+pub struct AllFormats<'a> {
+    text: Printer<'a>,
+    latex: Printer<'a>,
+    dsl: Printer<'a>,
+    mathml: Printer<'a>,
+}
+
+impl<'a> AllFormats<'a> {
+    /// Printers for `model`.
+    pub fn new(model: &'a Model) -> AllFormats<'a> {
+        AllFormats {
+            text: Printer::new(model, Format::Text),
+            latex: Printer::new(model, Format::Latex),
+            dsl: Printer::new(model, Format::Dsl),
+            mathml: Printer::new(model, Format::MathMl),
+        }
+    }
+
+    /// An expression in every format.
+    pub fn expr(&mut self, expr: ExprId) -> Formats {
+        Formats {
+            dsl: self.dsl.expr(expr),
+            latex: self.latex.expr(expr),
+            mathml: mathml_element(&self.mathml.expr(expr), false),
+            text: self.text.expr(expr),
+        }
+    }
+
+    /// A left side in every format.
+    fn lhs(&mut self, lhs: &Lhs) -> Formats {
+        Formats {
+            dsl: self.dsl.lhs(lhs),
+            latex: self.latex.lhs(lhs),
+            mathml: mathml_element(&self.mathml.lhs(lhs), false),
+            text: self.text.lhs(lhs),
+        }
+    }
+
+    /// A delta's equation, both sides in every format.
+    fn equation(&mut self, model: &Model, equation: &Equation) -> EquationJson {
+        EquationJson {
+            delta_of: model.family(equation.family).name.clone(),
+            indices: index_names(model, &equation.indices),
+            lhs: self.lhs(&Lhs::Delta(equation.family, equation.indices.clone())),
+            rhs: self.expr(equation.rhs),
+        }
+    }
+}
+
+/// The names of index variables, as written.
+fn index_names(model: &Model, indices: &[IndexVar]) -> Vec<String> {
+    indices
+        .iter()
+        .map(|v| model.store.var(*v).name.clone())
+        .collect()
+}
+
+/// Both forms of a result (the expanded one, or why there is none): each
+/// side in every format, the backprop equations, and the free indices.
+pub fn derivative_json(
+    model: &Model,
+    backprop: &Derivative,
+    expanded: &Result<Derivative, Diagnostic>,
+    asked: Form,
+) -> Value {
+    let query = &backprop.query;
+    let mut free: Vec<String> = Vec::new();
+    for var in query
+        .numerator_indices
+        .iter()
+        .chain(&query.denominator_indices)
+    {
+        let name = model.store.var(*var).name.clone();
+        if !free.contains(&name) {
+            free.push(name);
+        }
+    }
+    let mut formats = AllFormats::new(model);
+    let expanded_value = match expanded {
+        Ok(derivative) => json!({
+            "lhs": formats.lhs(&Lhs::of_query(model, query, derivative.form)),
+            "rhs": formats.expr(derivative.result),
+        }),
+        Err(error) => json!({ "error": error.message }),
+    };
+    json!({
+        "query": query.text,
+        "form": asked.name(),
+        "numerator": model.family(query.numerator).name,
+        "denominator": model.family(query.denominator).name,
+        "free_indices": free,
+        "expanded": expanded_value,
+        "backprop": {
+            "lhs": formats.lhs(&Lhs::of_query(model, query, backprop.form)),
+            "rhs": formats.expr(backprop.result),
+            "equations": backprop.equations.iter().map(|e| formats.equation(model, e)).collect::<Vec<_>>(),
+        },
+        "note": backprop.note,
+    })
+}
+
+/// A parameter's derivative; fields in the order JSON lists them.
+#[derive(Serialize)]
+struct ParameterJson {
+    indices: Vec<String>,
+    parameter: String,
+    rhs: Formats,
+}
+
+/// The whole gradient; fields in the order JSON lists them.
+#[derive(Serialize)]
+struct GradientJson {
+    equations: Vec<EquationJson>,
+    objective: String,
+    parameters: Vec<ParameterJson>,
+}
+
+/// A gradient: the shared delta equations and each parameter's
+/// derivative, every formula in every format.
+pub fn gradient_json(model: &Model, gradient: &Gradient) -> impl Serialize {
+    let mut formats = AllFormats::new(model);
+    let equations = gradient
+        .equations
+        .iter()
+        .map(|e| formats.equation(model, e))
+        .collect();
+    let parameters = gradient
+        .parameters
+        .iter()
+        .map(|(parameter, expr)| {
+            let info = model.family(*parameter);
+            ParameterJson {
+                indices: index_names(model, &info.slots),
+                parameter: info.name.clone(),
+                rhs: formats.expr(*expr),
+            }
+        })
+        .collect();
+    GradientJson {
+        equations,
+        objective: model.family(gradient.objective).name.clone(),
+        parameters,
+    }
+}
+
+/// The dependency graph in Graphviz's DOT language: leaves as boxes,
+/// computed families as ellipses, arrows in the direction of computation.
+pub fn dot(network: &Network) -> String {
+    let model = &network.model;
+    let mut out = String::from("digraph network {\n  rankdir=LR;\n");
+    for family in model.family_ids() {
+        let info = model.family(family);
+        let shape = match info.kind {
+            FamilyKind::Leaf(_) => "box",
+            FamilyKind::Defined => "ellipse",
+        };
+        out.push_str(&format!("  \"{}\" [shape={shape}];\n", info.name));
+    }
+    for (from, to) in network.graph.edges() {
+        out.push_str(&format!(
+            "  \"{}\" -> \"{}\";\n",
+            model.family(from).name,
+            model.family(to).name
+        ));
+    }
+    out.push_str("}\n");
+    out
+}
