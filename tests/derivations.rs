@@ -152,7 +152,12 @@ fn bishop_hidden_delta_goes_as_the_book_goes() {
         "(4) = h′(aⱼ) Σₖ w⁽²⁾ₖⱼ δₖ",
         "so δⱼ = h′(aⱼ) Σₖ w⁽²⁾ₖⱼ δₖ",
         "where δₖ:",
-        "(3) = yₖ − tₖ",
+        // The power rule's 2 meets the 1/2 outside the sum at once.
+        "(1) = 1/2 Σₗ 2 (yₗ − tₗ) ∂yₗ/∂aₖ",
+        "(2) = Σₗ (yₗ − tₗ) ∂yₗ/∂aₖ",
+        "      sum-constant-out: factors that do not depend on the summed index leave the sum, and the numbers multiply",
+        "(3) = Σₗ (yₗ − tₗ) Iₖₗ",
+        "(4) = yₖ − tₖ",
     ];
     for line in expected_lines {
         assert!(
@@ -257,13 +262,19 @@ fn the_softmax_derivation_names_its_assumption() {
     let mut net = network(&example_text("softmax-ce.nn"));
     let query = net.query("dE/da[k]").unwrap();
     let report = derive_steps(&mut net.engine(), &query, Verbosity::Textbook).unwrap();
-    let last = report.main.steps.last().unwrap();
-    let ids: Vec<&str> = last.rules.iter().map(|r| r.id).collect();
-    // Multiplied out, the sum over l collapses on delta(k, l) to t_k, and
-    // y_k sum(l, t_l) is y_k by the assumption.
-    for rule in ["multiply-out", "kronecker-collapse", "assumption"] {
-        assert!(ids.contains(&rule), "{ids:?}");
+    // Multiplied out, the sum over l collapses on delta(k, l) to t_k; then,
+    // in a link of its own, y_k sum(l, t_l) is y_k by the assumption.
+    let steps = &report.main.steps;
+    let ids = |at: usize| -> Vec<&str> { steps[at].rules.iter().map(|r| r.id).collect() };
+    let (expanded, assumed) = (steps.len() - 2, steps.len() - 1);
+    for rule in ["multiply-out", "kronecker-collapse"] {
+        assert!(ids(expanded).contains(&rule), "{:?}", ids(expanded));
     }
+    assert_eq!(ids(assumed), ["assumption"]);
+    assert_eq!(
+        net.print(steps[expanded].expr, chainrule::Format::Dsl),
+        "y[k]*sum(l, t[l]) - t[k]"
+    );
     assert!(
         report
             .main

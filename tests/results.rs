@@ -172,3 +172,22 @@ fn quick_questions_need_no_file() {
     assert_eq!(run(&["diff", "h(g(x))", "x"]).stdout, "h'(g(x))*g'(x)\n");
     assert_eq!(run(&["diff", "sin(x)", "y"]).stdout, "0\n");
 }
+
+#[test]
+fn a_logarithm_of_a_symbol_is_set_as_bishop_sets_it() {
+    let latex = |expression: &str, variable: &str| {
+        run(&["diff", expression, variable, "--format", "latex"]).stdout
+    };
+    // Bare after what it multiplies; bracketed around anything larger
+    // than a symbol, and as a base of a power.
+    assert_eq!(latex("t*log(y)", "t"), "\\ln y\n");
+    assert_eq!(latex("log(1 - y)", "t"), "0\n");
+    assert_eq!(latex("t*log(1 - y)", "t"), "\\ln(1 - y)\n");
+    assert_eq!(latex("t*log(y)^2", "t"), "\\ln^{2}(y)\n");
+    assert_eq!(latex("y*log(x)^2", "x"), "\\frac{2 y \\ln x}{x}\n");
+    // Standing before another factor, where `\ln x \ln y` could be misread,
+    // the bare logarithm is bracketed whole.
+    assert_eq!(latex("z*log(x)*log(y)", "z"), "(\\ln x) \\ln y\n");
+    // Text keeps its brackets.
+    assert_eq!(run(&["diff", "t*log(y)", "t"]).stdout, "log(y)\n");
+}

@@ -28,7 +28,7 @@ use crate::graph::DependencyGraph;
 use crate::limits::{MAX_DERIVATION_DEPTH, MAX_DERIVATION_LINKS, MAX_RESULT_SIZE};
 use crate::model::{FamilyKind, Model, Query};
 use crate::rules::{self, Recorder, Rule, RuleSet};
-use crate::simplify::Simplifier;
+use crate::simplify::{Simplifier, Stage, canonical};
 
 /// A piece of a reason: words, or a formula to print in the output's format.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -596,6 +596,21 @@ impl<'a> Deriver<'a> {
                 lemmas: Vec::new(),
             });
             current = next;
+            // A constant the power rule leaves inside a sum meets the one
+            // outside it at once, in a link of its own, rather than riding
+            // along until the end.
+            if let Some(folded) = canonical::fold_numbers(&mut self.model.store, current) {
+                derivation.steps.push(Step {
+                    rules: vec![&rules::SUM_CONSTANT_OUT],
+                    reason: vec![ReasonPart::Words(format!(
+                        "{}, and the numbers multiply",
+                        rules::SUM_CONSTANT_OUT.words
+                    ))],
+                    expr: folded,
+                    lemmas: Vec::new(),
+                });
+                current = folded;
+            }
         }
         Ok(())
     }
@@ -681,13 +696,43 @@ impl<'a> Deriver<'a> {
             ExprId,
             &mut Recorder,
         ) -> Result<ExprId, crate::limits::TooLarge>;
-        let passes: [Pass; 4] = [
+        let passes: [Pass; 3] = [
             |s, store, e, r| s.canonical(store, e, r),
-            |s, store, e, r| s.forward_quantities(store, e, r),
-            |s, store, e, r| s.assumptions(store, e, r),
-            |s, store, e, r| s.simplify(store, e, r),
+            |s, store, e, r| s.stage(store, e, Stage::ForwardQuantities, r),
+            |s, store, e, r| s.stage(store, e, Stage::Assumptions, r),
         ];
         for pass in passes {
+            let mut fired = Recorder::default();
+            let next = pass(self.simplifier, &mut self.model.store, current, &mut fired)
+                .map_err(Deriver::too_large)?;
+            if next != current {
+                self.push_simplification(derivation, fired.0, next);
+                current = next;
+            }
+        }
+        // An assumption that only multiplying out reveals (softmax's
+        // sum(l, t[l]) = 1) is shown being used: the product multiplied
+        // out in one link, the assumption applied in the next.
+        if self.simplifier.has_assumptions() {
+            let store = &mut self.model.store;
+            let mut expanding = Recorder::default();
+            let expanded = self
+                .simplifier
+                .stage(store, current, Stage::MultiplyOut, &mut expanding)
+                .map_err(Deriver::too_large)?;
+            let mut assuming = Recorder::default();
+            let assumed = self
+                .simplifier
+                .stage(store, expanded, Stage::Assumptions, &mut assuming)
+                .map_err(Deriver::too_large)?;
+            if assumed != expanded {
+                self.push_simplification(derivation, expanding.0, expanded);
+                self.push_simplification(derivation, assuming.0, assumed);
+                current = assumed;
+            }
+        }
+        let last: [Pass; 1] = [|s, store, e, r| s.simplify(store, e, r)];
+        for pass in last {
             let mut fired = Recorder::default();
             let next = pass(self.simplifier, &mut self.model.store, current, &mut fired)
                 .map_err(Deriver::too_large)?;

@@ -521,7 +521,7 @@ impl<'m> Resolver<'m> {
                     let exponent = self.fragment(sup.as_deref().expect("checked"), span)?;
                     return Ok(self.model.store.builtin(Builtin::Exp, exponent));
                 } else {
-                    return Err(self.unknown_symbol(base, span));
+                    return Err(self.unknown_symbol(base, !indices.is_empty(), span));
                 }
             }
         };
@@ -787,7 +787,9 @@ impl<'m> Resolver<'m> {
         }
     }
 
-    fn unknown_symbol(&self, base: &str, span: Span) -> ResolveError {
+    /// Why `base` names no family, `indexed` when the answer gave it
+    /// indices.
+    fn unknown_symbol(&self, base: &str, indexed: bool, span: Span) -> ResolveError {
         // The symbols as the file writes them: each family's notation and
         // its delta's, shown in LaTeX; the family's own name is accepted too.
         let mut known: Vec<(String, String)> = Vec::new();
@@ -805,6 +807,7 @@ impl<'m> Resolver<'m> {
         known.sort();
         known.dedup();
         let wanted = normalize(base);
+        let written_with_indices = indexed;
         // A known symbol written with the wrong number of indices.
         let indexed: Vec<String> = self
             .model
@@ -838,6 +841,15 @@ impl<'m> Resolver<'m> {
                     "`{}` is written with its indices, as {}",
                     shown(base),
                     indexed.join(" or ")
+                ),
+            );
+        }
+        if written_with_indices && known.iter().any(|(n, _)| *n == wanted) {
+            return unreadable(
+                span,
+                format!(
+                    "`{}` is a single number in this network: it takes no index",
+                    shown(base)
                 ),
             );
         }

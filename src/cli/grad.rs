@@ -1,11 +1,14 @@
 //! `chainrule grad FILE`: the derivative of the objective with respect to
 //! every parameter, as one shared system of deltas.
 
+use std::cell::RefCell;
+
 use super::{FormatArg, Outcome, choose_objective, equation_line, load, pretty, render_format};
 use crate::calculus::Gradient;
 use crate::diagnostic::Diagnostic;
 use crate::expr::ExprId;
 use crate::model::{FamilyKind, LeafKind, Model};
+use crate::render::data::AllFormats;
 use crate::render::{Lhs, data, equations};
 
 /// The arguments of `grad`.
@@ -65,7 +68,10 @@ fn grad_lines(model: &Model, gradient: &Gradient) -> Vec<(Lhs, ExprId)> {
 
 fn grad_output(model: &Model, gradient: &Gradient, format: FormatArg) -> String {
     match format {
-        FormatArg::Json => pretty(&data::gradient_json(model, gradient)),
+        FormatArg::Json => {
+            let formats = RefCell::new(AllFormats::new(model));
+            pretty(&data::gradient_json(model, gradient, &formats))
+        }
         other => equations(model, &grad_lines(model, gradient), render_format(other)),
     }
 }

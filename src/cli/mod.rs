@@ -268,10 +268,9 @@ fn render_format(format: FormatArg) -> Format {
 
 /// A value as pretty JSON, ending with a new line.
 fn pretty<T: Serialize>(value: &T) -> String {
-    format!(
-        "{}\n",
-        serde_json::to_string_pretty(value).expect("JSON values print")
-    )
+    let mut out = serde_json::to_string_pretty(value).expect("JSON values print");
+    out.push('\n');
+    out
 }
 
 /// The left side of a derive result: the delta when the denominator has one

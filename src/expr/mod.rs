@@ -74,8 +74,9 @@ pub enum Function {
 /// nodes: `a - b` is `a + (-1) b` and `a / b` is `a b^-1`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Node {
-    /// An exact rational number.
-    Number(BigRational),
+    /// An exact rational number, boxed so that every other node stays
+    /// small.
+    Number(Box<BigRational>),
     /// An element of a family: `w1[j,i]`.
     Ref(FamilyId, Box<[IndexVar]>),
     /// The derivative of the objective with respect to an element of a
@@ -96,7 +97,7 @@ pub enum Node {
     Delta(IndexVar, IndexVar),
     /// A derivative not yet taken, of an expression. Only step-by-step
     /// derivations and answers hold these.
-    Derivative(ExprId, Wrt),
+    Derivative(ExprId, Box<Wrt>),
 }
 
 /// What a derivative not yet taken is taken with respect to: an element of
@@ -323,6 +324,34 @@ impl Store {
         if let Some(&(_, id)) = self.lookup.find(hash, |(_, id)| nodes[id.index()] == node) {
             return id;
         }
+        self.insert_new(hash, node)
+    }
+
+    /// Interns a sum (`product` false) or a product of `items`, looked up
+    /// before the items are boxed, so that a node already held costs no
+    /// allocation.
+    fn intern_items(&mut self, product: bool, items: Vec<ExprId>) -> ExprId {
+        let hash = hash_items(product, &items);
+        let nodes = &self.nodes;
+        let found = self.lookup.find(hash, |(_, id)| match &nodes[id.index()] {
+            Node::Add(held) => !product && **held == *items,
+            Node::Mul(held) => product && **held == *items,
+            _ => false,
+        });
+        if let Some(&(_, id)) = found {
+            return id;
+        }
+        let items = items.into_boxed_slice();
+        let node = if product {
+            Node::Mul(items)
+        } else {
+            Node::Add(items)
+        };
+        self.insert_new(hash, node)
+    }
+
+    /// Adds a node the store does not hold, whose hash is `hash`.
+    fn insert_new(&mut self, hash: u64, node: Node) -> ExprId {
         if let Node::Number(value) = &node {
             let bits = value.numer().bits().max(value.denom().bits());
             self.largest_number_bits = self.largest_number_bits.max(bits);
@@ -401,7 +430,7 @@ impl Store {
 
     /// An exact number.
     pub fn number(&mut self, value: BigRational) -> ExprId {
-        self.intern(Node::Number(value))
+        self.intern(Node::Number(Box::new(value)))
     }
 
     /// A whole number.
@@ -453,7 +482,7 @@ impl Store {
         match terms.len() {
             0 => ZERO,
             1 => terms[0],
-            _ => self.intern(Node::Add(terms.into())),
+            _ => self.intern_items(false, terms),
         }
     }
 
@@ -482,7 +511,7 @@ impl Store {
         match factors.len() {
             0 => ONE,
             1 => factors[0],
-            _ => self.intern(Node::Mul(factors.into())),
+            _ => self.intern_items(true, factors),
         }
     }
 
@@ -537,7 +566,7 @@ impl Store {
 
     /// The derivative of `of` with respect to `wrt`, not yet taken.
     pub fn derivative(&mut self, of: ExprId, wrt: Wrt) -> ExprId {
-        self.intern(Node::Derivative(of, wrt))
+        self.intern(Node::Derivative(of, Box::new(wrt)))
     }
 
     /// The Kronecker delta; `delta(i, i)` is 1.
@@ -571,7 +600,7 @@ impl Store {
             Node::Pow(..) => self.pow(children[0], children[1]),
             Node::Call(function, order, _) => self.call(*function, *order, children[0]),
             Node::Sum(index, _) => self.sum(*index, children[0]),
-            Node::Derivative(_, wrt) => self.derivative(children[0], wrt.clone()),
+            Node::Derivative(_, wrt) => self.derivative(children[0], wrt.as_ref().clone()),
         }
     }
 
@@ -605,7 +634,17 @@ impl Store {
 /// The hash a node is looked up by.
 fn hash_node(node: &Node) -> u64 {
     use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(node)
+    match node {
+        Node::Add(items) => hash_items(false, items),
+        Node::Mul(items) => hash_items(true, items),
+        other => rustc_hash::FxBuildHasher.hash_one(other),
+    }
+}
+
+/// The hash of a sum (`product` false) or a product of `items`.
+fn hash_items(product: bool, items: &[ExprId]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one((product, items))
 }
 
 /// The children of a node, in order.
@@ -622,6 +661,33 @@ fn children_of(node: &Node) -> Children<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_node_is_three_words_at_most() {
+        // Numbers and the rare formal derivative are boxed so that the
+        // store's table of nodes stays small on large networks.
+        assert!(
+            std::mem::size_of::<Node>() <= 24,
+            "{}",
+            std::mem::size_of::<Node>()
+        );
+    }
+
+    #[test]
+    fn sums_and_products_found_before_boxing_are_the_ones_interned() {
+        let mut store = Store::new();
+        let j = store.new_var("j", RangeId(0));
+        let x = store.reference(FamilyId(0), &[j]);
+        let y = store.reference(FamilyId(1), &[j]);
+        let product = store.intern(Node::Mul(Box::new([x, y])));
+        let sum = store.intern(Node::Add(Box::new([x, y])));
+        assert_eq!(store.mul(vec![x, y]), product);
+        assert_eq!(store.add(vec![x, y]), sum);
+        assert_ne!(product, sum);
+        let mut spare = Vec::with_capacity(8);
+        spare.extend([x, y]);
+        assert_eq!(store.mul(spare), product);
+    }
 
     #[test]
     fn equal_structure_gives_equal_ids() {

@@ -538,7 +538,7 @@ fn rename(store: &mut Store, root: ExprId, top: Scope, binders: &mut impl Binder
             Node::Derivative(of, wrt) => {
                 let indices = wrt.indices.iter().map(|v| scope.get(*v)).collect();
                 let of = done[&(of, scope_id)];
-                store.derivative(of, Wrt { indices, ..wrt })
+                store.derivative(of, Wrt { indices, ..*wrt })
             }
             node => {
                 let children: Vec<ExprId> = store

@@ -2,6 +2,8 @@
 //! expressions as JSON, each formula in every format, and the dependency
 //! graph in Graphviz's DOT language.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -9,7 +11,7 @@ use super::{Format, Lhs, Printer, mathml_element};
 use crate::Network;
 use crate::calculus::{Derivative, Equation, Form, Gradient};
 use crate::diagnostic::Diagnostic;
-use crate::expr::{ExprId, IndexVar};
+use crate::expr::{ExprId, FamilyId, IndexVar};
 use crate::model::{FamilyKind, Model};
 
 /// One formula in every format; fields in the order JSON lists them.
@@ -73,8 +75,14 @@ impl<'a> AllFormats<'a> {
         }
     }
 
+    /// The model the printers print.
+    fn model(&self) -> &'a Model {
+        self.dsl.model()
+    }
+
     /// A delta's equation, both sides in every format.
-    fn equation(&mut self, model: &Model, equation: &Equation) -> EquationJson {
+    fn equation(&mut self, equation: &Equation) -> EquationJson {
+        let model = self.model();
         EquationJson {
             delta_of: model.family(equation.family).name.clone(),
             indices: index_names(model, &equation.indices),
@@ -130,7 +138,7 @@ pub fn derivative_json(
         "backprop": {
             "lhs": formats.lhs(&Lhs::of_query(model, query, backprop.form)),
             "rhs": formats.expr(backprop.result),
-            "equations": backprop.equations.iter().map(|e| formats.equation(model, e)).collect::<Vec<_>>(),
+            "equations": backprop.equations.iter().map(|e| formats.equation(e)).collect::<Vec<_>>(),
         },
         "note": backprop.note,
     })
@@ -144,39 +152,60 @@ struct ParameterJson {
     rhs: Formats,
 }
 
-/// The whole gradient; fields in the order JSON lists them.
+/// The whole gradient; fields in the order JSON lists them. Its lists are
+/// printed as they are written, so that no formula outlives its writing.
 #[derive(Serialize)]
-struct GradientJson {
-    equations: Vec<EquationJson>,
+pub struct GradientJson<'g, 'm> {
+    equations: Streamed<'g, 'm, Equation, EquationJson>,
     objective: String,
-    parameters: Vec<ParameterJson>,
+    parameters: Streamed<'g, 'm, (FamilyId, ExprId), ParameterJson>,
+}
+
+/// A list whose items are printed in every format as a serializer asks for
+/// them.
+struct Streamed<'g, 'm, T, J> {
+    items: &'g [T],
+    formats: &'g RefCell<AllFormats<'m>>,
+    print: fn(&mut AllFormats<'m>, &T) -> J,
+}
+
+impl<T, J: Serialize> Serialize for Streamed<'_, '_, T, J> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.items
+                .iter()
+                .map(|item| (self.print)(&mut self.formats.borrow_mut(), item)),
+        )
+    }
 }
 
 /// A gradient: the shared delta equations and each parameter's
-/// derivative, every formula in every format.
-pub fn gradient_json(model: &Model, gradient: &Gradient) -> impl Serialize {
-    let mut formats = AllFormats::new(model);
-    let equations = gradient
-        .equations
-        .iter()
-        .map(|e| formats.equation(model, e))
-        .collect();
-    let parameters = gradient
-        .parameters
-        .iter()
-        .map(|(parameter, expr)| {
-            let info = model.family(*parameter);
-            ParameterJson {
-                indices: index_names(model, &info.slots),
-                parameter: info.name.clone(),
-                rhs: formats.expr(*expr),
-            }
-        })
-        .collect();
+/// derivative, every formula in every format, printed as it is written.
+pub fn gradient_json<'g, 'm>(
+    model: &'m Model,
+    gradient: &'g Gradient,
+    formats: &'g RefCell<AllFormats<'m>>,
+) -> GradientJson<'g, 'm> {
     GradientJson {
-        equations,
+        equations: Streamed {
+            items: &gradient.equations,
+            formats,
+            print: |formats, equation| formats.equation(equation),
+        },
         objective: model.family(gradient.objective).name.clone(),
-        parameters,
+        parameters: Streamed {
+            items: &gradient.parameters,
+            formats,
+            print: |formats, (parameter, expr)| {
+                let model = formats.model();
+                let info = model.family(*parameter);
+                ParameterJson {
+                    indices: index_names(model, &info.slots),
+                    parameter: info.name.clone(),
+                    rhs: formats.expr(*expr),
+                }
+            },
+        },
     }
 }
 

@@ -247,7 +247,7 @@ fn first_comment(text: &str) -> Option<String> {
 
 /// "Inputs $x_i$; parameters $w^{(1)}_{ji}$ ..." for the declared leaves.
 fn leaves_sentence(model: &Model) -> String {
-    let printer = Printer::new(model, Format::Latex);
+    let mut printer = Printer::new(model, Format::Latex);
     let mut groups: Vec<(&str, Vec<String>)> = vec![
         ("inputs", Vec::new()),
         ("targets", Vec::new()),
@@ -569,7 +569,7 @@ fn delta_figure(
 /// boxes, computed families in circles, arrows forward.
 pub fn graph_tikz(network: &Network) -> String {
     let model = &network.model;
-    let printer = Printer::new(model, Format::Latex);
+    let mut printer = Printer::new(model, Format::Latex);
     let mut layer: HashMap<FamilyId, usize> = HashMap::new();
     for family in network.graph.topological_order() {
         let depth = network

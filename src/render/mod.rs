@@ -65,8 +65,9 @@ enum Precedence {
 struct Piece {
     tokens: Vec<Token>,
     precedence: Precedence,
-    /// True when the piece opens with a summation sign, which reaches over
-    /// everything after it in a product.
+    /// True when the piece opens with a summation sign, or a logarithm
+    /// set without brackets, which reaches over everything after it in a
+    /// product.
     open_sum: bool,
     /// True when the piece holds a fraction or a summation sign, which a
     /// bracket around it stretches to cover.
@@ -182,6 +183,9 @@ pub struct Printer<'a> {
     primed: HashMap<String, String>,
     /// The atoms of the layouts being made, named by their position.
     atoms: Vec<String>,
+    /// Symbols already written in MathML, by their LaTeX and index names:
+    /// a unit's symbol stands in many equations, and is read once.
+    mathml_symbols: HashMap<(String, Vec<String>), String>,
 }
 
 impl<'a> Printer<'a> {
@@ -197,11 +201,17 @@ impl<'a> Printer<'a> {
             binders: HashMap::default(),
             primed: HashMap::default(),
             atoms: Vec::new(),
+            mathml_symbols: HashMap::default(),
         }
     }
 
     fn store(&self) -> &'a Store {
         &self.model.store
+    }
+
+    /// The model whose expressions the printer prints.
+    pub fn model(&self) -> &'a Model {
+        self.model
     }
 
     /// An expression on its own.
@@ -732,8 +742,8 @@ impl<'a> Printer<'a> {
                 Node::Mul(inner) => pending.extend(inner.iter().rev().copied()),
                 Node::Number(value) => {
                     coefficient = Some(match coefficient {
-                        Some(product) => product * value,
-                        None => value.clone(),
+                        Some(product) => product * value.as_ref(),
+                        None => value.as_ref().clone(),
                     })
                 }
                 _ => factors.push(next),
@@ -1058,7 +1068,25 @@ impl<'a> Printer<'a> {
             (Format::MathMl, false) => format!("<msup>{name}<mo>{primes}</mo></msup>"),
             (_, false) => format!("{name}{primes}"),
         };
+        // A logarithm of a symbol is set as Bishop sets it, `\ln y_k`; like
+        // a summation sign, it then reaches over what follows it.
+        let bare_logarithm = self.format == Format::Latex
+            && power.is_none()
+            && primes.is_empty()
+            && matches!(function, Function::Builtin(builtin)
+                if matches!(builtin.row().latex, LatexName::Command("\\ln")))
+            && matches!(inner.tokens.as_slice(), [Token::Atom(_)]);
         let name = self.atom(name);
+        if bare_logarithm {
+            let mut tokens = vec![name, Token::Times];
+            tokens.extend(inner.tokens);
+            return Piece {
+                tokens,
+                precedence: Precedence::Product,
+                open_sum: true,
+                tall: false,
+            };
+        }
         let mut tokens = match power {
             Some(power) => power_tokens(vec![name], power.tokens),
             None => vec![name],
@@ -1113,12 +1141,12 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn kronecker(&self, a: IndexVar, b: IndexVar) -> String {
+    fn kronecker(&mut self, a: IndexVar, b: IndexVar) -> String {
         let (a, b) = (self.var_name(a), self.var_name(b));
         match self.format {
             Format::Dsl => format!("delta({a}, {b})"),
             Format::Latex => latex_with_indices(&self.model.kronecker_latex, &[a, b]),
-            Format::MathMl => mathml::symbol(&self.model.kronecker_latex, &[a, b]),
+            Format::MathMl => self.mathml_symbol(self.model.kronecker_latex.clone(), vec![a, b]),
             Format::Text => {
                 let symbol =
                     latex_to_text(&self.model.kronecker_latex).unwrap_or_else(|| "δ".to_string());
@@ -1128,15 +1156,26 @@ impl<'a> Printer<'a> {
     }
 
     /// `w^{(2)}_{kj}`, `w⁽²⁾ₖⱼ` or `w2[k,j]`.
-    pub fn reference(&self, family: FamilyId, indices: &[IndexVar]) -> String {
+    pub fn reference(&mut self, family: FamilyId, indices: &[IndexVar]) -> String {
         let names: Vec<String> = indices.iter().map(|v| self.var_name(*v)).collect();
         let info = self.model.family(family);
         match self.format {
             Format::Dsl => dsl_reference(&info.name, &names),
             Format::Latex => latex_with_indices(&self.family_latex(family), &names),
-            Format::MathMl => mathml::symbol(&self.family_latex(family), &names),
+            Format::MathMl => self.mathml_symbol(self.family_latex(family), names),
             Format::Text => format!("{}{}", self.family_text(family), subscripts(&names)),
         }
+    }
+
+    /// A symbol given in LaTeX, with its index names, in MathML.
+    fn mathml_symbol(&mut self, tex: String, names: Vec<String>) -> String {
+        let key = (tex, names);
+        if let Some(known) = self.mathml_symbols.get(&key) {
+            return known.clone();
+        }
+        let written = mathml::symbol(&key.0, &key.1);
+        self.mathml_symbols.insert(key, written.clone());
+        written
     }
 
     /// The family's symbol in LaTeX: its `latex` line, or one made from its name.
@@ -1165,7 +1204,7 @@ impl<'a> Printer<'a> {
             .unwrap_or_else(|| format!("\\delta^{{({})}}", latex_escape_name(&info.name)))
     }
 
-    fn delta_symbol(&self, family: FamilyId, indices: &[IndexVar]) -> String {
+    fn delta_symbol(&mut self, family: FamilyId, indices: &[IndexVar]) -> String {
         let names: Vec<String> = indices.iter().map(|v| self.var_name(*v)).collect();
         let info = self.model.family(family);
         let own_symbol = info
@@ -1175,7 +1214,7 @@ impl<'a> Printer<'a> {
         match self.format {
             Format::Dsl => dsl_reference(&format!("delta_{}", info.name), &names),
             Format::Latex => latex_with_indices(&self.delta_latex(family), &names),
-            Format::MathMl => mathml::symbol(&self.delta_latex(family), &names),
+            Format::MathMl => self.mathml_symbol(self.delta_latex(family), names),
             Format::Text => {
                 let symbol = match own_symbol {
                     Some(tex) => latex_to_text(tex).unwrap_or_else(|| "δ".to_string()),
@@ -1230,47 +1269,54 @@ const MATHML_NAMESPACE: &str = "http://www.w3.org/1998/Math/MathML";
 /// A `math` element holding `body`, set as a display of its own when
 /// `block`.
 pub fn mathml_element(body: &str, block: bool) -> String {
+    format!("{}{body}</math>", mathml_open(block))
+}
+
+/// The start tag of a `math` element, set as a display of its own when
+/// `block`.
+fn mathml_open(block: bool) -> String {
     let display = if block { " display=\"block\"" } else { "" };
-    format!("<math xmlns=\"{MATHML_NAMESPACE}\"{display}>{body}</math>")
+    format!("<math xmlns=\"{MATHML_NAMESPACE}\"{display}>")
 }
 
 /// Equations one a line; in LaTeX, aligned on their equals signs; in
-/// MathML, one display, a table of rows aligned on theirs.
+/// MathML, one display, a table of rows aligned on theirs. Written into
+/// one string as they are printed, so that a large system is copied once.
 pub fn equations(model: &Model, lines: &[(Lhs, ExprId)], format: Format) -> String {
     let mut printer = Printer::new(model, format);
+    let mut out = String::new();
     match format {
         Format::Latex if lines.len() > 1 => {
-            let body: Vec<String> = lines
-                .iter()
-                .map(|(lhs, rhs)| printer.aligned_equation(lhs, *rhs))
-                .collect();
-            format!(
-                "\\begin{{aligned}}\n{}\n\\end{{aligned}}\n",
-                body.join(" \\\\\n")
-            )
+            out.push_str("\\begin{aligned}\n");
+            for (at, (lhs, rhs)) in lines.iter().enumerate() {
+                if at > 0 {
+                    out.push_str(" \\\\\n");
+                }
+                out.push_str(&printer.aligned_equation(lhs, *rhs));
+            }
+            out.push_str("\n\\end{aligned}\n");
         }
         Format::MathMl if lines.len() > 1 => {
-            let rows: String = lines
-                .iter()
-                .map(|(lhs, rhs)| {
-                    format!(
-                        "<mtr><mtd columnalign=\"right\">{}</mtd></mtr>",
-                        printer.aligned_equation(lhs, *rhs)
-                    )
-                })
-                .collect();
-            format!(
-                "{}\n",
-                mathml_element(&format!("<mtable>{rows}</mtable>"), true)
-            )
+            out.push_str(&mathml_open(true));
+            out.push_str("<mtable>");
+            for (lhs, rhs) in lines {
+                out.push_str("<mtr><mtd columnalign=\"right\">");
+                out.push_str(&printer.aligned_equation(lhs, *rhs));
+                out.push_str("</mtd></mtr>");
+            }
+            out.push_str("</mtable></math>\n");
         }
-        Format::MathMl => lines
-            .iter()
-            .map(|(lhs, rhs)| format!("{}\n", mathml_element(&printer.equation(lhs, *rhs), true)))
-            .collect(),
-        _ => lines
-            .iter()
-            .map(|(lhs, rhs)| format!("{}\n", printer.equation(lhs, *rhs)))
-            .collect(),
+        _ => {
+            for (lhs, rhs) in lines {
+                let equation = printer.equation(lhs, *rhs);
+                if format == Format::MathMl {
+                    out.push_str(&mathml_element(&equation, true));
+                } else {
+                    out.push_str(&equation);
+                }
+                out.push('\n');
+            }
+        }
     }
+    out
 }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
-use crate::expr::{ExprId, Function, IndexVar, Node, Store, VarMap};
+use crate::expr::traverse::Mapper;
+use crate::expr::{Contents, ExprId, Function, IndexVar, Node, Store, VarMap};
 use crate::limits::{MAX_EXPANDED_TERMS, MAX_NUMBER_BITS};
 
 /// `a + (b + c) = a + b + c` and `a (b c) = a b c`.
@@ -132,7 +133,7 @@ pub fn equal_bases(store: &mut Store, id: ExprId) -> Option<ExprId> {
     for factor in factors.iter() {
         match store.node(*factor) {
             Node::Number(value) => {
-                coefficient *= value;
+                coefficient *= value.as_ref();
                 numbers += 1;
             }
             Node::Pow(base, exponent) => exponents.entry(*base).or_default().push(*exponent),
@@ -355,6 +356,70 @@ pub fn sum_constant_out(store: &mut Store, id: ExprId) -> Option<ExprId> {
     Some(store.mul(all))
 }
 
+/// `c sum(k, d f(k)) = (c d) sum(k, f(k))` for numbers `c` and `d`,
+/// wherever a product holds both: the constant a power rule leaves inside
+/// a sum meets the one outside it, as Bishop's `1/2 sum(k, 2 (y[k] - t[k]))`
+/// becomes `sum(k, y[k] - t[k])`. None when no product holds both.
+pub fn fold_numbers(store: &mut Store, expr: ExprId) -> Option<ExprId> {
+    struct Fold;
+    impl Mapper for Fold {
+        fn shortcut(&mut self, store: &mut Store, id: ExprId) -> Option<ExprId> {
+            (!store.contents(id).has(Contents::SUM)).then_some(id)
+        }
+
+        fn finish(&mut self, store: &mut Store, _: ExprId, rebuilt: ExprId) -> ExprId {
+            let (coefficient, factors) = flat_factors(store, rebuilt);
+            let Some(mut coefficient) = coefficient else {
+                return rebuilt;
+            };
+            let mut folded = false;
+            let mut rest = Vec::with_capacity(factors.len() + 1);
+            for factor in factors {
+                let Node::Sum(bound, body) = *store.node(factor) else {
+                    rest.push(factor);
+                    continue;
+                };
+                match flat_factors(store, body) {
+                    (Some(number), kept) => {
+                        coefficient *= number;
+                        folded = true;
+                        let kept = store.mul(kept);
+                        rest.push(store.sum(bound, kept));
+                    }
+                    (None, _) => rest.push(factor),
+                }
+            }
+            if !folded {
+                return rebuilt;
+            }
+            rest.insert(0, store.number(coefficient));
+            store.mul(rest)
+        }
+    }
+    let folded = store.map(expr, &mut Fold);
+    (folded != expr).then_some(folded)
+}
+
+/// The factors of a product, products within it opened: the product of
+/// its numbers (none when it has none) and the rest, in order.
+fn flat_factors(store: &Store, expr: ExprId) -> (Option<BigRational>, Vec<ExprId>) {
+    let mut coefficient: Option<BigRational> = None;
+    let mut rest = Vec::new();
+    let mut pending = vec![expr];
+    while let Some(next) = pending.pop() {
+        match store.node(next) {
+            Node::Mul(inner) => pending.extend(inner.iter().rev()),
+            Node::Number(value) => {
+                coefficient = Some(
+                    coefficient.map_or_else(|| value.as_ref().clone(), |c| c * value.as_ref()),
+                );
+            }
+            _ => rest.push(next),
+        }
+    }
+    (coefficient, rest)
+}
+
 /// `sum(j, f(j) delta(j, p)) = f(p)`, and `sum(j, delta(j, p)) = 1`.
 pub fn kronecker_collapse(store: &mut Store, id: ExprId) -> Option<ExprId> {
     let Node::Sum(bound, body) = *store.node(id) else {
@@ -469,7 +534,7 @@ pub fn common_factor(store: &mut Store, id: ExprId) -> Option<ExprId> {
 pub fn split_coefficient(store: &mut Store, term: ExprId) -> (BigRational, ExprId) {
     match store.node(term) {
         Node::Number(value) => {
-            let value = value.clone();
+            let value = value.as_ref().clone();
             (value, store.int(1))
         }
         Node::Mul(factors) => {
@@ -478,7 +543,7 @@ pub fn split_coefficient(store: &mut Store, term: ExprId) -> (BigRational, ExprI
             let mut rest = Vec::with_capacity(factors.len());
             for factor in factors.iter() {
                 match store.node(*factor) {
-                    Node::Number(value) => coefficient *= value,
+                    Node::Number(value) => coefficient *= value.as_ref(),
                     _ => rest.push(*factor),
                 }
             }

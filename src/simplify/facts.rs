@@ -10,7 +10,7 @@
 //! match that would take longer is taken not to match, which only means a
 //! simplification not made.
 
-use std::collections::hash_map::DefaultHasher;
+use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
 
 use num_rational::BigRational;
@@ -362,7 +362,7 @@ impl Shapes {
             if self.0.contains_key(&id) {
                 continue;
             }
-            let mut hasher = DefaultHasher::new();
+            let mut hasher = FxHasher::default();
             let child = |c: &ExprId| self.0[c];
             match store.node(id) {
                 Node::Number(value) => ("number", value).hash(&mut hasher),

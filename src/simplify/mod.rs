@@ -53,6 +53,18 @@ impl Pass {
     };
 }
 
+/// A set of rules that a derivation applies as a link of its own, on top
+/// of canonical form.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// Formulas the network defines written as their families.
+    ForwardQuantities,
+    /// The network's `assume` lines.
+    Assumptions,
+    /// Products of sums multiplied out.
+    MultiplyOut,
+}
+
 /// What a rule may look at while it applies.
 struct Context<'a> {
     store: &'a mut Store,
@@ -230,13 +242,55 @@ struct Normal {
     fired: RuleSet,
 }
 
+/// What one pass made of each expression it met: tables dense in the
+/// store's ids, since a pass meets most of the nodes made while it runs.
+#[derive(Clone, Default)]
+struct Memo {
+    /// Each expression's normal form, where the pass has met it.
+    exprs: Vec<Option<ExprId>>,
+    /// The rules that made it.
+    fired: Vec<RuleSet>,
+}
+
+impl Memo {
+    fn get(&self, id: ExprId) -> Option<Normal> {
+        let expr = self.exprs.get(id.index()).copied().flatten()?;
+        Some(Normal {
+            expr,
+            fired: self.fired[id.index()],
+        })
+    }
+
+    fn contains(&self, id: ExprId) -> bool {
+        self.exprs.get(id.index()).is_some_and(Option::is_some)
+    }
+
+    /// The normal form of an expression the pass has met.
+    fn known(&self, id: ExprId) -> Normal {
+        self.get(id).expect("a part is simplified before its whole")
+    }
+
+    /// Remembers `normal` for `id` unless something is remembered already.
+    fn keep_first(&mut self, id: ExprId, normal: Normal) {
+        let at = id.index();
+        if at >= self.exprs.len() {
+            self.exprs.resize(at + 1, None);
+            self.fired.resize(at + 1, RuleSet::EMPTY);
+        }
+        if self.exprs[at].is_none() {
+            self.exprs[at] = Some(normal.expr);
+            self.fired[at] = normal.fired;
+        }
+    }
+}
+
 /// Simplifies expressions of one store with one set of facts; remembers
 /// every result, since each depends only on the expression and the pass.
 pub struct Simplifier {
     facts: Facts,
     shapes: Shapes,
     /// For each pass, what it made of each expression it met.
-    memo: Vec<HashMap<ExprId, Normal>>,
+    memo: Vec<Memo>,
     /// Results of the whole of [`Simplifier::simplify`], with facts or without.
     simplest: HashMap<(bool, ExprId), Normal>,
 }
@@ -247,7 +301,7 @@ impl Simplifier {
         Simplifier {
             facts: Facts::default(),
             shapes: Shapes::default(),
-            memo: vec![HashMap::default(); Pass::COUNT],
+            memo: vec![Memo::default(); Pass::COUNT],
             simplest: HashMap::default(),
         }
     }
@@ -324,30 +378,32 @@ impl Simplifier {
         self.report(store, expr, Pass::CANONICAL, sink)
     }
 
-    /// Canonical form with the network's forward quantities.
-    pub fn forward_quantities(
-        &mut self,
-        store: &mut Store,
-        expr: ExprId,
-        sink: &mut impl StepSink,
-    ) -> Result<ExprId, TooLarge> {
-        let pass = Pass {
-            forward: true,
-            ..Pass::CANONICAL
-        };
-        self.report(store, expr, pass, sink)
+    /// True when the network assumes something.
+    pub fn has_assumptions(&self) -> bool {
+        self.facts.has_assumptions()
     }
 
-    /// Canonical form with the network's assumptions.
-    pub fn assumptions(
+    /// Canonical form with the rules of one stage besides.
+    pub fn stage(
         &mut self,
         store: &mut Store,
         expr: ExprId,
+        stage: Stage,
         sink: &mut impl StepSink,
     ) -> Result<ExprId, TooLarge> {
-        let pass = Pass {
-            assumptions: true,
-            ..Pass::CANONICAL
+        let pass = match stage {
+            Stage::ForwardQuantities => Pass {
+                forward: true,
+                ..Pass::CANONICAL
+            },
+            Stage::Assumptions => Pass {
+                assumptions: true,
+                ..Pass::CANONICAL
+            },
+            Stage::MultiplyOut => Pass {
+                multiply_out: true,
+                ..Pass::CANONICAL
+            },
         };
         self.report(store, expr, pass, sink)
     }
@@ -454,8 +510,8 @@ impl Simplifier {
     /// One pass: every node rewritten, children first, until no rule of the
     /// pass applies to it.
     fn run(&mut self, store: &mut Store, root: ExprId, pass: Pass) -> Result<Normal, TooLarge> {
-        if let Some(done) = self.memo[pass.index()].get(&root) {
-            return Ok(*done);
+        if let Some(done) = self.memo[pass.index()].get(root) {
+            return Ok(done);
         }
         /// Work still to do.
         enum Task {
@@ -492,7 +548,7 @@ impl Simplifier {
             }
             match task {
                 Task::Visit(id) => {
-                    if self.memo[pass.index()].contains_key(&id) {
+                    if self.memo[pass.index()].contains(id) {
                         continue;
                     }
                     // A part already in canonical form, where no rule of the
@@ -500,7 +556,7 @@ impl Simplifier {
                     if pass != Pass::CANONICAL
                         && !self.may_apply(pass, store.contents(id))
                         && self.memo[Pass::CANONICAL.index()]
-                            .get(&id)
+                            .get(id)
                             .is_some_and(|normal| normal.expr == id)
                     {
                         self.settle(pass, id, id, RuleSet::EMPTY);
@@ -510,20 +566,20 @@ impl Simplifier {
                     // Children are simplified left to right.
                     let before = stack.len();
                     for child in store.children(id) {
-                        if !self.memo[pass.index()].contains_key(&child) {
+                        if !self.memo[pass.index()].contains(child) {
                             stack.push(Task::Visit(child));
                         }
                     }
                     stack[before..].reverse();
                 }
                 Task::Finish(id) => {
-                    if self.memo[pass.index()].contains_key(&id) {
+                    if self.memo[pass.index()].contains(id) {
                         continue;
                     }
                     let mut fired = RuleSet::EMPTY;
                     children.clear();
                     for child in store.children(id) {
-                        let normal = self.memo[pass.index()][&child];
+                        let normal = self.memo[pass.index()].known(child);
                         fired = fired.union(normal.fired);
                         children.push(normal.expr);
                     }
@@ -544,7 +600,7 @@ impl Simplifier {
                         rebuilt = ordered;
                     }
                     if rebuilt != id
-                        && let Some(known) = self.memo[pass.index()].get(&rebuilt).copied()
+                        && let Some(known) = self.memo[pass.index()].get(rebuilt)
                     {
                         self.settle(pass, id, known.expr, fired.union(known.fired));
                         continue;
@@ -556,7 +612,7 @@ impl Simplifier {
                         }
                         Some((to, rule)) => {
                             let fired = fired.with(rule);
-                            match self.memo[pass.index()].get(&to).copied() {
+                            match self.memo[pass.index()].get(to) {
                                 Some(known) => {
                                     let own = RuleSet::of(rule).union(known.fired);
                                     self.settle(pass, rebuilt, known.expr, own);
@@ -583,24 +639,27 @@ impl Simplifier {
                     fired,
                     own,
                 } => {
-                    let known = self.memo[pass.index()][&to];
+                    let known = self.memo[pass.index()].known(to);
                     self.settle(pass, rebuilt, known.expr, own.union(known.fired));
                     self.settle(pass, node, known.expr, fired.union(known.fired));
                 }
             }
         }
-        Ok(self.memo[pass.index()][&root])
+        Ok(self.memo[pass.index()].known(root))
     }
 
     /// Remembers that `id` simplifies to the normal form `expr`, which is
     /// its own normal form.
     fn settle(&mut self, pass: Pass, id: ExprId, expr: ExprId, fired: RuleSet) {
         let memo = &mut self.memo[pass.index()];
-        memo.entry(id).or_insert(Normal { expr, fired });
-        memo.entry(expr).or_insert(Normal {
+        memo.keep_first(id, Normal { expr, fired });
+        memo.keep_first(
             expr,
-            fired: RuleSet::EMPTY,
-        });
+            Normal {
+                expr,
+                fired: RuleSet::EMPTY,
+            },
+        );
     }
 
     /// The first rule of the pass that rewrites `id` (whose children are
