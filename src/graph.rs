@@ -21,6 +21,31 @@ pub struct DependencyGraph {
     predecessors: Vec<Vec<FamilyId>>,
 }
 
+/// A topological order of an acyclic graph that keeps the order of
+/// declaration where the graph leaves a choice (Kahn's algorithm with a
+/// queue), so that units a file lists side by side stay in its order.
+fn declaration_ordered(
+    successors: &[Vec<FamilyId>],
+    predecessors: &[Vec<FamilyId>],
+) -> Vec<FamilyId> {
+    let mut waiting: Vec<usize> = predecessors.iter().map(Vec::len).collect();
+    let mut ready: std::collections::VecDeque<FamilyId> = (0..successors.len() as u32)
+        .map(FamilyId)
+        .filter(|f| waiting[f.index()] == 0)
+        .collect();
+    let mut order = Vec::with_capacity(successors.len());
+    while let Some(next) = ready.pop_front() {
+        order.push(next);
+        for successor in &successors[next.index()] {
+            waiting[successor.index()] -= 1;
+            if waiting[successor.index()] == 0 {
+                ready.push_back(*successor);
+            }
+        }
+    }
+    order
+}
+
 impl DependencyGraph {
     /// Builds the graph; a cycle is an error that names every family on it.
     pub fn build(model: &Model) -> Result<DependencyGraph, Diagnostic> {
@@ -35,10 +60,9 @@ impl DependencyGraph {
                 }
             }
         }
-        let order = match toposort(&graph, None) {
-            Ok(order) => order.into_iter().map(|n| graph[n]).collect(),
-            Err(_) => return Err(cycle_error(model, &graph)),
-        };
+        if toposort(&graph, None).is_err() {
+            return Err(cycle_error(model, &graph));
+        }
         let neighbours = |direction: Direction| -> Vec<Vec<FamilyId>> {
             model
                 .family_ids()
@@ -55,6 +79,7 @@ impl DependencyGraph {
         };
         let successors = neighbours(Direction::Outgoing);
         let predecessors = neighbours(Direction::Incoming);
+        let order = declaration_ordered(&successors, &predecessors);
         Ok(DependencyGraph {
             graph,
             order,

@@ -67,7 +67,8 @@ rules! {
     /// `d(a + b)/dx = da/dx + db/dx`.
     LINEARITY = 5, "linearity", "the derivative of each term", "";
     /// `d(c f)/dx = c df/dx` when `c` does not depend on `x`.
-    CONSTANT_FACTOR = 6, "constant-factor", "factors that do not depend come out",
+    CONSTANT_FACTOR = 6, "constant-factor",
+        "factors that do not depend on the variable come out of the derivative",
         "the other factors do not depend on the variable";
     /// `d(f g)/dx = df/dx g + f dg/dx`.
     PRODUCT_RULE = 7, "product-rule", "the product rule", "";
@@ -79,9 +80,9 @@ rules! {
         "the chain rule through the activation: its derivative at its argument times the argument's derivative", "";
     /// `d x[k]/d x[p] = delta(k, p)`.
     KRONECKER_DELTA = 10, "kronecker-delta",
-        "an element's derivative by an element of its own family is a Kronecker delta", "";
+        "an element's derivative by an element of its own family is 1 where their indices agree and 0 elsewhere: a Kronecker delta", "";
     /// `dc/dx = 0` when `c` does not depend on `x`.
-    CONSTANT = 11, "constant", "what does not depend has derivative 0", "";
+    CONSTANT = 11, "constant", "what does not depend on the variable has derivative 0", "";
 
     // Canonical form.
 

@@ -48,7 +48,7 @@ fn declarations_of_every_kind() {
     );
     assert_eq!(
         derive_dsl(&mut net, "dE/db0", Form::Expanded),
-        "2*sum(k, g'(b0*c[k])*c[k]*(y[k] - t[k]))"
+        "2*sum(k, c[k]*g'(c[k]*b0)*(y[k] - t[k]))"
     );
     let latex = run_with_input(
         &[

@@ -171,7 +171,7 @@ pub fn derive_steps(
 }
 
 /// The families whose deltas a derivation's links (and lemmas) refer to.
-fn collect_adjoints(store: &Store, derivation: &Derivation, found: &mut Vec<FamilyId>) {
+pub(crate) fn collect_adjoints(store: &Store, derivation: &Derivation, found: &mut Vec<FamilyId>) {
     let mut pending = vec![derivation];
     while let Some(next) = pending.pop() {
         for step in &next.steps {
@@ -366,6 +366,8 @@ impl<'a> Deriver<'a> {
             .collect();
         let mut units_as_summed = Vec::new();
         let mut summed_names = Vec::new();
+        // The names each unit's own sum runs over, in frontier order.
+        let mut unit_summed: Vec<Vec<String>> = Vec::new();
         let mut tied = false;
         let mut chain_terms = Vec::new();
         let mut named_terms = Vec::new();
@@ -380,6 +382,7 @@ impl<'a> Deriver<'a> {
             if unit == numerator {
                 let local = self.store().derivative(top, local_wrt);
                 units_as_summed.push(top);
+                unit_summed.push(Vec::new());
                 chain_terms.push(local);
                 named_terms.push(local);
                 outer_factors.push(UnitTerm {
@@ -391,6 +394,7 @@ impl<'a> Deriver<'a> {
             let slots = self.model.family(unit).slots.clone();
             let fixed = self.fixed_slots(unit, wrt, frontier);
             let mut outer = Vec::new();
+            let mut own_summed = Vec::new();
             for (slot, fixed) in slots.into_iter().zip(fixed) {
                 // An element of `wrt` that feeds one element only: no sum.
                 if let Some(position) = fixed {
@@ -403,6 +407,7 @@ impl<'a> Deriver<'a> {
                     if !summed_names.contains(&name) {
                         summed_names.push(name.clone());
                     }
+                    own_summed.push(name.clone());
                     free_names.push(name);
                 }
                 outer.push(var);
@@ -412,6 +417,7 @@ impl<'a> Deriver<'a> {
             free_names.truncate(p.len() + q.len());
             let unit_ref = self.store().reference(unit, &outer);
             units_as_summed.push(unit_ref);
+            unit_summed.push(own_summed);
             let upstream = self.store().derivative(
                 top,
                 Wrt {
@@ -441,7 +447,7 @@ impl<'a> Deriver<'a> {
             });
         }
         let chained = self.store().add(chain_terms);
-        let reason = self.chain_reason(
+        let mut reason = self.chain_reason(
             numerator,
             wrt,
             p,
@@ -449,9 +455,41 @@ impl<'a> Deriver<'a> {
             ChainUnits {
                 units: &units_as_summed,
                 summed: &summed_names,
+                unit_summed: &unit_summed,
                 tied,
             },
         );
+        // A local derivative that holds another unit of the sum fixed, and
+        // would change with it, says so: `(∂E/∂w)_y holds y fixed`.
+        for term in &outer_factors {
+            let Node::Derivative(of, local_wrt) = self.model.store.node(term.local).clone() else {
+                continue;
+            };
+            let Node::Ref(of_family, _) = *self.model.store.node(of) else {
+                continue;
+            };
+            let shown = self.model.depends_on(of_family, &local_wrt.held);
+            if shown.is_empty() {
+                continue;
+            }
+            reason.push(ReasonPart::Words("; ".into()));
+            reason.push(ReasonPart::Formula(term.local));
+            // Each held unit as the sum writes it: every y_n.
+            let held: Vec<ExprId> = shown
+                .iter()
+                .filter_map(|f| frontier.iter().position(|u| u == f))
+                .map(|at| units_as_summed[at])
+                .collect();
+            let every = shown
+                .iter()
+                .filter_map(|f| frontier.iter().position(|u| u == f))
+                .any(|at| !unit_summed[at].is_empty());
+            reason.push(ReasonPart::Words(
+                if every { " holds every " } else { " holds " }.into(),
+            ));
+            push_list(&mut reason, &held);
+            reason.push(ReasonPart::Words(" fixed".into()));
+        }
         derivation.steps.push(Step {
             rules: vec![&rules::CHAIN_RULE_SUCCESSORS],
             reason,
@@ -602,10 +640,9 @@ impl<'a> Deriver<'a> {
             if let Some(folded) = canonical::fold_numbers(&mut self.model.store, current) {
                 derivation.steps.push(Step {
                     rules: vec![&rules::SUM_CONSTANT_OUT],
-                    reason: vec![ReasonPart::Words(format!(
-                        "{}, and the numbers multiply",
-                        rules::SUM_CONSTANT_OUT.words
-                    ))],
+                    reason: vec![ReasonPart::Words(
+                        "the number inside the sum leaves it and multiplies the one outside".into(),
+                    )],
                     expr: folded,
                     lemmas: Vec::new(),
                 });
@@ -667,9 +704,11 @@ impl<'a> Deriver<'a> {
                     .zip(indices.iter().copied())
                     .collect();
                 let instance = self.store().instantiate(definition, &map);
-                let shown_lhs = self.store().reference(family, &info.slots);
+                // The definition is quoted at the element the step uses:
+                // b_j = ..., beside a derivative of b_j.
+                let shown_lhs = self.store().reference(family, &indices);
                 if !definitions.iter().any(|(l, _)| *l == shown_lhs) {
-                    definitions.push((shown_lhs, definition));
+                    definitions.push((shown_lhs, instance));
                 }
                 if self.verbosity == Verbosity::Full {
                     return self.store().derivative(instance, wrt.clone());
@@ -888,6 +927,7 @@ impl<'a> Deriver<'a> {
         let ChainUnits {
             units,
             summed,
+            unit_summed,
             tied,
         } = chain;
         let upstream = self.graph.upstream_of(numerator);
@@ -955,18 +995,34 @@ impl<'a> Deriver<'a> {
             return parts;
         }
         if all_direct {
-            parts.push(ReasonPart::Words(" feeds ".into()));
-            push_list(&mut parts, units);
-            parts.push(ReasonPart::Words(" directly".into()));
-            if !summed.is_empty() {
-                parts.push(ReasonPart::Words(" for every ".into()));
-                parts.push(ReasonPart::Indices(summed.to_vec()));
+            // "x_i feeds directly a_{i2} for every i2, and r_i": each unit
+            // with the indices its own sum runs over.
+            parts.push(ReasonPart::Words(" feeds directly ".into()));
+            for (at, (unit, own)) in units.iter().zip(unit_summed).enumerate() {
+                if at > 0 {
+                    let last = at + 1 == units.len();
+                    // A comma closes the "for every" clause before "and".
+                    parts.push(ReasonPart::Words(
+                        match (last, unit_summed[at - 1].is_empty()) {
+                            (true, true) => " and ",
+                            (true, false) => ", and ",
+                            (false, _) => ", ",
+                        }
+                        .into(),
+                    ));
+                }
+                parts.push(ReasonPart::Formula(*unit));
+                if !own.is_empty() {
+                    parts.push(ReasonPart::Words(" for every ".into()));
+                    parts.push(ReasonPart::Indices(own.clone()));
+                }
             }
             if units.len() > 1 {
                 parts.push(ReasonPart::Words(", one term each".into()));
             }
             if !summed.is_empty() {
-                let sums = if units.len() > 1 && !tied {
+                let summing = unit_summed.iter().filter(|own| !own.is_empty()).count();
+                let sums = if summing > 1 {
                     "each sum runs"
                 } else {
                     "the sum runs"
@@ -1020,6 +1076,8 @@ impl<'a> Deriver<'a> {
 struct ChainUnits<'a> {
     units: &'a [ExprId],
     summed: &'a [String],
+    /// The names each unit's own sum runs over.
+    unit_summed: &'a [Vec<String>],
     tied: bool,
 }
 

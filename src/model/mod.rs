@@ -13,7 +13,7 @@ mod lower;
 pub mod notation;
 
 use crate::diagnostic::{Diagnostic, Source, Span, closest};
-use crate::expr::{Builtin, ExprId, FamilyId, IndexVar, RangeId, Store};
+use crate::expr::{Builtin, ExprId, FamilyId, IndexVar, Node, RangeId, Store};
 use crate::syntax::ast::{self, Declared, Ident, Statement};
 use lower::Scope;
 
@@ -276,6 +276,34 @@ impl Model {
     /// The family behind an id.
     pub fn family(&self, id: FamilyId) -> &Family {
         &self.families[id.0 as usize]
+    }
+
+    /// Those of `targets` that `family` depends on, through its definition
+    /// and the definitions of what that refers to, in the order given.
+    pub fn depends_on(&self, family: FamilyId, targets: &[FamilyId]) -> Vec<FamilyId> {
+        let mut seen: HashSet<FamilyId> = HashSet::default();
+        let mut pending = vec![family];
+        let mut reached: HashSet<FamilyId> = HashSet::default();
+        while let Some(next) = pending.pop() {
+            let Some(definition) = self.family(next).definition else {
+                continue;
+            };
+            for id in self.store.post_order(definition) {
+                if let Node::Ref(used, _) = self.store.node(id)
+                    && seen.insert(*used)
+                {
+                    if targets.contains(used) {
+                        reached.insert(*used);
+                    }
+                    pending.push(*used);
+                }
+            }
+        }
+        targets
+            .iter()
+            .copied()
+            .filter(|t| *t != family && reached.contains(t))
+            .collect()
     }
 
     /// Every family id, in order of declaration.

@@ -14,11 +14,12 @@ use super::report::{
 };
 use super::{Format, Lhs, Printer};
 use crate::Network;
-use crate::calculus::derivation::{Derivation, Verbosity, derive_steps};
+use crate::calculus::derivation::{Derivation, Verbosity, collect_adjoints, derive_steps};
 use crate::calculus::{Equation, Form};
 use crate::diagnostic::Diagnostic;
-use crate::expr::{ExprId, FamilyId, Node};
+use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node};
 use crate::model::{FamilyKind, LeafKind, Model, Query};
+use crate::rules;
 
 /// The document template, built into the binary so that it runs anywhere.
 const TEMPLATE: &str = include_str!("../../templates/document.tex.tera");
@@ -336,13 +337,24 @@ fn derivation_section(
             .or_insert_with(|| section.clone());
     }
     let mut references = Vec::new();
+    // The deltas this section's own links use: a delta that only an
+    // earlier section's derivation needs is not named again here.
+    let mut used = Vec::new();
+    collect_adjoints(&model.store, &report.main, &mut used);
+    for (family, _, derivation) in &report.deltas {
+        if !derived_in.contains_key(family) {
+            collect_adjoints(&model.store, derivation, &mut used);
+        }
+    }
     for (family, indices, derivation) in &report.deltas {
         let symbol = printer.lhs(&Lhs::Delta(*family, indices.clone()));
         if let Some(earlier) = derived_in.get(family) {
-            references.push(DeltaReference {
-                symbol,
-                section: earlier.clone(),
-            });
+            if used.contains(family) {
+                references.push(DeltaReference {
+                    symbol,
+                    section: earlier.clone(),
+                });
+            }
             continue;
         }
         body.push_str(&format!("\\noindent The delta ${symbol}$ used above:\n"));
@@ -355,16 +367,24 @@ fn derivation_section(
         derived_in.insert(*family, section.clone());
     }
     let result = printer.equation(&result_lhs, report.main.result());
-    let introduction = if use_delta {
+    let sums = report.main.steps.first().is_some_and(|step| {
+        step.rules.contains(&&rules::CHAIN_RULE_SUCCESSORS)
+            && (model.store.contents(step.expr).has(Contents::SUM)
+                || matches!(model.store.node(step.expr), Node::Add(_)))
+    });
+    let mut introduction = String::new();
+    if use_delta {
         let delta = printer.lhs(&result_lhs);
-        format!(
-            "By definition ${delta} \\equiv {lhs_title}$. The derivation sums over the units that this unit sends connections to; each step says which rule it applies."
-        )
+        introduction.push_str(&format!("By definition ${delta} \\equiv {lhs_title}$. "));
+    }
+    if sums {
+        introduction
+            .push_str("The derivation sums over the units that this unit sends connections to; ");
+        introduction.push_str("each step says which rule it applies.");
     } else {
-        "Each step says which rule it applies.".to_string()
-    };
+        introduction.push_str("Each step says which rule it applies.");
+    }
     let mut figures = Vec::new();
-    let mut introduction = introduction;
     let figure_label = format!("fig:chain{}", number + 1);
     if let Some(figure) = delta_figure(network, query, &report.main, &figure_label) {
         introduction.push_str(&format!(
@@ -485,29 +505,34 @@ fn delta_figure(
     }
     // Each connection is labelled with its local derivative, as derived in
     // the lemma of the chain rule's step.
-    let mut labels: HashMap<FamilyId, ExprId> = HashMap::new();
+    // A receiving unit is named with the indices its sum runs over, as the
+    // label of its connection writes it (r_{i2}, beside w_{i2,i}).
+    let mut labels: HashMap<FamilyId, (ExprId, Vec<IndexVar>)> = HashMap::new();
     for lemma in derivation.steps.iter().flat_map(|s| &s.lemmas) {
         if let Node::Derivative(of, wrt) = model.store.node(lemma.lhs)
             && wrt.family == unit
-            && let Node::Ref(family, _) = model.store.node(*of)
+            && let Node::Ref(family, indices) = model.store.node(*of)
         {
-            labels.insert(*family, lemma.result());
+            labels.insert(*family, (lemma.result(), indices.to_vec()));
         }
     }
     let mut printer = Printer::new(model, Format::Latex);
     let me = model.family(unit);
     let symbol_of = |printer: &mut Printer, family: FamilyId| {
-        let info = model.family(family);
+        let indices = labels
+            .get(&family)
+            .map(|(_, indices)| indices.clone())
+            .unwrap_or_else(|| model.family(family).slots.clone());
         if family == unit {
             printer.lhs(&Lhs::of_query(model, query, Form::Backprop))
         } else if named_by_deltas {
-            printer.lhs(&Lhs::Delta(family, info.slots.clone()))
+            printer.lhs(&Lhs::Delta(family, indices))
         } else {
             printer.lhs(&Lhs::Derivative {
                 numerator: query.numerator,
                 numerator_indices: Vec::new(),
                 denominator: family,
-                denominator_indices: info.slots.clone(),
+                denominator_indices: indices,
             })
         }
     };
@@ -530,7 +555,7 @@ fn delta_figure(
         ));
         let edge = labels
             .get(receiver)
-            .map(|l| Printer::new(model, Format::Latex).expr(*l))
+            .map(|(l, _)| Printer::new(model, Format::Latex).expr(*l))
             .unwrap_or_default();
         tikz.push_str(&format!(
             "\\draw[back] (r{row}) to[bend left=10] node[pos=0.3,below,sloped,font=\\small] {{${edge}$}} (me);\n"
@@ -655,9 +680,13 @@ fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
                 .map(|d| printer.aligned_equation(&Lhs::Family(*f, info.slots.clone()), d))
         })
         .collect();
-    let (output, backward): (Vec<&Equation>, Vec<&Equation>) = equations
-        .iter()
-        .partition(|e| model.store.adjoint_families(e.rhs).is_empty());
+    // Output deltas are those of the units that feed the objective, written
+    // without another delta; every other delta is found on the way back.
+    let graph = &network.graph;
+    let (output, backward): (Vec<&Equation>, Vec<&Equation>) = equations.iter().partition(|e| {
+        graph.successors(e.family).contains(&objective)
+            && model.store.adjoint_families(e.rhs).is_empty()
+    });
     let print = |printer: &mut Printer, list: Vec<&Equation>| -> Vec<String> {
         list.iter()
             .map(|e| printer.aligned_equation(&Lhs::Delta(e.family, e.indices.clone()), e.rhs))

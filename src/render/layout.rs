@@ -12,7 +12,7 @@
 //! what was already written.
 
 use super::Format;
-use super::symbols::{subscript_or_bracket, superscript};
+use super::symbols::{subscript_or_bracket, subscript_or_underscore, superscript};
 
 /// One element of a layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +66,10 @@ pub(super) enum Group {
     Root,
     /// An absolute value of one part.
     Bars,
+    /// A partial derivative, then the families it holds fixed:
+    /// `(∂E/∂w)_y`, as thermodynamics writes a partial derivative taken
+    /// with `y` held fixed.
+    Held,
 }
 
 /// A group being written: the parts written so far and the one in hand.
@@ -243,6 +247,13 @@ fn combine(group: Group, parts: &[String], format: Format) -> String {
         (Group::Bars, Format::MathMl) => format!("<mrow><mo>|</mo>{a}<mo>|</mo></mrow>"),
         (Group::Bars, Format::Text) => format!("|{a}|"),
         (Group::Bars, Format::Dsl) => format!("abs({a})"),
+        (Group::Held, Format::Latex) => format!("\\left({a}\\right)_{{{b}}}"),
+        (Group::Held, Format::Text) => format!("({a}){}", subscript_or_underscore(b)),
+        (Group::Held, Format::MathMl) => {
+            format!("<msub><mrow><mo>(</mo>{a}<mo>)</mo></mrow><mrow>{b}</mrow></msub>")
+        }
+        // The language has no word for it: the derivative as it is.
+        (Group::Held, Format::Dsl) => a.to_string(),
     }
 }
 

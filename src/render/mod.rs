@@ -257,7 +257,19 @@ impl<'a> Printer<'a> {
 
     /// `lhs = rhs` for two expressions, sharing their free index names.
     pub fn expr_equation(&mut self, lhs: ExprId, rhs: ExprId) -> String {
-        self.with_free_names(&[lhs, rhs], &[], |printer| {
+        self.expr_equation_beside(lhs, rhs, &[])
+    }
+
+    /// `lhs = rhs` quoted beside a formula whose free indices are `beside`:
+    /// an index bound in the equation takes none of their names, so that
+    /// `a_k = Σ_l w_kl z_l` stands beside `∂a_k/∂a_j` without a second `j`.
+    pub fn expr_equation_beside(
+        &mut self,
+        lhs: ExprId,
+        rhs: ExprId,
+        beside: &[IndexVar],
+    ) -> String {
+        self.with_free_names(&[lhs, rhs], beside, |printer| {
             let mut tokens = printer.piece(lhs).tokens;
             tokens.push(Token::Equals { aligned: false });
             tokens.extend(printer.piece(rhs).tokens);
@@ -589,7 +601,10 @@ impl<'a> Printer<'a> {
                 self.call(*function, *order, inner, None)
             }
             Node::Sum(..) => self.sum(expr),
-            Node::Derivative(of, wrt) => self.formal_derivative(*of, wrt.family, &wrt.indices),
+            Node::Derivative(of, wrt) => {
+                let piece = self.formal_derivative(*of, wrt.family, &wrt.indices);
+                self.holding(piece, *of, &wrt.held)
+            }
         }
     }
 
@@ -645,6 +660,38 @@ impl<'a> Printer<'a> {
         let operand = self.parenthesize(operand, Place::Operand);
         tokens.extend(operand.tokens);
         Piece::new(tokens, Precedence::Product, true)
+    }
+
+    /// A partial derivative of `of` marked with the families it holds
+    /// fixed, where holding them matters: those that `of` depends on. The
+    /// chain rule's direct term `(∂E/∂w)_y` is so told apart from the
+    /// derivative `∂E/∂w` it helps to make.
+    fn holding(&mut self, derivative: Piece, of: ExprId, held: &[FamilyId]) -> Piece {
+        let Node::Ref(family, _) = *self.store().node(of) else {
+            return derivative;
+        };
+        let reached = self.model.depends_on(family, held);
+        if reached.is_empty() {
+            return derivative;
+        }
+        let symbols: Vec<String> = reached
+            .iter()
+            .map(|held| match self.format {
+                Format::Latex => self.family_latex(*held),
+                Format::Text => self.family_text(*held),
+                Format::Dsl => self.model.family(*held).name.clone(),
+                Format::MathMl => self.mathml_symbol(self.family_latex(*held), Vec::new()),
+            })
+            .collect();
+        let separator = match self.format {
+            Format::MathMl => "<mo>,</mo>",
+            _ => ", ",
+        };
+        let symbols = self.atom(symbols.join(separator));
+        let mut tokens = vec![Token::Open(Group::Held)];
+        tokens.extend(derivative.tokens);
+        tokens.extend([Token::Next, symbols, Token::Close]);
+        Piece::new(tokens, Precedence::Atom, true)
     }
 
     fn number(&mut self, value: &BigRational) -> Piece {
@@ -929,11 +976,20 @@ impl<'a> Printer<'a> {
             Node::Call(Function::Builtin(Builtin::Log), ..) => 7,
             Node::Call(..) => 1,
             Node::Add(_) if self.holds_power_or_call(factor) => 1,
+            // A constant of the network leads, as λ w does.
+            Node::Ref(family, _)
+                if self.model.family(*family).kind == FamilyKind::Leaf(LeafKind::Const) =>
+            {
+                0
+            }
             Node::Ref(family, _)
                 if self.model.family(*family).kind == FamilyKind::Leaf(LeafKind::Param) =>
             {
                 2
             }
+            // A bracket with a number in it, as an activation's derivative
+            // has, before the error's: y (1 - y) (y - t).
+            Node::Add(terms) if terms.iter().any(|t| self.store().as_number(*t).is_some()) => 5,
             Node::Adjoint(..) => 3,
             Node::Ref(..) => 4,
             Node::Pow(base, _) => match self.store().node(*base) {

@@ -123,6 +123,8 @@ pub(super) fn definition_label(model: &Model, family: FamilyId) -> String {
 /// definition the reason uses names its equation's number.
 pub fn reason(model: &Model, step: &Step, format: Format, cite: bool) -> String {
     let mut printer = Printer::new(model, format);
+    // Equations quoted keep clear of the link's own free indices.
+    let beside = model.store.free_vars(step.expr).to_vec();
     let mut out = String::new();
     for part in &step.reason {
         match part {
@@ -138,12 +140,12 @@ pub fn reason(model: &Model, step: &Step, format: Format, cite: bool) -> String 
                 }
             }
             ReasonPart::Definition(family, lhs, rhs) if cite && format == Format::Latex => {
-                let formula = printer.expr_equation(*lhs, *rhs);
+                let formula = printer.expr_equation_beside(*lhs, *rhs, &beside);
                 let label = definition_label(model, *family);
                 out.push_str(&format!("by~\\eqref{{{label}}}, ${formula}$"));
             }
             ReasonPart::Equation(lhs, rhs) | ReasonPart::Definition(_, lhs, rhs) => {
-                let formula = printer.expr_equation(*lhs, *rhs);
+                let formula = printer.expr_equation_beside(*lhs, *rhs, &beside);
                 match format {
                     Format::Latex => out.push_str(&format!("${formula}$")),
                     _ => out.push_str(&formula),
@@ -287,10 +289,12 @@ pub enum Numbering<'a> {
 }
 
 impl Numbering<'_> {
-    /// The tag of link `index` (from 0).
-    fn tag(self, index: usize) -> String {
+    /// The tag of link `index` (from 0) of `links`; in a document, a block
+    /// of one link takes its number without a letter.
+    fn tag(self, index: usize, links: usize) -> String {
         match self {
             Numbering::Block => format!("({})", index + 1),
+            Numbering::Document { .. } if links == 1 => "(\\theequation{})".to_string(),
             Numbering::Document { .. } => format!("(\\theequation{{}}{})", link_letters(index)),
         }
     }
@@ -351,7 +355,7 @@ pub fn derivation_latex(
                 _ => "  &\\quad ".to_string(),
             };
             let tag = if at == last {
-                format!(" \\tag*{{{}}}", numbering.tag(number))
+                format!(" \\tag*{{{}}}", numbering.tag(number, segments.len() - 1))
             } else {
                 String::new()
             };

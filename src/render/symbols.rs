@@ -251,6 +251,16 @@ pub(super) fn subscript_or_bracket(name: &str) -> String {
     subscript(name).unwrap_or_else(|| format!("[{name}]"))
 }
 
+/// A name lowered into a subscript where Unicode has the characters, else
+/// `_` and the name (bracketed when it holds more than one character).
+pub(super) fn subscript_or_underscore(name: &str) -> String {
+    match subscript(name) {
+        Some(lowered) => lowered,
+        None if name.chars().count() == 1 => format!("_{name}"),
+        None => format!("_({name})"),
+    }
+}
+
 fn subscript(text: &str) -> Option<String> {
     text.chars()
         .map(|c| {

@@ -51,7 +51,7 @@ impl Facts {
             forward: HashMap::default(),
             assumptions: assumptions
                 .into_iter()
-                .filter(|a| depth(store, a.pattern) <= MAX_PATTERN_DEPTH)
+                .filter(|a| shallow_enough(store, a.pattern))
                 .collect(),
         };
         for rewrite in forward {
@@ -130,7 +130,7 @@ fn is_useful_pattern(store: &Store, pattern: ExprId) -> bool {
         store.node(pattern),
         Node::Call(..) | Node::Mul(_) | Node::Pow(..)
     ) && holds_function_or_power(store, pattern)
-        && depth(store, pattern) <= MAX_PATTERN_DEPTH
+        && shallow_enough(store, pattern)
 }
 
 /// True when a built-in function or a power with a symbolic exponent
@@ -141,6 +141,12 @@ pub fn holds_function_or_power(store: &Store, expr: ExprId) -> bool {
         Node::Pow(_, exponent) => store.as_number(*exponent).is_none(),
         _ => false,
     })
+}
+
+/// True when a pattern is at most [`MAX_PATTERN_DEPTH`] deep; a pattern
+/// with no more nodes than that is, without a walk.
+fn shallow_enough(store: &Store, pattern: ExprId) -> bool {
+    store.tree_size(pattern) <= MAX_PATTERN_DEPTH || depth(store, pattern) <= MAX_PATTERN_DEPTH
 }
 
 /// The depth of an expression as a tree.
@@ -358,8 +364,21 @@ impl Shapes {
         if let Some(&known) = self.0.get(&expr) {
             return known;
         }
-        for id in store.post_order(expr) {
+        // Children before parents, each node once: what is known already
+        // is not entered again.
+        let mut stack = vec![(expr, false)];
+        while let Some((id, expanded)) = stack.pop() {
             if self.0.contains_key(&id) {
+                continue;
+            }
+            if !expanded {
+                stack.push((id, true));
+                stack.extend(
+                    store
+                        .children(id)
+                        .filter(|c| !self.0.contains_key(c))
+                        .map(|c| (c, false)),
+                );
                 continue;
             }
             let mut hasher = FxHasher::default();
