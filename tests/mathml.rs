@@ -215,3 +215,20 @@ fn diff_prints_mathml_and_steps_refuse_it_with_a_pointer() {
         out.stderr
     );
 }
+
+#[test]
+fn a_gradients_json_leaves_mathml_to_its_own_format() {
+    let text = common::example_text("bishop-5.3.nn");
+    let out = run(&["grad", "-", "--format", "json"], &text);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let mut found = Vec::new();
+    mathml_fields(&value, &mut found);
+    assert!(found.is_empty(), "MathML in a gradient's JSON");
+    let first = &value["parameters"][0]["rhs"];
+    for format in ["text", "latex", "dsl"] {
+        assert!(first[format].is_string(), "{format} missing: {first}");
+    }
+    let mathml = run(&["grad", "-", "--format", "mathml"], &text);
+    assert_well_formed(mathml.stdout.trim_end(), "bishop grad");
+}

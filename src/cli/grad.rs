@@ -69,7 +69,7 @@ fn grad_lines(model: &Model, gradient: &Gradient) -> Vec<(Lhs, ExprId)> {
 fn grad_output(model: &Model, gradient: &Gradient, format: FormatArg) -> String {
     match format {
         FormatArg::Json => {
-            let formats = RefCell::new(AllFormats::new(model));
+            let formats = RefCell::new(AllFormats::without_mathml(model));
             pretty(&data::gradient_json(model, gradient, &formats))
         }
         other => equations(model, &grad_lines(model, gradient), render_format(other)),

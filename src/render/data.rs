@@ -21,8 +21,9 @@ pub struct Formats {
     pub dsl: String,
     /// In LaTeX.
     pub latex: String,
-    /// As a MathML `math` element.
-    pub mathml: String,
+    /// As a MathML `math` element, where the output carries MathML.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mathml: Option<String>,
     /// In Unicode text.
     pub text: String,
 }
@@ -41,17 +42,27 @@ pub struct AllFormats<'a> {
     text: Printer<'a>,
     latex: Printer<'a>,
     dsl: Printer<'a>,
-    mathml: Printer<'a>,
+    mathml: Option<Printer<'a>>,
 }
 
 impl<'a> AllFormats<'a> {
-    /// Printers for `model`.
+    /// Printers for `model`, MathML among them.
     pub fn new(model: &'a Model) -> AllFormats<'a> {
+        AllFormats {
+            mathml: Some(Printer::new(model, Format::MathMl)),
+            ..AllFormats::without_mathml(model)
+        }
+    }
+
+    /// Printers for `model` of text, LaTeX and the language: a gradient's
+    /// JSON, whose MathML would be five times its LaTeX (`grad --format
+    /// mathml` gives it).
+    pub fn without_mathml(model: &'a Model) -> AllFormats<'a> {
         AllFormats {
             text: Printer::new(model, Format::Text),
             latex: Printer::new(model, Format::Latex),
             dsl: Printer::new(model, Format::Dsl),
-            mathml: Printer::new(model, Format::MathMl),
+            mathml: None,
         }
     }
 
@@ -60,7 +71,10 @@ impl<'a> AllFormats<'a> {
         Formats {
             dsl: self.dsl.expr(expr),
             latex: self.latex.expr(expr),
-            mathml: mathml_element(&self.mathml.expr(expr), false),
+            mathml: self
+                .mathml
+                .as_mut()
+                .map(|printer| mathml_element(&printer.expr(expr), false)),
             text: self.text.expr(expr),
         }
     }
@@ -70,7 +84,10 @@ impl<'a> AllFormats<'a> {
         Formats {
             dsl: self.dsl.lhs(lhs),
             latex: self.latex.lhs(lhs),
-            mathml: mathml_element(&self.mathml.lhs(lhs), false),
+            mathml: self
+                .mathml
+                .as_mut()
+                .map(|printer| mathml_element(&printer.lhs(lhs), false)),
             text: self.text.lhs(lhs),
         }
     }

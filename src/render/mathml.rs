@@ -132,6 +132,15 @@ impl Reader {
                 Some('^' | '_' | '\'') => {
                     items.push(self.scripts(String::from("<mrow></mrow>"), depth))
                 }
+                // A run of digits is one number, as TeX sets `{15}`.
+                Some(c) if c.is_ascii_digit() => {
+                    let start = self.at;
+                    while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                        self.at += 1;
+                    }
+                    let digits: String = self.chars[start..self.at].iter().collect();
+                    items.push(self.scripts(format!("<mn>{digits}</mn>"), depth));
+                }
                 Some(_) => {
                     let base = self.base(depth);
                     items.push(self.scripts(base, depth));
@@ -340,6 +349,19 @@ mod tests {
         assert_eq!(
             symbol("x", &names(&["i2", "j'"])),
             "<msub><mi>x</mi><mrow><mi>i2</mi><mo>,</mo><msup><mi>j</mi><mo>′</mo></msup></mrow></msub>"
+        );
+    }
+
+    #[test]
+    fn a_run_of_digits_is_one_number() {
+        assert_eq!(
+            symbol("w^{(15)}", &[]),
+            "<msup><mi>w</mi><mrow><mo>(</mo><mn>15</mn><mo>)</mo></mrow></msup>"
+        );
+        // TeX raises one character without braces: x^15 is x^1 5.
+        assert_eq!(
+            symbol("x^15", &[]),
+            "<mrow><msup><mi>x</mi><mn>1</mn></msup><mn>5</mn></mrow>"
         );
     }
 

@@ -110,6 +110,15 @@ enum Place {
     Operand,
 }
 
+/// A symbol the printer writes: a family's, its delta's, or the
+/// Kronecker delta's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Symbol {
+    Family(FamilyId),
+    Delta(FamilyId),
+    Kronecker,
+}
+
 /// The left side of an equation.
 #[derive(Clone, Debug)]
 pub enum Lhs {
@@ -185,7 +194,7 @@ pub struct Printer<'a> {
     atoms: Vec<String>,
     /// Symbols already written in MathML, by their LaTeX and index names:
     /// a unit's symbol stands in many equations, and is read once.
-    mathml_symbols: HashMap<(String, Vec<String>), String>,
+    mathml_symbols: HashMap<(Symbol, Vec<String>), String>,
 }
 
 impl<'a> Printer<'a> {
@@ -680,7 +689,7 @@ impl<'a> Printer<'a> {
                 Format::Latex => self.family_latex(*held),
                 Format::Text => self.family_text(*held),
                 Format::Dsl => self.model.family(*held).name.clone(),
-                Format::MathMl => self.mathml_symbol(self.family_latex(*held), Vec::new()),
+                Format::MathMl => self.mathml_symbol(Symbol::Family(*held), Vec::new()),
             })
             .collect();
         let separator = match self.format {
@@ -1202,7 +1211,7 @@ impl<'a> Printer<'a> {
         match self.format {
             Format::Dsl => format!("delta({a}, {b})"),
             Format::Latex => latex_with_indices(&self.model.kronecker_latex, &[a, b]),
-            Format::MathMl => self.mathml_symbol(self.model.kronecker_latex.clone(), vec![a, b]),
+            Format::MathMl => self.mathml_symbol(Symbol::Kronecker, vec![a, b]),
             Format::Text => {
                 let symbol =
                     latex_to_text(&self.model.kronecker_latex).unwrap_or_else(|| "δ".to_string());
@@ -1218,18 +1227,23 @@ impl<'a> Printer<'a> {
         match self.format {
             Format::Dsl => dsl_reference(&info.name, &names),
             Format::Latex => latex_with_indices(&self.family_latex(family), &names),
-            Format::MathMl => self.mathml_symbol(self.family_latex(family), names),
+            Format::MathMl => self.mathml_symbol(Symbol::Family(family), names),
             Format::Text => format!("{}{}", self.family_text(family), subscripts(&names)),
         }
     }
 
-    /// A symbol given in LaTeX, with its index names, in MathML.
-    fn mathml_symbol(&mut self, tex: String, names: Vec<String>) -> String {
-        let key = (tex, names);
+    /// A symbol with its index names, in MathML.
+    fn mathml_symbol(&mut self, symbol: Symbol, names: Vec<String>) -> String {
+        let key = (symbol, names);
         if let Some(known) = self.mathml_symbols.get(&key) {
             return known.clone();
         }
-        let written = mathml::symbol(&key.0, &key.1);
+        let tex = match symbol {
+            Symbol::Family(family) => self.family_latex(family),
+            Symbol::Delta(family) => self.delta_latex(family),
+            Symbol::Kronecker => self.model.kronecker_latex.clone(),
+        };
+        let written = mathml::symbol(&tex, &key.1);
         self.mathml_symbols.insert(key, written.clone());
         written
     }
@@ -1270,7 +1284,7 @@ impl<'a> Printer<'a> {
         match self.format {
             Format::Dsl => dsl_reference(&format!("delta_{}", info.name), &names),
             Format::Latex => latex_with_indices(&self.delta_latex(family), &names),
-            Format::MathMl => self.mathml_symbol(self.delta_latex(family), names),
+            Format::MathMl => self.mathml_symbol(Symbol::Delta(family), names),
             Format::Text => {
                 let symbol = match own_symbol {
                     Some(tex) => latex_to_text(tex).unwrap_or_else(|| "δ".to_string()),
