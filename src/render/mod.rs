@@ -1351,42 +1351,88 @@ fn mathml_open(block: bool) -> String {
 
 /// Equations one a line; in LaTeX, aligned on their equals signs; in
 /// MathML, one display, a table of rows aligned on theirs. Written into
-/// one string as they are printed, so that a large system is copied once.
+/// one string as they are printed, so that a large system is copied once,
+/// and a long system printed by every core, a run of lines each.
 pub fn equations(model: &Model, lines: &[(Lhs, ExprId)], format: Format) -> String {
-    let mut printer = Printer::new(model, format);
-    let mut out = String::new();
-    match format {
-        Format::Latex if lines.len() > 1 => {
-            out.push_str("\\begin{aligned}\n");
-            for (at, (lhs, rhs)) in lines.iter().enumerate() {
-                if at > 0 {
-                    out.push_str(" \\\\\n");
-                }
-                out.push_str(&printer.aligned_equation(lhs, *rhs));
-            }
-            out.push_str("\n\\end{aligned}\n");
+    let block = lines.len() > 1;
+    let row = |printer: &mut Printer, lhs: &Lhs, rhs: ExprId, out: &mut String| match format {
+        Format::Latex if block => out.push_str(&printer.aligned_equation(lhs, rhs)),
+        Format::MathMl if block => {
+            out.push_str("<mtr><mtd columnalign=\"right\">");
+            out.push_str(&printer.aligned_equation(lhs, rhs));
+            out.push_str("</mtd></mtr>");
         }
-        Format::MathMl if lines.len() > 1 => {
-            out.push_str(&mathml_open(true));
-            out.push_str("<mtable>");
-            for (lhs, rhs) in lines {
-                out.push_str("<mtr><mtd columnalign=\"right\">");
-                out.push_str(&printer.aligned_equation(lhs, *rhs));
-                out.push_str("</mtd></mtr>");
-            }
-            out.push_str("</mtable></math>\n");
+        Format::MathMl => {
+            out.push_str(&mathml_element(&printer.equation(lhs, rhs), true));
+            out.push('\n');
         }
         _ => {
-            for (lhs, rhs) in lines {
-                let equation = printer.equation(lhs, *rhs);
-                if format == Format::MathMl {
-                    out.push_str(&mathml_element(&equation, true));
-                } else {
-                    out.push_str(&equation);
-                }
-                out.push('\n');
-            }
+            out.push_str(&printer.equation(lhs, rhs));
+            out.push('\n');
         }
+    };
+    let separator = if format == Format::Latex && block {
+        " \\\\\n"
+    } else {
+        ""
+    };
+    let mut out = String::new();
+    match format {
+        Format::Latex if block => out.push_str("\\begin{aligned}\n"),
+        Format::MathMl if block => {
+            out.push_str(&mathml_open(true));
+            out.push_str("<mtable>");
+        }
+        _ => {}
+    }
+    let workers = if lines.len() >= PARALLEL_PRINT_LINES {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
+    let chunk = lines.len().div_ceil(workers).max(1);
+    let print_run = |run: &[(Lhs, ExprId)]| {
+        let mut printer = Printer::new(model, format);
+        let mut text = String::new();
+        for (at, (lhs, rhs)) in run.iter().enumerate() {
+            if at > 0 {
+                text.push_str(separator);
+            }
+            row(&mut printer, lhs, *rhs, &mut text);
+        }
+        text
+    };
+    let runs: Vec<String> = if workers == 1 {
+        vec![print_run(lines)]
+    } else {
+        std::thread::scope(|scope| {
+            let printers: Vec<_> = lines
+                .chunks(chunk)
+                .map(|run| scope.spawn(move || print_run(run)))
+                .collect();
+            printers
+                .into_iter()
+                .map(|printer| {
+                    printer
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
+    for (at, run) in runs.iter().enumerate() {
+        if at > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(run);
+    }
+    match format {
+        Format::Latex if block => out.push_str("\n\\end{aligned}\n"),
+        Format::MathMl if block => out.push_str("</mtable></math>\n"),
+        _ => {}
     }
     out
 }
+
+/// How many equations a system has before every core prints a part.
+const PARALLEL_PRINT_LINES: usize = 4096;

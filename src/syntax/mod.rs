@@ -28,14 +28,72 @@ use crate::limits::{
     MAX_BRACKET_DEPTH, MAX_EXPRESSION_DEPTH, MAX_LITERAL_DIGITS, MAX_LITERAL_EXPONENT,
 };
 
-/// Parses a whole `.nn` file.
+/// Parses a whole `.nn` file. A long file is read by every core, a run of
+/// whole lines each, and its statements kept in the file's order; the
+/// first error in the file is the one reported.
 pub fn parse_file(source: &Source) -> Result<File, Diagnostic> {
     let prepared = prepare(source)?;
+    let workers = if prepared.len() >= PARALLEL_PARSE_BYTES {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        1
+    };
+    let parts = runs_of_lines(&prepared, workers);
+    let parsed: Vec<Result<Vec<Statement>, Diagnostic>> = match parts.as_slice() {
+        [(offset, text)] => vec![parse_lines(source, *offset, text)],
+        _ => std::thread::scope(|scope| {
+            let readers: Vec<_> = parts
+                .iter()
+                .map(|(offset, text)| scope.spawn(move || parse_lines(source, *offset, text)))
+                .collect();
+            readers
+                .into_iter()
+                .map(|reader| {
+                    reader
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        }),
+    };
     let mut statements = Vec::new();
-    // After `prepare`, a newline outside brackets ends a statement: each
-    // line is a file of its own.
-    let mut offset = 0;
-    for line in prepared.split_inclusive('\n') {
+    for part in parsed {
+        statements.extend(part?);
+    }
+    Ok(File { statements })
+}
+
+/// How long a file is before its parts are read side by side.
+const PARALLEL_PARSE_BYTES: usize = 64 * 1024;
+
+/// `text` cut into at most `parts` runs of whole lines of about equal
+/// length, each with its offset.
+fn runs_of_lines(text: &str, parts: usize) -> Vec<(usize, &str)> {
+    let mut runs = Vec::with_capacity(parts);
+    let mut start = 0;
+    for part in 1..parts {
+        let target = (text.len() * part / parts).max(start);
+        let Some(newline) = text[target..].find('\n') else {
+            break;
+        };
+        let end = target + newline + 1;
+        runs.push((start, &text[start..end]));
+        start = end;
+    }
+    runs.push((start, &text[start..]));
+    runs
+}
+
+/// The statements of prepared lines that start at byte `offset` of the
+/// file. After `prepare`, a newline outside brackets ends a statement:
+/// each line is a file of its own.
+fn parse_lines(
+    source: &Source,
+    mut offset: usize,
+    lines: &str,
+) -> Result<Vec<Statement>, Diagnostic> {
+    let mut statements = Vec::new();
+    for line in lines.split_inclusive('\n') {
         let at = Place { source, offset };
         offset += line.len();
         let line = line.strip_suffix('\n').unwrap_or(line);
@@ -48,7 +106,7 @@ pub fn parse_file(source: &Source) -> Result<File, Diagnostic> {
             }
         }
     }
-    Ok(File { statements })
+    Ok(statements)
 }
 
 /// Parses a query such as `dE/da[j]` on its own.
