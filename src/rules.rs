@@ -57,7 +57,7 @@ rules! {
     DEFINITION = 2, "definition", "by definition", "";
     /// Results derived apart are put back in place.
     SUBSTITUTION = 3, "substitution",
-        "the local derivatives, derived below, put in place", "";
+        "the derivatives derived below put in place", "";
 
     // The calculus of one expression.
 
@@ -77,7 +77,7 @@ rules! {
     /// `d f(u)/dx = f'(u) du/dx`, the outer derivative from the table of
     /// functions, or `h'` for an opaque `h`.
     ACTIVATION_DERIVATIVE = 9, "activation-derivative",
-        "the chain rule through the activation: its derivative at its argument times the argument's derivative", "";
+        "the chain rule through the function: its derivative at its argument times the argument's derivative", "";
     /// `d x[k]/d x[p] = delta(k, p)`.
     KRONECKER_DELTA = 10, "kronecker-delta",
         "an element's derivative by an element of its own family is 1 where their indices agree and 0 elsewhere: a Kronecker delta", "";

@@ -561,3 +561,30 @@ fn a_unit_feeding_several_gets_the_figure_of_the_chain_rule_referred_to_from_the
     // A weight feeds one unit and is summed over nothing: no figure.
     assert!(!tex.contains("\\label{fig:chain2}"));
 }
+
+/// The algorithm's list of output deltas, as a document writes it.
+fn output_deltas(example: &str) -> String {
+    let out = run(&["doc", &format!("examples/{example}"), "-o", "-"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let from = out.stdout.find("\\textbf{Output deltas.}").expect("step 2");
+    let to = out
+        .stdout
+        .find("\\textbf{Backward recursion.}")
+        .expect("step 3");
+    out.stdout[from..to].to_string()
+}
+
+#[test]
+fn output_deltas_are_those_of_the_output_units() {
+    // Bishop's eq. 5.54: the output unit a_k reaches E through y_k = a_k.
+    assert!(output_deltas("bishop-5.3.nn").contains("\\delta_{k} &= y_{k} - t_{k}"));
+    // Through a softmax, and through a sigmoid.
+    assert!(output_deltas("softmax-ce.nn").contains("\\delta_{k} &= y_{k} - t_{k}"));
+    assert!(output_deltas("sigmoid-squared.nn").contains("\\delta &= y (1 - y) (y - t)"));
+    // u feeds three units that y combines: a hidden unit, even though its
+    // delta is written without another.
+    assert!(
+        output_deltas("scalar-fanout.nn")
+            .contains("None: every unit with a delta is a hidden one.")
+    );
+}

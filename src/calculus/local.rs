@@ -292,7 +292,9 @@ fn one_rule(
             };
             (result, &rules::ACTIVATION_DERIVATIVE)
         }
-        Node::Number(_) | Node::Adjoint(..) | Node::Delta(..) => (store.int(0), &rules::CONSTANT),
+        Node::Number(_) | Node::Pi | Node::Adjoint(..) | Node::Delta(..) => {
+            (store.int(0), &rules::CONSTANT)
+        }
     };
     (result, Some(rule))
 }

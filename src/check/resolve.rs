@@ -517,6 +517,16 @@ impl<'m> Resolver<'m> {
                         ));
                     }
                     self.model.store.delta(a, b)
+                } else if base == "\\pi" && sub.is_none() {
+                    // π, where no family of the network is written so.
+                    let pi = self.model.store.pi();
+                    match sup {
+                        Some(power) => {
+                            let exponent = self.fragment(power, span)?;
+                            return Ok(self.model.store.pow(pi, exponent));
+                        }
+                        None => return Ok(pi),
+                    }
                 } else if (base == "e" || base == "\\mathrm{e}") && sup.is_some() && sub.is_none() {
                     let exponent = self.fragment(sup.as_deref().expect("checked"), span)?;
                     return Ok(self.model.store.builtin(Builtin::Exp, exponent));

@@ -42,6 +42,20 @@ pub enum Builtin {
     Step,
     /// `sign`
     Sign,
+    /// `tan`
+    Tan,
+    /// `atan`, the inverse tangent
+    Atan,
+    /// `asin`, the inverse sine, on [-1, 1]
+    Asin,
+    /// `acos`, the inverse cosine, on [-1, 1]
+    Acos,
+    /// `erf`, the error function
+    Erf,
+    /// `gelu`, exactly x Φ(x), Φ the standard normal distribution function
+    Gelu,
+    /// `silu` (alias `swish`), x σ(x)
+    Silu,
 }
 
 /// How LaTeX writes a function.
@@ -66,6 +80,8 @@ pub enum Domain {
     Positive,
     /// x ≥ 0.
     NonNegative,
+    /// -1 ≤ x ≤ 1.
+    UnitInterval,
 }
 
 impl Domain {
@@ -75,6 +91,7 @@ impl Domain {
             Domain::Reals => x.is_finite(),
             Domain::Positive => x > 0.0,
             Domain::NonNegative => x >= 0.0,
+            Domain::UnitInterval => (-1.0..=1.0).contains(&x),
         }
     }
 }
@@ -113,7 +130,7 @@ pub struct FunctionRow {
 
 impl Builtin {
     /// Every built-in function, in a fixed order.
-    pub const ALL: [Builtin; 14] = [
+    pub const ALL: [Builtin; 21] = [
         Builtin::Exp,
         Builtin::Log,
         Builtin::Sqrt,
@@ -128,6 +145,13 @@ impl Builtin {
         Builtin::Abs,
         Builtin::Step,
         Builtin::Sign,
+        Builtin::Tan,
+        Builtin::Atan,
+        Builtin::Asin,
+        Builtin::Acos,
+        Builtin::Erf,
+        Builtin::Gelu,
+        Builtin::Silu,
     ];
 
     /// The function's row of the table.
@@ -195,7 +219,7 @@ impl Builtin {
 }
 
 /// The table, in the order of [`Builtin::ALL`].
-static TABLE: [FunctionRow; 14] = [
+static TABLE: [FunctionRow; 21] = [
     FunctionRow {
         builtin: Builtin::Exp,
         name: "exp",
@@ -251,7 +275,7 @@ static TABLE: [FunctionRow; 14] = [
         value: f64::sin,
         domain: Domain::Reals,
         exact_values: &[((0, 1), (0, 1))],
-        inverse: None,
+        inverse: Some(Builtin::Asin),
     },
     FunctionRow {
         builtin: Builtin::Cos,
@@ -267,7 +291,7 @@ static TABLE: [FunctionRow; 14] = [
         value: f64::cos,
         domain: Domain::Reals,
         exact_values: &[((0, 1), (1, 1))],
-        inverse: None,
+        inverse: Some(Builtin::Acos),
     },
     FunctionRow {
         builtin: Builtin::Sinh,
@@ -412,7 +436,161 @@ static TABLE: [FunctionRow; 14] = [
         exact_values: &[((0, 1), (0, 1))],
         inverse: None,
     },
+    FunctionRow {
+        builtin: Builtin::Tan,
+        name: "tan",
+        aliases: &[],
+        answer_names: &[],
+        text: "tan",
+        latex: LatexName::Command("\\tan"),
+        derivative: |store, u| {
+            let tan = store.builtin(Builtin::Tan, u);
+            let square = store.powi(tan, 2);
+            let one = store.int(1);
+            Some(store.add(vec![one, square]))
+        },
+        value: f64::tan,
+        domain: Domain::Reals,
+        exact_values: &[((0, 1), (0, 1))],
+        inverse: Some(Builtin::Atan),
+    },
+    FunctionRow {
+        builtin: Builtin::Atan,
+        name: "atan",
+        aliases: &[],
+        answer_names: &["arctan"],
+        text: "arctan",
+        latex: LatexName::Command("\\arctan"),
+        derivative: |store, u| {
+            let square = store.powi(u, 2);
+            let one = store.int(1);
+            let sum = store.add(vec![one, square]);
+            Some(store.powi(sum, -1))
+        },
+        value: f64::atan,
+        domain: Domain::Reals,
+        exact_values: &[((0, 1), (0, 1))],
+        inverse: None,
+    },
+    FunctionRow {
+        builtin: Builtin::Asin,
+        name: "asin",
+        aliases: &[],
+        answer_names: &["arcsin"],
+        text: "arcsin",
+        latex: LatexName::Command("\\arcsin"),
+        derivative: |store, u| Some(inverse_root_of_one_minus_square(store, u)),
+        value: f64::asin,
+        domain: Domain::UnitInterval,
+        exact_values: &[((0, 1), (0, 1))],
+        inverse: None,
+    },
+    FunctionRow {
+        builtin: Builtin::Acos,
+        name: "acos",
+        aliases: &[],
+        answer_names: &["arccos"],
+        text: "arccos",
+        latex: LatexName::Command("\\arccos"),
+        derivative: |store, u| {
+            let root = inverse_root_of_one_minus_square(store, u);
+            Some(store.negate(root))
+        },
+        value: f64::acos,
+        domain: Domain::UnitInterval,
+        exact_values: &[((1, 1), (0, 1))],
+        inverse: None,
+    },
+    FunctionRow {
+        builtin: Builtin::Erf,
+        name: "erf",
+        aliases: &[],
+        answer_names: &[],
+        text: "erf",
+        latex: LatexName::Operator("erf"),
+        // 2/sqrt(pi) exp(-u^2)
+        derivative: |store, u| {
+            let square = store.powi(u, 2);
+            let minus = store.negate(square);
+            let bell = store.builtin(Builtin::Exp, minus);
+            let two = store.int(2);
+            let pi = store.pi();
+            let root = store.builtin(Builtin::Sqrt, pi);
+            let over_root = store.powi(root, -1);
+            Some(store.mul(vec![two, over_root, bell]))
+        },
+        value: libm::erf,
+        domain: Domain::Reals,
+        exact_values: &[((0, 1), (0, 1))],
+        inverse: None,
+    },
+    FunctionRow {
+        builtin: Builtin::Gelu,
+        name: "gelu",
+        aliases: &[],
+        answer_names: &[],
+        text: "GELU",
+        latex: LatexName::Operator("GELU"),
+        // Φ(u) + u φ(u): (1 + erf(u/sqrt(2)))/2 + u exp(-u^2/2)/sqrt(2 pi)
+        derivative: |store, u| {
+            let half = store.number(BigRational::new(BigInt::from(1), BigInt::from(2)));
+            let minus_half = store.number(BigRational::new(BigInt::from(-1), BigInt::from(2)));
+            let two = store.int(2);
+            let root_two = store.builtin(Builtin::Sqrt, two);
+            let over_root_two = store.powi(root_two, -1);
+            let scaled = store.mul(vec![u, over_root_two]);
+            let erf = store.builtin(Builtin::Erf, scaled);
+            let one = store.int(1);
+            let inner = store.add(vec![one, erf]);
+            let distribution = store.mul(vec![half, inner]);
+            let square = store.powi(u, 2);
+            let exponent = store.mul(vec![minus_half, square]);
+            let bell = store.builtin(Builtin::Exp, exponent);
+            let pi = store.pi();
+            let two_pi = store.mul(vec![two, pi]);
+            let root = store.builtin(Builtin::Sqrt, two_pi);
+            let over_root = store.powi(root, -1);
+            let density = store.mul(vec![u, over_root, bell]);
+            Some(store.add(vec![distribution, density]))
+        },
+        value: |x| 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
+        domain: Domain::Reals,
+        exact_values: &[((0, 1), (0, 1))],
+        inverse: None,
+    },
+    FunctionRow {
+        builtin: Builtin::Silu,
+        name: "silu",
+        aliases: &["swish"],
+        answer_names: &[],
+        text: "SiLU",
+        latex: LatexName::Operator("SiLU"),
+        // σ(u) (1 + u (1 - σ(u)))
+        derivative: |store, u| {
+            let sigmoid = store.builtin(Builtin::Sigmoid, u);
+            let one = store.int(1);
+            let minus = store.negate(sigmoid);
+            let complement = store.add(vec![one, minus]);
+            let scaled = store.mul(vec![u, complement]);
+            let inner = store.add(vec![one, scaled]);
+            Some(store.mul(vec![sigmoid, inner]))
+        },
+        value: |x| x / (1.0 + (-x).exp()),
+        domain: Domain::Reals,
+        exact_values: &[((0, 1), (0, 1))],
+        inverse: None,
+    },
 ];
+
+/// `(1 - u^2)^(-1/2)`, the derivative of the inverse sine.
+fn inverse_root_of_one_minus_square(store: &mut Store, u: ExprId) -> ExprId {
+    let square = store.powi(u, 2);
+    let minus = store.negate(square);
+    let one = store.int(1);
+    let difference = store.add(vec![one, minus]);
+    let root = store.builtin(Builtin::Sqrt, difference);
+    store.powi(root, -1)
+}
 
 /// The smooth function that numeric checks bind an opaque function to,
 /// chosen by `seed`: `f(x) = a sin(b x + c) + d x`, whose derivative of

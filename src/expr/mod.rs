@@ -77,6 +77,8 @@ pub enum Node {
     /// An exact rational number, boxed so that every other node stays
     /// small.
     Number(Box<BigRational>),
+    /// The constant π.
+    Pi,
     /// An element of a family: `w1[j,i]`.
     Ref(FamilyId, Box<[IndexVar]>),
     /// The derivative of the objective with respect to an element of a
@@ -433,6 +435,11 @@ impl Store {
         self.intern(Node::Number(Box::new(value)))
     }
 
+    /// The constant π.
+    pub fn pi(&mut self) -> ExprId {
+        self.intern(Node::Pi)
+    }
+
     /// A whole number.
     pub fn int(&mut self, value: i64) -> ExprId {
         match value {
@@ -592,7 +599,7 @@ impl Store {
     /// Rebuilds a node with new children, through the smart constructors.
     pub fn rebuild(&mut self, node: &Node, children: &[ExprId]) -> ExprId {
         match node {
-            Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => {
+            Node::Number(_) | Node::Pi | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => {
                 self.intern(node.clone())
             }
             Node::Add(_) => self.add(children.to_vec()),
@@ -650,7 +657,9 @@ fn hash_items(product: bool, items: &[ExprId]) -> u64 {
 /// The children of a node, in order.
 fn children_of(node: &Node) -> Children<'_> {
     match node {
-        Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => Children::None,
+        Node::Number(_) | Node::Pi | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => {
+            Children::None
+        }
         Node::Add(items) | Node::Mul(items) => Children::Many(items.iter()),
         Node::Pow(base, exponent) => Children::Two(*base, *exponent),
         Node::Call(_, _, argument) => Children::One(*argument),

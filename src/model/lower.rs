@@ -11,7 +11,7 @@ use crate::expr::{Builtin, ExprId, Function, IndexVar, OpaqueId, RangeId, Store}
 use crate::limits::MAX_NUMBER_BITS;
 use crate::syntax::ast::{self, BinaryOp, Declared, Ident};
 
-use super::{KEYWORDS, Model, count};
+use super::{KEYWORDS, Model, PI_NAME, count};
 
 /// The bound names in force while lowering an expression.
 #[derive(Default)]
@@ -324,6 +324,16 @@ impl Model {
         scope: &mut Scope,
     ) -> Result<ExprId, Diagnostic> {
         let name = &declared.name;
+        // `pi` is the constant unless the file declares that name.
+        if name.text == PI_NAME && self.family_named(PI_NAME).is_none() {
+            if let Some(index) = declared.indices.first() {
+                return Err(self
+                    .source
+                    .error(index.span, "`pi` is the constant π and takes no index")
+                    .with_help("declare a family named `pi` to use the name for a quantity"));
+            }
+            return Ok(self.store.pi());
+        }
         let Some(family) = self.family_named(&name.text) else {
             let message =
                 if self.indices.contains_key(&name.text) || scope.lookup(&name.text).is_some() {

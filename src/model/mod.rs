@@ -37,6 +37,10 @@ pub const KEYWORDS: [&str; 14] = [
     "sum",
 ];
 
+/// The name of the constant π, which a file may still declare for a
+/// quantity of its own.
+pub const PI_NAME: &str = "pi";
+
 /// What a family is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum FamilyKind {
@@ -755,7 +759,10 @@ fn count(n: usize, one: &str, many: &str) -> String {
 fn collect_names(expr: &ast::Expr, names: &mut Vec<Ident>, functions: &mut Vec<Ident>) {
     for part in expr.walk() {
         match part {
-            ast::Expr::Reference(declared) => names.push(declared.name.clone()),
+            // `pi` in a quick question is the constant.
+            ast::Expr::Reference(declared) if declared.name.text != PI_NAME => {
+                names.push(declared.name.clone())
+            }
             ast::Expr::Call { function, .. } => functions.push(function.clone()),
             _ => {}
         }

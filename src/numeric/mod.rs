@@ -387,6 +387,7 @@ impl<'m> Instance<'m> {
     fn leaf(&self, store: &Store, id: ExprId, env: &mut HashMap<IndexVar, usize>) -> f64 {
         match store.node(id) {
             Node::Number(value) => value.to_f64().unwrap_or(f64::NAN),
+            Node::Pi => std::f64::consts::PI,
             Node::Ref(family, indices) => {
                 let tensor = &self.values[family.index()];
                 let at: Vec<usize> = indices.iter().map(|v| env[v]).collect();

@@ -378,8 +378,10 @@ fn derivation_section(
         introduction.push_str(&format!("By definition ${delta} \\equiv {lhs_title}$. "));
     }
     if sums {
-        introduction
-            .push_str("The derivation sums over the units that this unit sends connections to; ");
+        let fed = printer.reference(query.denominator, &query.denominator_indices);
+        introduction.push_str(&format!(
+            "The derivation sums over the units that ${fed}$ feeds; "
+        ));
         introduction.push_str("each step says which rule it applies.");
     } else {
         introduction.push_str("Each step says which rule it applies.");
@@ -566,11 +568,12 @@ fn delta_figure(
         tikz.push_str(&format!("\\node at (6,{y:.1}) {{$\\vdots$}};\n"));
     }
     tikz.push_str("\\end{tikzpicture}\n");
-    let index = me
-        .slots
-        .first()
-        .map(|v| format!("unit ${}$", model.store.var(*v).name))
-        .unwrap_or_else(|| "the unit".to_string());
+    // A unit is named by its index, as Bishop's unit j; anything else (a
+    // weight, an input) by its symbol.
+    let index = match (me.kind, me.slots.first()) {
+        (FamilyKind::Defined, Some(v)) => format!("unit ${}$", model.store.var(*v).name),
+        _ => format!("${}$", printer.reference(unit, &query.denominator_indices)),
+    };
     let every = if receivers.iter().any(|r| !model.family(*r).slots.is_empty()) {
         " A circle with an index stands for every unit of its layer."
     } else {
@@ -613,10 +616,12 @@ pub fn graph_tikz(network: &Network) -> String {
     let mut out = String::from(
         "\\begin{tikzpicture}[leaf/.style={rectangle,draw,minimum size=7mm},\n  unit/.style={circle,draw,minimum size=8mm,inner sep=1pt},>={Stealth}]\n",
     );
+    let mut row_of: HashMap<FamilyId, usize> = HashMap::new();
     for family in model.family_ids() {
         let info = model.family(family);
         let column = layer[&family];
         let row = rows.entry(column).or_insert(0);
+        row_of.insert(family, *row);
         let style = if info.kind == FamilyKind::Defined {
             "unit"
         } else {
@@ -632,7 +637,14 @@ pub fn graph_tikz(network: &Network) -> String {
         *row += 1;
     }
     for (from, to) in network.graph.edges() {
-        out.push_str(&format!("\\draw[->] (n{}) -- (n{});\n", from.0, to.0));
+        // An edge along a row that skips a layer would run through the
+        // units between: it bends over them.
+        let path = if row_of[&from] == row_of[&to] && layer[&to] > layer[&from] + 1 {
+            "to[bend left=30]"
+        } else {
+            "--"
+        };
+        out.push_str(&format!("\\draw[->] (n{}) {path} (n{});\n", from.0, to.0));
     }
     out.push_str("\\end{tikzpicture}\n");
     out
@@ -680,13 +692,32 @@ fn algorithm(network: &mut Network) -> Result<Option<Algorithm>, Diagnostic> {
                 .map(|d| printer.aligned_equation(&Lhs::Family(*f, info.slots.clone()), d))
         })
         .collect();
-    // Output deltas are those of the units that feed the objective, written
-    // without another delta; every other delta is found on the way back.
+    // Output deltas are those of the output units: written without another
+    // delta, of a unit that reaches the objective only through quantities
+    // each computed from one other (y = a, y = σ(a), a softmax, the error
+    // itself); every other delta is found on the way back.
     let graph = &network.graph;
-    let (output, backward): (Vec<&Equation>, Vec<&Equation>) = equations.iter().partition(|e| {
-        graph.successors(e.family).contains(&objective)
-            && model.store.adjoint_families(e.rhs).is_empty()
-    });
+    let upstream = graph.upstream_of(objective);
+    let computed_from_one = |family: FamilyId| {
+        graph
+            .predecessors(family)
+            .iter()
+            .filter(|p| model.family(**p).kind == FamilyKind::Defined)
+            .count()
+            <= 1
+    };
+    let output_unit = |unit: FamilyId| {
+        let downstream = graph.downstream_of(&[unit]);
+        model.family_ids().all(|f| {
+            f == unit
+                || !downstream[f.index()]
+                || !(upstream[f.index()] || f == objective)
+                || computed_from_one(f)
+        })
+    };
+    let (output, backward): (Vec<&Equation>, Vec<&Equation>) = equations
+        .iter()
+        .partition(|e| model.store.adjoint_families(e.rhs).is_empty() && output_unit(e.family));
     let print = |printer: &mut Printer, list: Vec<&Equation>| -> Vec<String> {
         list.iter()
             .map(|e| printer.aligned_equation(&Lhs::Delta(e.family, e.indices.clone()), e.rhs))

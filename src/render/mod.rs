@@ -521,7 +521,7 @@ impl<'a> Printer<'a> {
         let scope = self.scope;
         let store = self.store();
         match store.node(expr) {
-            Node::Number(_) | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => {}
+            Node::Number(_) | Node::Pi | Node::Ref(..) | Node::Adjoint(..) | Node::Delta(..) => {}
             Node::Add(terms) => {
                 // A negative term is shown from its factors, its sign taken out.
                 for term in terms.iter() {
@@ -591,6 +591,15 @@ impl<'a> Printer<'a> {
     fn compose(&mut self, expr: ExprId) -> Piece {
         match self.store().node(expr) {
             Node::Number(value) => self.number(value),
+            Node::Pi => {
+                let symbol = match self.format {
+                    Format::Latex => "\\pi",
+                    Format::Text => "π",
+                    Format::Dsl => "pi",
+                    Format::MathMl => "<mi>π</mi>",
+                };
+                self.atom_piece(symbol.to_string())
+            }
             Node::Ref(family, indices) => {
                 let symbol = self.reference(*family, indices);
                 self.atom_piece(symbol)
@@ -979,7 +988,7 @@ impl<'a> Printer<'a> {
     /// Kronecker deltas, and the summation last.
     fn factor_class(&self, factor: ExprId) -> u8 {
         match self.store().node(factor) {
-            Node::Number(_) => 0,
+            Node::Number(_) | Node::Pi => 0,
             // A logarithm stands after what it multiplies: t_k ln y_k and
             // (1 - t) ln(1 - y).
             Node::Call(Function::Builtin(Builtin::Log), ..) => 7,

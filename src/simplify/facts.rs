@@ -273,6 +273,7 @@ impl Matcher {
         }
         match (store.node(pattern), store.node(target)) {
             (Node::Number(a), Node::Number(b)) => a == b,
+            (Node::Pi, Node::Pi) => true,
             (Node::Ref(fa, ia), Node::Ref(fb, ib))
             | (Node::Adjoint(fa, ia), Node::Adjoint(fb, ib)) => {
                 fa == fb
@@ -385,6 +386,7 @@ impl Shapes {
             let child = |c: &ExprId| self.0[c];
             match store.node(id) {
                 Node::Number(value) => ("number", value).hash(&mut hasher),
+                Node::Pi => "pi".hash(&mut hasher),
                 Node::Ref(family, indices) => ("ref", family, indices.len()).hash(&mut hasher),
                 Node::Adjoint(family, indices) => {
                     ("adjoint", family, indices.len()).hash(&mut hasher)
