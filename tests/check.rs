@@ -494,3 +494,24 @@ fn a_counterexample_without_a_diagnosis_names_simple_values() {
             .starts_with("at j = ")
     );
 }
+
+#[test]
+fn answers_name_every_built_in_as_latex_writes_it() {
+    let mut net = network(
+        "input x\nparam w\ntarget t\na = w*x\n\
+         y = tan(a) + atan(a) + asin(a/(1 + a^2)) + acos(a/(2 + a^2)) + erf(a) + gelu(a) + silu(a) + pi*max(a, 0) - min(a, 1)\n\
+         E = 1/2*(y - t)^2\n",
+    );
+    let query = net.query("dE/dt").unwrap();
+    let truth = chainrule::truth(&mut net, &query).unwrap();
+    let written = "-\\left(\\tan(a) + \\arctan(a) + \\arcsin\\left(\\frac{a}{1 + a^2}\\right) \
+                   + \\arccos\\left(\\frac{a}{2 + a^2}\\right) + \\operatorname{erf}(a) \
+                   + \\operatorname{GELU}(a) + \\mathrm{SiLU}(a) + \\pi \\max(a, 0) - \\min(a, 1) - t\\right)";
+    let grade = check_answer(&mut net, &truth, written);
+    assert!(grade.verdict.is_right(), "{grade:#?}");
+    // One function for another is a mistake, not a near miss.
+    let wrong = written.replace("\\arctan", "\\tan");
+    assert!(!check_answer(&mut net, &truth, &wrong).verdict.is_right());
+    let wrong = written.replace("\\max(a, 0)", "\\min(a, 0)");
+    assert!(!check_answer(&mut net, &truth, &wrong).verdict.is_right());
+}

@@ -302,3 +302,48 @@ fn notation_strings_are_checked_before_they_reach_latex() {
         "a `{` is never closed",
     );
 }
+
+#[test]
+fn functions_take_the_arguments_they_take() {
+    assert_error(
+        "input x\nE = max(x)\n",
+        "dE/dx",
+        "<stdin>:2:5",
+        "`max` takes two arguments, not 1",
+    );
+    assert_error(
+        "input x, y\nE = tanh(x, y)\n",
+        "dE/dx",
+        "<stdin>:2:5",
+        "`tanh` takes one argument, not 2",
+    );
+    assert_error(
+        "input x, y\nE = min'(x, y)\n",
+        "dE/dx",
+        "<stdin>:2:5",
+        "`min` is not written with primes",
+    );
+    assert_error(
+        "index i in D\ninput x[i]\nE = sum(i, pi[i] * x[i])\n",
+        "dE/dx[i]",
+        "<stdin>:3:15",
+        "`pi` is the constant π and takes no index",
+    );
+}
+
+#[test]
+fn pi_is_the_constant_unless_a_file_declares_it() {
+    let constant = b"param w\nE = pi*w^2\n";
+    let out = run_with_input(&["derive", "-", "dE/dw", "--format", "dsl"], constant);
+    assert_eq!(out.stdout, "2*pi*w\n", "{}", out.stderr);
+    // The constant is no quantity to differentiate by, and verify knows
+    // its value.
+    let out = run_with_input(&["derive", "-", "dE/dpi"], constant);
+    assert_eq!(out.status, 2, "{}", out.stdout);
+    let out = run_with_input(&["verify", "-"], constant);
+    assert_eq!(out.status, 0, "{}{}", out.stdout, out.stderr);
+    // Declared, the name is a quantity like any other.
+    let declared = b"input w, pi\nE = pi*w^2\n";
+    let out = run_with_input(&["derive", "-", "dE/dpi", "--format", "dsl"], declared);
+    assert_eq!(out.stdout, "w^2\n", "{}", out.stderr);
+}

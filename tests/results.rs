@@ -169,7 +169,32 @@ fn quick_questions_need_no_file() {
     let latex = run(&["diff", "tanh(w*x + b)", "w", "--format", "latex"]);
     assert_eq!(latex.stdout, "(1 - \\tanh^{2}(w x + b)) x\n");
     assert_eq!(run(&["diff", "x^3 + 1/x", "x"]).stdout, "3*x^2 - 1/x^2\n");
-    assert_eq!(run(&["diff", "h(g(x))", "x"]).stdout, "h'(g(x))*g'(x)\n");
+    assert_eq!(
+        run(&["diff", "h(g(x))", "x", "--function", "h", "--function", "g"]).stdout,
+        "h'(g(x))*g'(x)\n"
+    );
+    // Without a file to declare it in, a name that is no built-in is most
+    // likely one misspelt.
+    let out = run(&["diff", "tanhh(x)", "x"]);
+    assert_eq!(out.status, 2);
+    assert!(
+        out.stderr.contains("unknown function `tanhh`")
+            && out.stderr.contains("did you mean `tanh`? Otherwise declare a function of your own with `--function tanhh`"),
+        "{}",
+        out.stderr
+    );
+    // The new built-ins, each checked by hand.
+    assert_eq!(run(&["diff", "atan(x)", "x"]).stdout, "1/(1 + x^2)\n");
+    assert_eq!(
+        run(&["diff", "erf(x)", "x"]).stdout,
+        "2*exp(-x^2)/sqrt(pi)\n"
+    );
+    assert_eq!(run(&["diff", "max(x, y)", "x"]).stdout, "step(x - y)\n");
+    assert_eq!(run(&["diff", "min(x, y)", "x"]).stdout, "step(y - x)\n");
+    assert_eq!(
+        run(&["diff", "silu(x)", "x"]).stdout,
+        "sigmoid(x)*(1 + (1 - sigmoid(x))*x)\n"
+    );
     assert_eq!(run(&["diff", "sin(x)", "y"]).stdout, "0\n");
 }
 

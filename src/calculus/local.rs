@@ -45,6 +45,7 @@ pub fn partial(store: &mut Store, node: ExprId, position: usize) -> Option<ExprI
             }
         }
         Node::Call(function, order, argument) => outer_derivative(store, function, order, argument),
+        Node::Extremum(kind, a, b) => Some(kind.partial(store, a, b, position)),
         _ => None,
     }
 }
@@ -200,6 +201,8 @@ enum Own {
     Outer(Option<ExprId>),
     /// A power's partial derivatives by base and by exponent.
     Power(ExprId, Option<ExprId>),
+    /// A maximum's or minimum's partial derivatives by each argument.
+    Choice(ExprId, ExprId),
     /// Nothing to take first.
     Nothing,
 }
@@ -212,6 +215,9 @@ fn own_partials(store: &mut Store, id: ExprId) -> Own {
         Node::Pow(base, exponent) => {
             let (by_base, by_exponent) = power_partials(store, id, base, exponent);
             Own::Power(by_base, by_exponent)
+        }
+        Node::Extremum(kind, a, b) => {
+            Own::Choice(kind.partial(store, a, b, 0), kind.partial(store, a, b, 1))
         }
         _ => Own::Nothing,
     }
@@ -291,6 +297,19 @@ fn one_rule(
                 }
             };
             (result, &rules::ACTIVATION_DERIVATIVE)
+        }
+        Node::Extremum(_, a, b) => {
+            let Own::Choice(by_a, by_b) = own else {
+                unreachable!("a choice's partials are taken first")
+            };
+            let mut terms = Vec::new();
+            for (argument, by) in [(a, by_a), (b, by_b)] {
+                if depends[&argument] {
+                    let inner = part(store, argument);
+                    terms.push(store.mul(vec![by, inner]));
+                }
+            }
+            (store.add(terms), &rules::ACTIVATION_DERIVATIVE)
         }
         Node::Number(_) | Node::Pi | Node::Adjoint(..) | Node::Delta(..) => {
             (store.int(0), &rules::CONSTANT)

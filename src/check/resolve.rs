@@ -144,6 +144,11 @@ impl<'m> Resolver<'m> {
                 Ok(self.model.store.pow(base, exponent))
             }
             AnswerExpr::Sum(indices, body, span) => self.sum(indices, body, *span),
+            AnswerExpr::Choice(kind, first, second) => {
+                let first = self.resolve(first)?;
+                let second = self.resolve(second)?;
+                Ok(self.model.store.extremum(*kind, first, second))
+            }
             AnswerExpr::Call {
                 name,
                 primes,

@@ -24,6 +24,9 @@ pub(super) struct Args {
     /// Output format
     #[arg(long, value_enum, default_value_t = FormatArg::Dsl)]
     format: FormatArg,
+    /// A function of your own, differentiated as `h'` (repeatable)
+    #[arg(long = "function", value_name = "NAME")]
+    functions: Vec<String>,
 }
 
 /// Differentiates the expression, every name in it an input.
@@ -35,7 +38,7 @@ pub(super) fn run(args: Args) -> Result<Outcome, Diagnostic> {
     );
     let source = Source::new("<expression>", expression);
     let parsed = syntax::parse_expression(&source)?;
-    let (mut model, lowered) = Model::for_expression(source, &parsed)?;
+    let (mut model, lowered) = Model::for_expression(source, &parsed, &args.functions)?;
     let Some(family) = model.family_named(variable) else {
         if model.is_taken(variable) || !is_identifier(variable) {
             return Err(Diagnostic::unlocated(format!(

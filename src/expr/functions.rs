@@ -58,6 +58,55 @@ pub enum Builtin {
     Silu,
 }
 
+/// The two-argument built-ins: which of two values is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Extremum {
+    /// `max(a, b)`
+    Max,
+    /// `min(a, b)`
+    Min,
+}
+
+impl Extremum {
+    /// Both, in a fixed order.
+    pub const ALL: [Extremum; 2] = [Extremum::Max, Extremum::Min];
+
+    /// The name in the language (and, with a backslash, in LaTeX).
+    pub fn name(self) -> &'static str {
+        match self {
+            Extremum::Max => "max",
+            Extremum::Min => "min",
+        }
+    }
+
+    /// The one of that name.
+    pub fn from_name(name: &str) -> Option<Extremum> {
+        Extremum::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    /// Its value.
+    pub fn apply(self, a: f64, b: f64) -> f64 {
+        match self {
+            Extremum::Max => a.max(b),
+            Extremum::Min => a.min(b),
+        }
+    }
+
+    /// The partial derivative by argument `position` (0 or 1), written at
+    /// `a` and `b`: `step(a - b)` for the kept one. Where the two are
+    /// equal neither step is 1, as neither one-sided derivative is whole.
+    pub fn partial(self, store: &mut Store, a: ExprId, b: ExprId, position: usize) -> ExprId {
+        let (mine, other) = if position == 0 { (a, b) } else { (b, a) };
+        let (larger, smaller) = match self {
+            Extremum::Max => (mine, other),
+            Extremum::Min => (other, mine),
+        };
+        let minus = store.negate(smaller);
+        let difference = store.add(vec![larger, minus]);
+        store.builtin(Builtin::Step, difference)
+    }
+}
+
 /// How LaTeX writes a function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LatexName {
@@ -667,12 +716,76 @@ mod tests {
         assert_eq!(Builtin::from_answer_name("\\foo"), None);
     }
 
+    /// The value of a closed formula in `x`, the reference to family 0.
+    fn value_at(store: &Store, expr: ExprId, x: f64) -> f64 {
+        use crate::expr::Node;
+        use num_traits::ToPrimitive;
+        match store.node(expr) {
+            Node::Number(value) => value.to_f64().expect("a small number"),
+            Node::Pi => std::f64::consts::PI,
+            Node::Ref(..) => x,
+            Node::Add(terms) => terms.iter().map(|t| value_at(store, *t, x)).sum(),
+            Node::Mul(factors) => factors.iter().map(|f| value_at(store, *f, x)).product(),
+            Node::Pow(base, exponent) => {
+                value_at(store, *base, x).powf(value_at(store, *exponent, x))
+            }
+            Node::Call(crate::expr::Function::Builtin(builtin), 0, argument) => {
+                builtin.apply(value_at(store, *argument, x))
+            }
+            other => panic!("not in a derivative of the table: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn outer_derivatives_agree_with_finite_differences() {
+        let mut store = Store::new();
+        let x = store.reference(crate::expr::FamilyId(0), &[]);
+        let h = 1e-6;
+        for builtin in Builtin::ALL {
+            let Some(derivative) = builtin.derivative(&mut store, x) else {
+                continue;
+            };
+            // Points inside every domain, away from kinks at 0.
+            for point in [-0.7, -0.3, 0.2, 0.45, 0.8] {
+                let numeric = (builtin.apply(point + h) - builtin.apply(point - h)) / (2.0 * h);
+                if numeric.is_nan() {
+                    continue; // outside the domain
+                }
+                let symbolic = value_at(&store, derivative, point);
+                assert!(
+                    (numeric - symbolic).abs() < 1e-6 * (1.0 + symbolic.abs()),
+                    "{} at {point}: {symbolic} against {numeric}",
+                    builtin.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn inverses_undo_their_functions() {
+        for builtin in Builtin::ALL {
+            if let Some(inverse) = builtin.row().inverse {
+                for point in [-0.7, 0.2, 0.45] {
+                    // f(f⁻¹(x)) = x wherever f⁻¹(x) is defined.
+                    let inner = inverse.apply(point);
+                    if inner.is_finite() {
+                        let back = builtin.apply(inner);
+                        assert!((back - point).abs() < 1e-12, "{}", builtin.name());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn values_outside_the_domain_are_not_numbers() {
         assert!(Builtin::Log.apply(-1.0).is_nan());
         assert!(Builtin::Log.apply(0.0).is_nan());
         assert_eq!(Builtin::Sqrt.apply(0.0), 0.0);
         assert!(Builtin::Sqrt.apply(-0.5).is_nan());
+        assert!(Builtin::Asin.apply(1.5).is_nan());
+        assert!(Builtin::Acos.apply(-1.01).is_nan());
+        assert_eq!(Builtin::Asin.apply(1.0), std::f64::consts::FRAC_PI_2);
     }
 
     #[test]

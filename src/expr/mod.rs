@@ -15,7 +15,7 @@ use num_rational::BigRational;
 use num_traits::One;
 use rustc_hash::FxHashMap as HashMap;
 
-pub use functions::Builtin;
+pub use functions::{Builtin, Extremum};
 
 /// A renaming of index variables.
 pub type VarMap = HashMap<IndexVar, IndexVar>;
@@ -79,6 +79,8 @@ pub enum Node {
     Number(Box<BigRational>),
     /// The constant π.
     Pi,
+    /// `max(a, b)` or `min(a, b)`.
+    Extremum(Extremum, ExprId, ExprId),
     /// An element of a family: `w1[j,i]`.
     Ref(FamilyId, Box<[IndexVar]>),
     /// The derivative of the objective with respect to an element of a
@@ -385,7 +387,7 @@ impl Store {
             Node::Delta(..) => Contents::KRONECKER,
             Node::Adjoint(..) => Contents::ADJOINT,
             Node::Derivative(..) => Contents::DERIVATIVE,
-            Node::Call(..) => Contents::CALL,
+            Node::Call(..) | Node::Extremum(..) => Contents::CALL,
             Node::Ref(..) => Contents::REFERENCE,
             Node::Add(terms)
                 if terms
@@ -555,6 +557,14 @@ impl Store {
         self.call(Function::Builtin(builtin), 0, argument)
     }
 
+    /// `max(a, b)` or `min(a, b)`; either of one value twice is that value.
+    pub fn extremum(&mut self, kind: Extremum, a: ExprId, b: ExprId) -> ExprId {
+        if a == b {
+            return a;
+        }
+        self.intern(Node::Extremum(kind, a, b))
+    }
+
     /// `sum(index, body)`; a zero body gives 0.
     pub fn sum(&mut self, index: IndexVar, body: ExprId) -> ExprId {
         if self.is_zero(body) {
@@ -605,6 +615,7 @@ impl Store {
             Node::Add(_) => self.add(children.to_vec()),
             Node::Mul(_) => self.mul(children.to_vec()),
             Node::Pow(..) => self.pow(children[0], children[1]),
+            Node::Extremum(kind, ..) => self.extremum(*kind, children[0], children[1]),
             Node::Call(function, order, _) => self.call(*function, *order, children[0]),
             Node::Sum(index, _) => self.sum(*index, children[0]),
             Node::Derivative(_, wrt) => self.derivative(children[0], wrt.as_ref().clone()),
@@ -661,7 +672,9 @@ fn children_of(node: &Node) -> Children<'_> {
             Children::None
         }
         Node::Add(items) | Node::Mul(items) => Children::Many(items.iter()),
-        Node::Pow(base, exponent) => Children::Two(*base, *exponent),
+        Node::Pow(base, exponent) | Node::Extremum(_, base, exponent) => {
+            Children::Two(*base, *exponent)
+        }
         Node::Call(_, _, argument) => Children::One(*argument),
         Node::Sum(_, body) | Node::Derivative(body, _) => Children::One(*body),
     }

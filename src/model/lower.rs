@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::calculus::local::nth_builtin_derivative;
 use crate::diagnostic::{Diagnostic, Span, closest};
-use crate::expr::{Builtin, ExprId, Function, IndexVar, OpaqueId, RangeId, Store};
+use crate::expr::{Builtin, ExprId, Extremum, Function, IndexVar, OpaqueId, RangeId, Store};
 use crate::limits::MAX_NUMBER_BITS;
 use crate::syntax::ast::{self, BinaryOp, Declared, Ident};
 
@@ -100,7 +100,7 @@ impl Model {
                         }
                         ast::Expr::Call {
                             function, order, ..
-                        } => self.lower_call(function, *order, operands[0])?,
+                        } => self.lower_call(function, *order, &operands)?,
                         _ => unreachable!("leaves are lowered at once"),
                     };
                     values.push(built);
@@ -173,8 +173,50 @@ impl Model {
         &mut self,
         function: &Ident,
         order: u32,
-        argument: ExprId,
+        arguments: &[ExprId],
     ) -> Result<ExprId, Diagnostic> {
+        if let Some(kind) = Extremum::from_name(&function.text) {
+            let [a, b] = arguments else {
+                return Err(self
+                    .source
+                    .error(
+                        function.span,
+                        format!(
+                            "`{}` takes two arguments, not {}",
+                            function.text,
+                            arguments.len()
+                        ),
+                    )
+                    .with_help(format!("write `{}(a, b)`", function.text)));
+            };
+            if order > 0 {
+                return Err(self
+                    .source
+                    .error(
+                        function.span,
+                        format!("`{}` is not written with primes", function.text),
+                    )
+                    .with_help(format!(
+                        "its derivative by its first argument is `step(a - b)`, by its second `step(b - a)`{}",
+                        if kind == Extremum::Min { ", each turned around" } else { "" }
+                    )));
+            }
+            return Ok(self.store.extremum(kind, *a, *b));
+        }
+        let [argument] = arguments else {
+            return Err(self
+                .source
+                .error(
+                    function.span,
+                    format!(
+                        "`{}` takes one argument, not {}",
+                        function.text,
+                        arguments.len()
+                    ),
+                )
+                .with_help("only `max` and `min` take two"));
+        };
+        let argument = *argument;
         if let Some(builtin) = Builtin::from_name(&function.text) {
             if order == 0 {
                 return Ok(self.store.builtin(builtin, argument));
@@ -199,6 +241,7 @@ impl Model {
         let known: Vec<&str> = Builtin::ALL
             .iter()
             .map(|b| b.name())
+            .chain(Extremum::ALL.iter().map(|e| e.name()))
             .chain(self.functions.iter().map(String::as_str))
             .collect();
         Err(match closest(&function.text, known) {
@@ -340,6 +383,7 @@ impl Model {
                     format!("`{}` is an index, not a quantity", name.text)
                 } else if self.functions.contains(&name.text)
                     || Builtin::from_name(&name.text).is_some()
+                    || Extremum::from_name(&name.text).is_some()
                 {
                     format!("function `{}` is used without an argument", name.text)
                 } else if KEYWORDS.contains(&name.text.as_str()) {

@@ -13,7 +13,7 @@ mod lower;
 pub mod notation;
 
 use crate::diagnostic::{Diagnostic, Source, Span, closest};
-use crate::expr::{Builtin, ExprId, FamilyId, IndexVar, Node, RangeId, Store};
+use crate::expr::{Builtin, ExprId, Extremum, FamilyId, IndexVar, Node, RangeId, Store};
 use crate::syntax::ast::{self, Declared, Ident, Statement};
 use lower::Scope;
 
@@ -223,7 +223,11 @@ impl Model {
 
     /// A model of scalar inputs named in one expression, for `chainrule diff`:
     /// every name that is not a function becomes an input.
-    pub fn for_expression(source: Source, expr: &ast::Expr) -> Result<(Model, ExprId), Diagnostic> {
+    pub fn for_expression(
+        source: Source,
+        expr: &ast::Expr,
+        declared_functions: &[String],
+    ) -> Result<(Model, ExprId), Diagnostic> {
         let mut file = ast::File::default();
         let mut names = Vec::new();
         let mut functions = Vec::new();
@@ -240,13 +244,40 @@ impl Model {
                 });
             }
         }
+        // A name that is no built-in is a function of the user's only when
+        // declared: otherwise it is most likely a built-in misspelt.
         let mut seen_functions = HashSet::default();
-        let functions: Vec<Ident> = functions
-            .into_iter()
-            .filter(|f| {
-                Builtin::from_name(&f.text).is_none() && seen_functions.insert(f.text.clone())
-            })
-            .collect();
+        let mut opaque = Vec::new();
+        for function in functions {
+            if Builtin::from_name(&function.text).is_some()
+                || Extremum::from_name(&function.text).is_some()
+                || !seen_functions.insert(function.text.clone())
+            {
+                continue;
+            }
+            if !declared_functions.contains(&function.text) {
+                let known = Builtin::ALL
+                    .iter()
+                    .map(|b| b.name())
+                    .chain(Extremum::ALL.iter().map(|e| e.name()));
+                let error = source.error(
+                    function.span,
+                    format!("unknown function `{}`", function.text),
+                );
+                let declare = format!(
+                    "declare a function of your own with `--function {}`",
+                    function.text
+                );
+                return Err(match closest(&function.text, known) {
+                    Some(near) => {
+                        error.with_help(format!("did you mean `{near}`? Otherwise {declare}"))
+                    }
+                    None => error.with_help(declare),
+                });
+            }
+            opaque.push(function);
+        }
+        let functions = opaque;
         if !functions.is_empty() {
             file.statements
                 .push(Statement::Function { names: functions });
@@ -319,6 +350,7 @@ impl Model {
     pub fn is_taken(&self, name: &str) -> bool {
         KEYWORDS.contains(&name)
             || Builtin::from_name(name).is_some()
+            || Extremum::from_name(name).is_some()
             || self.family_names.contains_key(name)
             || self.indices.contains_key(name)
             || self.functions.iter().any(|f| f == name)

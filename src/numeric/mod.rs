@@ -336,7 +336,11 @@ impl<'m> Instance<'m> {
                         total: 0.0,
                         saved: env.get(bound).copied(),
                     }),
-                    Node::Add(_) | Node::Mul(_) | Node::Pow(..) | Node::Call(..) => {
+                    Node::Add(_)
+                    | Node::Mul(_)
+                    | Node::Pow(..)
+                    | Node::Call(..)
+                    | Node::Extremum(..) => {
                         tasks.push(Task::Apply(id));
                         let before = tasks.len();
                         tasks.extend(store.children(id).map(Task::Visit));
@@ -438,6 +442,7 @@ impl<'m> Instance<'m> {
                     Function::Opaque(id) => self.stand_ins[id.0 as usize].apply(*order, x),
                 }
             }
+            Node::Extremum(kind, ..) => kind.apply(operands[0], operands[1]),
             _ => unreachable!("only compound nodes are applied"),
         }
     }

@@ -21,7 +21,7 @@ use num_traits::{One, Signed};
 use crate::calculus::Form;
 use crate::calculus::deltas::Naming;
 use crate::expr::functions::LatexName;
-use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, Store};
+use crate::expr::{Builtin, ExprId, Extremum, FamilyId, Function, IndexVar, Node, Store};
 use crate::model::{FamilyKind, LeafKind, Model, index_base};
 use layout::{Group, Token};
 use symbols::{
@@ -534,6 +534,7 @@ impl<'a> Printer<'a> {
             }
             Node::Mul(_) | Node::Pow(..) => self.product_needs(expr, needs),
             Node::Call(_, _, argument) => needs.push((*argument, scope)),
+            Node::Extremum(_, a, b) => needs.extend([(*a, scope), (*b, scope)]),
             Node::Derivative(of, _) => needs.push((*of, scope)),
             Node::Sum(bound, body) => {
                 let (_, body_scope) = self.binder(expr, *bound);
@@ -618,6 +619,10 @@ impl<'a> Printer<'a> {
                 let inner = self.get(*argument);
                 self.call(*function, *order, inner, None)
             }
+            Node::Extremum(kind, a, b) => {
+                let (first, second) = (self.get(*a), self.get(*b));
+                self.extremum(*kind, first, second)
+            }
             Node::Sum(..) => self.sum(expr),
             Node::Derivative(of, wrt) => {
                 let piece = self.formal_derivative(*of, wrt.family, &wrt.indices);
@@ -644,7 +649,12 @@ impl<'a> Printer<'a> {
             }
             Place::Numerator => precedence < Precedence::Product || piece.open_sum,
             Place::Denominator => precedence <= Precedence::Product || piece.open_sum,
-            Place::Negated => precedence <= Precedence::Negation && !piece.open_sum,
+            // A minus sign distributes over a product: only a sum, or another
+            // minus sign, is bracketed.
+            Place::Negated => {
+                (precedence <= Precedence::Sum || precedence == Precedence::Negation)
+                    && !piece.open_sum
+            }
             Place::PowerBase { superscripted } => {
                 precedence < Precedence::Atom || piece.open_sum || superscripted
             }
@@ -992,7 +1002,7 @@ impl<'a> Printer<'a> {
             // A logarithm stands after what it multiplies: t_k ln y_k and
             // (1 - t) ln(1 - y).
             Node::Call(Function::Builtin(Builtin::Log), ..) => 7,
-            Node::Call(..) => 1,
+            Node::Call(..) | Node::Extremum(..) => 1,
             Node::Add(_) if self.holds_power_or_call(factor) => 1,
             // A constant of the network leads, as λ w does.
             Node::Ref(family, _)
@@ -1168,6 +1178,26 @@ impl<'a> Printer<'a> {
         tokens.push(Token::ApplyFunction);
         let tall = inner.tall;
         tokens.extend(self.parenthesize(inner, Place::Operand).tokens);
+        Piece::new(tokens, Precedence::Atom, tall)
+    }
+
+    /// `max(a, b)`: the name applied to both arguments in one bracket.
+    fn extremum(&mut self, kind: Extremum, first: Piece, second: Piece) -> Piece {
+        let (name, comma) = match self.format {
+            Format::Latex => (format!("\\{}", kind.name()), ", "),
+            Format::MathMl => (format!("<mi>{}</mi>", kind.name()), "<mo>,</mo>"),
+            Format::Text | Format::Dsl => (kind.name().to_string(), ", "),
+        };
+        let tall = first.tall || second.tall;
+        let mut tokens = vec![
+            self.atom(name),
+            Token::ApplyFunction,
+            Token::Open(Group::Fenced { tall }),
+        ];
+        tokens.extend(first.tokens);
+        tokens.push(self.atom(comma.to_string()));
+        tokens.extend(second.tokens);
+        tokens.push(Token::Close);
         Piece::new(tokens, Precedence::Atom, tall)
     }
 

@@ -128,7 +128,7 @@ impl Facts {
 fn is_useful_pattern(store: &Store, pattern: ExprId) -> bool {
     matches!(
         store.node(pattern),
-        Node::Call(..) | Node::Mul(_) | Node::Pow(..)
+        Node::Call(..) | Node::Extremum(..) | Node::Mul(_) | Node::Pow(..)
     ) && holds_function_or_power(store, pattern)
         && shallow_enough(store, pattern)
 }
@@ -137,7 +137,7 @@ fn is_useful_pattern(store: &Store, pattern: ExprId) -> bool {
 /// stands somewhere in `expr`.
 pub fn holds_function_or_power(store: &Store, expr: ExprId) -> bool {
     store.any_node(expr, |node| match node {
-        Node::Call(Function::Builtin(_), _, _) => true,
+        Node::Call(Function::Builtin(_), _, _) | Node::Extremum(..) => true,
         Node::Pow(_, exponent) => store.as_number(*exponent).is_none(),
         _ => false,
     })
@@ -274,6 +274,10 @@ impl Matcher {
         match (store.node(pattern), store.node(target)) {
             (Node::Number(a), Node::Number(b)) => a == b,
             (Node::Pi, Node::Pi) => true,
+            (Node::Extremum(pk, pa, pb), Node::Extremum(tk, ta, tb)) => {
+                let (pa, pb, ta, tb) = (*pa, *pb, *ta, *tb);
+                pk == tk && self.matches(store, pa, ta) && self.matches(store, pb, tb)
+            }
             (Node::Ref(fa, ia), Node::Ref(fb, ib))
             | (Node::Adjoint(fa, ia), Node::Adjoint(fb, ib)) => {
                 fa == fb
@@ -387,6 +391,9 @@ impl Shapes {
             match store.node(id) {
                 Node::Number(value) => ("number", value).hash(&mut hasher),
                 Node::Pi => "pi".hash(&mut hasher),
+                Node::Extremum(kind, a, b) => {
+                    ("extremum", kind, child(a), child(b)).hash(&mut hasher)
+                }
                 Node::Ref(family, indices) => ("ref", family, indices.len()).hash(&mut hasher),
                 Node::Adjoint(family, indices) => {
                     ("adjoint", family, indices.len()).hash(&mut hasher)

@@ -7,6 +7,7 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 
 use crate::diagnostic::{Diagnostic, Source, Span};
+use crate::expr::Extremum;
 
 /// The pest parser generated from `grammar/answer.pest`.
 mod generated {
@@ -75,6 +76,8 @@ pub enum AnswerExpr {
     },
     /// `\frac{\partial A}{\partial B}`.
     Partial(Box<AnswerExpr>, Box<AnswerExpr>, Span),
+    /// `\max(a, b)` or `\min(a, b)`.
+    Choice(Extremum, Box<AnswerExpr>, Box<AnswerExpr>),
     /// `\tanh^2(x)`: a built-in function's name as written, primes, the power
     /// of its value and its argument.
     Call {
@@ -413,6 +416,15 @@ fn part(pair: Pair<Rule>) -> AnswerExpr {
             let top = symbols.next().expect("a numerator");
             let bottom = symbols.next().expect("a denominator");
             AnswerExpr::Partial(Box::new(top), Box::new(bottom), span)
+        }
+        Rule::choice => {
+            let mut inner = pair.into_inner();
+            let name = inner.next().expect("a choice is named");
+            let kind = Extremum::from_name(name.as_str().trim_start_matches('\\'))
+                .expect("the grammar names max or min");
+            let first = expr(inner.next().expect("a first argument"));
+            let second = expr(inner.next().expect("a second argument"));
+            AnswerExpr::Choice(kind, Box::new(first), Box::new(second))
         }
         Rule::function => {
             let mut name = String::new();

@@ -150,14 +150,14 @@ pub enum Expr {
     Number(BigRational, Span),
     /// `x`, `x[i]`.
     Reference(Declared),
-    /// `h(x)`, `tanh'(x)`.
+    /// `h(x)`, `tanh'(x)`, `max(a, b)`.
     Call {
         /// The function's name.
         function: Ident,
         /// How many primes follow the name.
         order: u32,
-        /// The argument.
-        argument: Box<Expr>,
+        /// The arguments, one or more.
+        arguments: Vec<Expr>,
         /// The whole call.
         span: Span,
     },
@@ -211,7 +211,7 @@ impl Expr {
     pub fn operands(&self) -> Vec<&Expr> {
         match self {
             Expr::Number(..) | Expr::Reference(_) | Expr::Kronecker(..) => Vec::new(),
-            Expr::Call { argument, .. } => vec![argument],
+            Expr::Call { arguments, .. } => arguments.iter().collect(),
             Expr::Sum { body, .. } => vec![body],
             Expr::Negate(inner, _) => vec![inner],
             Expr::Operation { first, rest, .. } => std::iter::once(first.as_ref())

@@ -450,15 +450,32 @@ fn expression(at: Place, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                     function,
                     order,
                     span,
-                } => Operand {
-                    depth: depth + 1,
-                    expr: Expr::Call {
-                        function,
-                        order,
-                        argument: Box::new(expr),
-                        span,
-                    },
-                },
+                    mut arguments,
+                    mut pending,
+                } => {
+                    arguments.push(expr);
+                    // The next argument, read in a frame of its own.
+                    if let Some(next) = pending.pop() {
+                        let wrap = Wrap::Call {
+                            function,
+                            order,
+                            span,
+                            arguments,
+                            pending,
+                        };
+                        frames.push(Frame::new(next, wrap));
+                        continue;
+                    }
+                    Operand {
+                        depth: depth + 1,
+                        expr: Expr::Call {
+                            function,
+                            order,
+                            arguments,
+                            span,
+                        },
+                    }
+                }
                 Wrap::Sum { indices, span } => Operand {
                     depth: depth + 1,
                     expr: Expr::Sum {
@@ -517,13 +534,18 @@ fn expression(at: Place, pair: Pair<Rule>) -> Result<Expr, Diagnostic> {
                 let mut inner = item.into_inner();
                 let function = at.ident(inner.next().expect("a call names a function"));
                 let order = inner.next().expect("a call has primes").as_str().len() as u32;
-                let argument = inner.next().expect("a call has an argument");
+                let first = inner.next().expect("a call has an argument");
+                // The arguments after the first, last first, to be popped.
+                let mut pending: Vec<Pair<Rule>> = inner.collect();
+                pending.reverse();
                 let wrap = Wrap::Call {
                     function,
                     order,
                     span: item_span,
+                    arguments: Vec::new(),
+                    pending,
                 };
-                frames.push(Frame::new(argument, wrap));
+                frames.push(Frame::new(first, wrap));
             }
             Rule::sum_call => {
                 let mut indices = Vec::new();
@@ -560,20 +582,23 @@ struct Frame<'i> {
     items: pest::iterators::Pairs<'i, Rule>,
     operands: Vec<Operand>,
     operators: Vec<PendingOp>,
-    wrap: Wrap,
+    wrap: Wrap<'i>,
 }
 
 /// How a finished inner expression becomes an operand of the one around it.
-enum Wrap {
+enum Wrap<'i> {
     /// It is the whole expression.
     Top,
     /// `( expr )`.
     Parenthesized,
-    /// `f''(expr)`.
+    /// `f''(expr)`, `max(expr, expr)`: the arguments read so far, and the
+    /// ones still to read, last first.
     Call {
         function: Ident,
         order: u32,
         span: Span,
+        arguments: Vec<Expr>,
+        pending: Vec<Pair<'i, Rule>>,
     },
     /// `sum(i, j, expr)`.
     Sum {
@@ -583,7 +608,7 @@ enum Wrap {
 }
 
 impl<'i> Frame<'i> {
-    fn new(pair: Pair<'i, Rule>, wrap: Wrap) -> Frame<'i> {
+    fn new(pair: Pair<'i, Rule>, wrap: Wrap<'i>) -> Frame<'i> {
         Frame {
             items: pair.into_inner(),
             operands: Vec::new(),
@@ -752,13 +777,13 @@ mod tests {
             Expr::Call {
                 function,
                 order,
-                argument,
+                arguments,
                 ..
             } => format!(
                 "{}{}({})",
                 function.text,
                 "'".repeat(*order as usize),
-                shape(argument)
+                arguments.iter().map(shape).collect::<Vec<_>>().join(", ")
             ),
             Expr::Sum { indices, body, .. } => {
                 let names: Vec<_> = indices.iter().map(|i| i.name.text.as_str()).collect();

@@ -256,7 +256,7 @@ impl Generator {
             return text;
         }
         let a = self.expression(depth - 1, available, in_scope, taken);
-        match self.below(22) {
+        match self.below(23) {
             0 | 1 => format!(
                 "{a} + {}",
                 self.expression(depth - 1, available, in_scope, taken)
@@ -288,6 +288,17 @@ impl Generator {
             18 => format!("h'({a})"),
             19 => format!("tanh({a})^{}", 2 + self.below(2)),
             20 => format!("2^(sin({a}))"),
+            // Arguments kept inside each function's domain, away from tan's poles.
+            21 => match self.below(8) {
+                0 => format!("tan(sin({a}))"),
+                1 => format!("atan({a})"),
+                2 => format!("asin(tanh({a})/2)"),
+                3 => format!("acos(tanh({a})/2)"),
+                4 => format!("erf({a})"),
+                5 => format!("gelu({a})"),
+                6 => format!("silu({a})"),
+                _ => format!("swish({a})*pi"),
+            },
             _ => format!(
                 "(1 + ({a})^2)^(sigmoid({}))",
                 self.expression(depth - 1, available, in_scope, taken)
