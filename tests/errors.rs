@@ -347,3 +347,32 @@ fn pi_is_the_constant_unless_a_file_declares_it() {
     let out = run_with_input(&["derive", "-", "dE/dpi", "--format", "dsl"], declared);
     assert_eq!(out.stdout, "w^2\n", "{}", out.stderr);
 }
+
+#[test]
+fn index_arithmetic_is_located_where_it_does_not_belong() {
+    let conv = "index i in N\nindex p in P\ninput x[i]\nparam w[p]\n";
+    assert_error(
+        &format!("{conv}a[i+1] = sum(p, w[p] * x[i+p-1])\nE = sum(i, a[i])\n"),
+        "dE/dx[i]",
+        "<stdin>:5:3",
+        "a definition's left side names its indices: this is an expression",
+    );
+    assert_error(
+        &format!("{conv}a[i] = sum(p, w[p] * x[i+p-1])\nE = sum(i, a[i])\n"),
+        "dE/dx[i-1]",
+        "<query>:1:7",
+        "a query names its indices: this is an expression",
+    );
+    assert_error(
+        &format!("{conv}a[i] = sum(p, w[p] * x[i+q-1])\nE = sum(i, a[i])\n"),
+        "dE/dx[i]",
+        "<stdin>:5:26",
+        "undeclared index `q`",
+    );
+    assert_error(
+        &format!("{conv}a[i] = sum(p, w[p] * x[i+2000000])\nE = sum(i, a[i])\n"),
+        "dE/dx[i]",
+        "<stdin>:5:26",
+        "`2000000` is too large for an index",
+    );
+}

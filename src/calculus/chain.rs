@@ -21,7 +21,7 @@
 //! shares a weight, where backward would repeat it.
 
 use crate::diagnostic::Diagnostic;
-use crate::expr::{ExprId, FamilyId, IndexVar, VarMap};
+use crate::expr::{ExprId, FamilyId, Index, IndexVar, VarMap};
 use crate::graph::DependencyGraph;
 use crate::limits::{MAX_DERIVE_GROWTH, MAX_NUMBER_BITS, MAX_RESULT_SIZE, TooLarge};
 use crate::model::{FamilyKind, LeafKind, Model, Query};
@@ -294,7 +294,7 @@ impl<'n> Engine<'n> {
             let terms: Vec<ExprId> = group
                 .iter()
                 .map(|o| {
-                    let deltas = store.deltas(&o.indices, &at);
+                    let deltas = store.deltas_at(&o.indices, &Index::of_vars(&at));
                     let term = store.mul(vec![o.coefficient, deltas]);
                     store.sums(&o.binders, term)
                 })

@@ -23,7 +23,7 @@ use super::local::{Depth, derivative};
 use super::{Equation, Form};
 use crate::diagnostic::Diagnostic;
 use crate::expr::traverse::Mapper;
-use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node, Store, VarMap, Wrt};
+use crate::expr::{Contents, ExprId, FamilyId, Index, IndexVar, Node, Store, Wrt};
 use crate::graph::DependencyGraph;
 use crate::limits::{MAX_DERIVATION_DEPTH, MAX_DERIVATION_LINKS, MAX_RESULT_SIZE};
 use crate::model::{FamilyKind, Model, Query};
@@ -285,7 +285,7 @@ impl<'a> Deriver<'a> {
         let top = self.store().reference(numerator, q);
         let whole = Wrt {
             family: wrt,
-            indices: p.into(),
+            indices: Index::of_vars(p),
             held: Box::new([]),
         };
         let lhs = self.store().derivative(top, whole);
@@ -376,7 +376,7 @@ impl<'a> Deriver<'a> {
             let held: Box<[FamilyId]> = frontier.iter().copied().filter(|f| *f != unit).collect();
             let local_wrt = Wrt {
                 family: wrt,
-                indices: p.into(),
+                indices: Index::of_vars(p),
                 held,
             };
             if unit == numerator {
@@ -422,7 +422,7 @@ impl<'a> Deriver<'a> {
                 top,
                 Wrt {
                     family: unit,
-                    indices: outer.clone().into(),
+                    indices: Index::of_vars(&outer),
                     held: Box::new([]),
                 },
             );
@@ -572,8 +572,13 @@ impl<'a> Deriver<'a> {
             ))
             .with_help("give the intermediate families `delta` lines, so that the derivation can name them"));
         }
+        let (Some(q), Some(p)) = (Index::all_vars(&q), Index::all_vars(&wrt.indices)) else {
+            return Err(Diagnostic::unlocated(
+                "a step-by-step derivation through an element at a shifted index is not written out",
+            ));
+        };
         self.depth += 1;
-        let inner = self.derivation(numerator, &q, unit, &wrt.indices, None);
+        let inner = self.derivation(numerator, &q, unit, &p, None);
         self.depth -= 1;
         inner
     }
@@ -692,18 +697,54 @@ impl<'a> Deriver<'a> {
             Verbosity::Textbook => Depth::Whole,
         };
         let start = match self.model.store.node(of) {
+            // An element at a shifted index (`L[i+k-1]`) is 0 where the
+            // shift leaves the range, which its definition there is not:
+            // it is written as the sum over its range of the elements the
+            // shift may name, `sum(a, delta(a, i+k-1) L[a])`, whose
+            // definitions hold.
+            Node::Ref(family, indices)
+                if *family != wrt.family
+                    && reaches[family.index()]
+                    && indices.iter().any(|index| index.as_var().is_none()) =>
+            {
+                let (family, indices) = (*family, indices.clone());
+                let slots = self.model.family(family).slots.clone();
+                let mut summed = Vec::new();
+                let mut deltas = Vec::new();
+                let mut at = Vec::new();
+                for (index, slot) in indices.iter().zip(slots) {
+                    match index.as_var() {
+                        Some(var) => at.push(var),
+                        None => {
+                            let var = self.store().fresh_like(slot);
+                            let delta = self.store().delta_at(Index::Var(var), *index);
+                            summed.push(var);
+                            deltas.push(delta);
+                            at.push(var);
+                        }
+                    }
+                }
+                let element = self.store().reference(family, &at);
+                deltas.push(element);
+                let product = self.store().mul(deltas);
+                let start = self.store().sums(&summed, product);
+                if self.verbosity == Verbosity::Full {
+                    return self.store().derivative(start, wrt.clone());
+                }
+                start
+            }
             Node::Ref(family, indices) if *family != wrt.family && reaches[family.index()] => {
                 let (family, indices) = (*family, indices.clone());
                 fired.0 = fired.0.with(&rules::DEFINITION);
                 let info = self.model.family(family).clone();
                 let definition = info.definition.expect("a family that depends is defined");
-                let map: VarMap = info
+                let pairs: Vec<(IndexVar, Index)> = info
                     .slots
                     .iter()
                     .copied()
                     .zip(indices.iter().copied())
                     .collect();
-                let instance = self.store().instantiate(definition, &map);
+                let instance = self.store().instantiate_at(definition, pairs);
                 // The definition is quoted at the element the step uses:
                 // b_j = ..., beside a derivative of b_j.
                 let shown_lhs = self.store().reference(family, &indices);
@@ -872,7 +913,7 @@ impl<'a> Deriver<'a> {
             return untied;
         }
         let store = &self.model.store;
-        let references: Vec<&[IndexVar]> = store
+        let references: Vec<&[Index]> = store
             .post_order(definition)
             .into_iter()
             .filter_map(|id| match store.node(id) {
@@ -886,10 +927,11 @@ impl<'a> Deriver<'a> {
         info.slots
             .iter()
             .map(|slot| {
-                let position = references[0].iter().position(|v| v == slot)?;
+                let slot = Index::Var(*slot);
+                let position = references[0].iter().position(|v| *v == slot)?;
                 references
                     .iter()
-                    .all(|indices| indices.get(position) == Some(slot))
+                    .all(|indices| indices.get(position) == Some(&slot))
                     .then_some(position)
             })
             .collect()
@@ -968,7 +1010,7 @@ impl<'a> Deriver<'a> {
             push_list(parts, &reached);
         };
         let me = self.store().reference(wrt, p);
-        let objective = self.store().reference(numerator, &[]);
+        let objective = self.store().reference::<IndexVar>(numerator, &[]);
         let reaches = |parts: &mut Vec<ReasonPart>, model: &Model| {
             if model.family(numerator).ranges.is_empty() {
                 parts.push(ReasonPart::Words(" reaches ".into()));

@@ -19,7 +19,7 @@ use num_traits::One;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::expr::{
-    Builtin, Contents, ExprId, FamilyId, Function, IndexVar, Node, Store, VarMap, Wrt,
+    Builtin, Contents, ExprId, FamilyId, Function, Index, IndexVar, Node, Store, VarMap, Wrt,
 };
 use crate::limits::{MAX_BUILTIN_ORDER, MAX_RESULT_SIZE, TooLarge};
 use crate::rules::{self, Rule, RuleSet, StepSink};
@@ -116,7 +116,12 @@ pub fn derivative(
     depth: Depth,
     sink: &mut impl StepSink,
 ) -> ExprId {
-    let of = rename_clashing_binders(store, of, &wrt.indices);
+    let wrt_vars: Vec<IndexVar> = wrt
+        .indices
+        .iter()
+        .flat_map(|index| store.index_vars(*index))
+        .collect();
+    let of = rename_clashing_binders(store, of, &wrt_vars);
     let order = store.post_order(of);
     let mut depends: HashMap<ExprId, bool> = HashMap::default();
     for id in &order {
@@ -235,7 +240,7 @@ fn one_rule(
 ) -> (ExprId, Option<&'static Rule>) {
     let (result, rule) = match store.node(id).clone() {
         Node::Ref(family, indices) if family == wrt.family => (
-            store.deltas(&indices, &wrt.indices),
+            store.deltas_at(&indices, &wrt.indices),
             &rules::KRONECKER_DELTA,
         ),
         // A family that depends through others: its derivative is taken
@@ -360,7 +365,7 @@ pub struct Occurrence {
     /// The family referred to.
     pub family: FamilyId,
     /// The indices it is referred to at.
-    pub indices: Box<[IndexVar]>,
+    pub indices: Box<[Index]>,
     /// The sums that enclose it, outermost first.
     pub binders: Vec<IndexVar>,
     /// The derivative of the whole expression with respect to this one
@@ -453,7 +458,7 @@ pub fn nth_builtin_derivative(
             builtin.name()
         )));
     }
-    let variable = store.reference(PLACEHOLDER, &[]);
+    let variable = store.reference::<IndexVar>(PLACEHOLDER, &[]);
     let wrt = Wrt {
         family: PLACEHOLDER,
         indices: Box::new([]),
@@ -482,7 +487,7 @@ mod tests {
     fn wrt(family: FamilyId, indices: &[IndexVar]) -> Wrt {
         Wrt {
             family,
-            indices: indices.into(),
+            indices: Index::of_vars(indices),
             held: Box::new([]),
         }
     }
@@ -497,7 +502,10 @@ mod tests {
         let x = store.reference(FamilyId(0), &[j]);
         let by = wrt(FamilyId(0), &[p]);
         let derived = derivative(&mut store, x, &by, &|_| false, Depth::Whole, &mut ());
-        assert_eq!(store.node(derived), &Node::Delta(j.min(p), j.max(p)));
+        assert_eq!(
+            store.node(derived),
+            &Node::Delta(Index::Var(j.min(p)), Index::Var(j.max(p)))
+        );
         let other = store.reference(FamilyId(1), &[j]);
         let zero = derivative(&mut store, other, &by, &|_| false, Depth::Whole, &mut ());
         assert!(store.is_zero(zero));
@@ -516,7 +524,10 @@ mod tests {
             panic!("a sum")
         };
         assert_ne!(bound, j);
-        assert_eq!(store.node(body), &Node::Delta(j.min(bound), j.max(bound)));
+        assert_eq!(
+            store.node(body),
+            &Node::Delta(Index::Var(j.min(bound)), Index::Var(j.max(bound)))
+        );
     }
 
     #[test]
@@ -526,7 +537,7 @@ mod tests {
         let (w, x, b) = (
             store.reference(FamilyId(0), &[j]),
             store.reference(FamilyId(1), &[j]),
-            store.reference(FamilyId(2), &[]),
+            store.reference::<IndexVar>(FamilyId(2), &[]),
         );
         // sum(j, w[j] x[j]) + b * b
         let product = store.mul(vec![w, x]);
@@ -562,7 +573,7 @@ mod tests {
     #[test]
     fn second_derivative_of_tanh_is_written_out() {
         let mut store = Store::new();
-        let x = store.reference(FamilyId(0), &[]);
+        let x = store.reference::<IndexVar>(FamilyId(0), &[]);
         let second = nth_builtin_derivative(&mut store, Builtin::Tanh, 2, x).unwrap();
         assert!(!store.mentions(second, PLACEHOLDER));
         assert!(store.mentions(second, FamilyId(0)));
@@ -572,8 +583,8 @@ mod tests {
     fn one_rule_at_a_time_leaves_the_parts_formal() {
         let mut store = Store::new();
         let (x, y) = (
-            store.reference(FamilyId(0), &[]),
-            store.reference(FamilyId(1), &[]),
+            store.reference::<IndexVar>(FamilyId(0), &[]),
+            store.reference::<IndexVar>(FamilyId(1), &[]),
         );
         let product = store.mul(vec![x, y]);
         let by = wrt(FamilyId(0), &[]);

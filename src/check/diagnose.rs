@@ -5,7 +5,9 @@ use crate::Network;
 use crate::calculus::Form;
 use crate::calculus::local::nth_builtin_derivative;
 use crate::diagnostic::Diagnostic;
-use crate::expr::{Builtin, Contents, ExprId, FamilyId, Function, IndexVar, Node, OpaqueId, Store};
+use crate::expr::{
+    Builtin, Contents, ExprId, FamilyId, Function, Index, IndexVar, Node, OpaqueId, Store,
+};
 use crate::model::{FamilyKind, Query};
 use crate::render::{Format, Lhs, Printer};
 
@@ -377,7 +379,7 @@ fn calls_written_out(model: &mut crate::model::Model, expr: ExprId, h: Function)
         let Node::Ref(source, at) = model.store.node(argument).clone() else {
             continue;
         };
-        if function != h || *at != slots[..] {
+        if function != h || *at != *Index::of_vars(&slots) {
             continue;
         }
         written = model
@@ -489,11 +491,15 @@ fn depends_on_every_unit(
 ) -> bool {
     let store = &model.store;
     let slots = &model.family(successor).slots;
-    model.family(successor).definition.is_some_and(|definition| {
-        store.post_order(definition).into_iter().any(|node| {
-            matches!(store.node(node), Node::Ref(f, indices) if *f == family && **indices != slots[..])
+    model
+        .family(successor)
+        .definition
+        .is_some_and(|definition| {
+            store.post_order(definition).into_iter().any(|node| {
+                matches!(store.node(node), Node::Ref(f, indices)
+                if *f == family && **indices != *Index::of_vars(slots))
+            })
         })
-    })
 }
 
 /// The answer is the formula of another family's delta (the layer above's,
@@ -574,7 +580,7 @@ fn constant_factor_in_a_term(
         for (at, term) in terms.iter().enumerate() {
             for power in [-1, 1] {
                 let store = &mut network.model.store;
-                let reference = store.reference(constant, &[]);
+                let reference = store.reference::<IndexVar>(constant, &[]);
                 let factor = store.powi(reference, power);
                 let scaled = store.mul(vec![factor, *term]);
                 let mut repaired_terms = terms.clone();

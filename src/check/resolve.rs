@@ -4,7 +4,10 @@
 
 use crate::calculus::local::nth_builtin_derivative;
 use crate::diagnostic::{Span, closest, escape_controls};
-use crate::expr::{Builtin, ExprId, FamilyId, Function, IndexVar, Node, OpaqueId, RangeId, Wrt};
+use crate::expr::index::MAX_INDEX_LITERAL;
+use crate::expr::{
+    Builtin, ExprId, FamilyId, Function, Index, IndexVar, Node, OpaqueId, RangeId, Wrt,
+};
 use crate::limits::MAX_RESOLVE_STEPS;
 use crate::model::Model;
 use crate::render::symbols::default_latex;
@@ -452,6 +455,10 @@ impl<'m> Resolver<'m> {
         if text.contains(',') {
             return text.split(',').map(str::to_string).collect();
         }
+        // One argument with arithmetic: `t-p+1`.
+        if text.contains(['+', '-']) {
+            return vec![text];
+        }
         if self.index_var(&text).is_some() || self.model.indices.contains_key(&text) {
             return vec![text];
         }
@@ -558,6 +565,53 @@ impl<'m> Resolver<'m> {
 
     /// The variable of an index name: bound by a sum, free in the query, or
     /// a declared index left free (which the grade reports as a missing sum).
+    /// An index argument with arithmetic as an answer writes it: `t-p+1`,
+    /// `2i+p`, `t+1`.
+    fn arithmetic(&mut self, text: &str, span: Span) -> Result<Index, ResolveError> {
+        let mut terms = Vec::new();
+        let mut constant: i64 = 0;
+        let mut sign = 1;
+        let mut term = String::new();
+        for c in text.chars().chain(std::iter::once('+')) {
+            if c != '+' && c != '-' {
+                term.push(c);
+                continue;
+            }
+            if !term.is_empty() {
+                let digits: String = term.chars().take_while(char::is_ascii_digit).collect();
+                let name = term[digits.len()..].trim_start_matches(['*', '\\']);
+                let name = name.strip_prefix("cdot").unwrap_or(name);
+                let number = if digits.is_empty() {
+                    1
+                } else {
+                    digits
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| *n <= MAX_INDEX_LITERAL)
+                        .ok_or_else(|| {
+                            unreadable(
+                                span,
+                                format!("`{}` is too large for an index", shown(&digits)),
+                            )
+                        })?
+                };
+                if name.is_empty() {
+                    constant += sign * number;
+                } else {
+                    terms.push((self.index(name, span)?, sign * number));
+                }
+            } else if c == '+' && sign == -1 {
+                return Err(unreadable(
+                    span,
+                    format!("cannot read the index `{}`", shown(text)),
+                ));
+            }
+            term.clear();
+            sign = if c == '-' { -1 } else { 1 };
+        }
+        Ok(self.model.store.index(&terms, constant))
+    }
+
     fn index(&self, name: &str, span: Span) -> Result<IndexVar, ResolveError> {
         self.index_var(name)
             .or_else(|| self.model.indices.get(name).copied())
@@ -674,9 +728,9 @@ impl<'m> Resolver<'m> {
             .collect();
         let (family, is_delta) = *matches.first()?;
         Some(if is_delta {
-            self.model.store.adjoint(family, &[])
+            self.model.store.adjoint::<IndexVar>(family, &[])
         } else {
-            self.model.store.reference(family, &[])
+            self.model.store.reference::<IndexVar>(family, &[])
         })
     }
 
@@ -708,23 +762,32 @@ impl<'m> Resolver<'m> {
         if candidates.is_empty() {
             return Ok(None);
         }
-        let mut vars = Vec::new();
+        let mut arguments: Vec<Index> = Vec::new();
         for (position, name) in names.iter().enumerate() {
             if name.chars().all(|c| c.is_ascii_digit()) {
                 return Err(self.specific_element(symbol, names, position, candidates[0].0, span));
             }
-            vars.push(self.index(name, span)?);
+            arguments.push(if name.contains(['+', '-']) {
+                self.arithmetic(name, span)?
+            } else {
+                Index::Var(self.index(name, span)?)
+            });
         }
+        // A bare name sits in a position of its own range; an argument
+        // with arithmetic in any.
         let fitting: Vec<(FamilyId, bool)> = candidates
             .iter()
             .copied()
             .filter(|(f, _)| {
                 let ranges = &self.model.family(*f).ranges;
-                vars.iter()
-                    .zip(ranges)
-                    .all(|(v, r)| self.model.store.var(*v).range == *r)
+                arguments.iter().zip(ranges).all(|(argument, r)| {
+                    argument
+                        .as_var()
+                        .is_none_or(|v| self.model.store.var(v).range == *r)
+                })
             })
             .collect();
+        let vars: Vec<IndexVar> = arguments.iter().filter_map(|a| a.as_var()).collect();
         let mut unique: Vec<(FamilyId, bool)> = Vec::new();
         for candidate in fitting {
             if !unique.contains(&candidate) {
@@ -741,6 +804,7 @@ impl<'m> Resolver<'m> {
                 let reversed: Vec<IndexVar> = vars.iter().rev().copied().collect();
                 let fits_reversed = |family: FamilyId| {
                     vars.len() == 2
+                        && arguments.len() == 2
                         && reversed
                             .iter()
                             .zip(&self.model.family(family).ranges)
@@ -767,8 +831,11 @@ impl<'m> Resolver<'m> {
                     .collect();
                 let found: Vec<String> = names
                     .iter()
-                    .zip(&vars)
-                    .map(|(n, v)| format!("`{}` ranges over {}", shown(n), describe(self, *v)))
+                    .zip(&arguments)
+                    .filter_map(|(n, a)| {
+                        let v = a.as_var()?;
+                        Some(format!("`{}` ranges over {}", shown(n), describe(self, v)))
+                    })
                     .collect();
                 Err(mistake(
                     span,
@@ -781,9 +848,9 @@ impl<'m> Resolver<'m> {
                 ))
             }
             [(family, is_delta)] => Ok(Some(if *is_delta {
-                self.model.store.adjoint(*family, &vars)
+                self.model.store.adjoint(*family, &arguments)
             } else {
-                self.model.store.reference(*family, &vars)
+                self.model.store.reference(*family, &arguments)
             })),
             several => {
                 let names: Vec<String> = several

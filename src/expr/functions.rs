@@ -739,7 +739,7 @@ mod tests {
     #[test]
     fn outer_derivatives_agree_with_finite_differences() {
         let mut store = Store::new();
-        let x = store.reference(crate::expr::FamilyId(0), &[]);
+        let x = store.reference::<crate::expr::IndexVar>(crate::expr::FamilyId(0), &[]);
         let h = 1e-6;
         for builtin in Builtin::ALL {
             let Some(derivative) = builtin.derivative(&mut store, x) else {

@@ -8,6 +8,7 @@
 //! Index variables are ids too; their names are only hints for printing.
 
 pub mod functions;
+pub mod index;
 pub mod traverse;
 
 use num_bigint::BigInt;
@@ -16,6 +17,7 @@ use num_traits::One;
 use rustc_hash::FxHashMap as HashMap;
 
 pub use functions::{Builtin, Extremum};
+pub use index::Index;
 
 /// A renaming of index variables.
 pub type VarMap = HashMap<IndexVar, IndexVar>;
@@ -81,11 +83,11 @@ pub enum Node {
     Pi,
     /// `max(a, b)` or `min(a, b)`.
     Extremum(Extremum, ExprId, ExprId),
-    /// An element of a family: `w1[j,i]`.
-    Ref(FamilyId, Box<[IndexVar]>),
+    /// An element of a family: `w1[j,i]`, `h[t-1, j]`.
+    Ref(FamilyId, Box<[Index]>),
     /// The derivative of the objective with respect to an element of a
     /// family: Bishop's delta, `dE/da[j]`.
-    Adjoint(FamilyId, Box<[IndexVar]>),
+    Adjoint(FamilyId, Box<[Index]>),
     /// A sum of two or more terms.
     Add(Box<[ExprId]>),
     /// A product of two or more factors.
@@ -97,8 +99,8 @@ pub enum Node {
     Call(Function, u32, ExprId),
     /// A sum over one bound index.
     Sum(IndexVar, ExprId),
-    /// The Kronecker delta of two indices over one range.
-    Delta(IndexVar, IndexVar),
+    /// The Kronecker delta of two positions: 1 where they are equal.
+    Delta(Index, Index),
     /// A derivative not yet taken, of an expression. Only step-by-step
     /// derivations and answers hold these.
     Derivative(ExprId, Box<Wrt>),
@@ -113,7 +115,7 @@ pub struct Wrt {
     /// The family.
     pub family: FamilyId,
     /// The element's indices.
-    pub indices: Box<[IndexVar]>,
+    pub indices: Box<[Index]>,
     /// Families held fixed.
     pub held: Box<[FamilyId]>,
 }
@@ -229,6 +231,8 @@ pub struct Store {
     largest_number_bits: u64,
     /// The variables that [`Store::canonical_binders`] binds, by range and depth.
     binder_vars: HashMap<(RangeId, u32), IndexVar>,
+    /// The affine index arguments the store holds.
+    affines: index::Affines,
 }
 
 impl Default for Store {
@@ -250,6 +254,7 @@ impl Store {
             vars: Vec::new(),
             largest_number_bits: 0,
             binder_vars: HashMap::default(),
+            affines: index::Affines::default(),
         };
         for (value, id) in [(0, ZERO), (1, ONE), (-1, MINUS_ONE)] {
             let made = store.number(BigRational::from_integer(BigInt::from(value)));
@@ -409,8 +414,11 @@ impl Store {
 
     fn compute_free(&self, node: &Node) -> Box<[IndexVar]> {
         let mut vars: Vec<IndexVar> = match node {
-            Node::Ref(_, indices) | Node::Adjoint(_, indices) => indices.to_vec(),
-            Node::Delta(a, b) => vec![*a, *b],
+            Node::Ref(_, indices) | Node::Adjoint(_, indices) => indices
+                .iter()
+                .flat_map(|index| self.index_vars(*index))
+                .collect(),
+            Node::Delta(a, b) => self.index_vars(*a).chain(self.index_vars(*b)).collect(),
             Node::Sum(bound, body) => self
                 .free_vars(*body)
                 .iter()
@@ -420,8 +428,8 @@ impl Store {
             Node::Derivative(of, wrt) => self
                 .free_vars(*of)
                 .iter()
-                .chain(wrt.indices.iter())
                 .copied()
+                .chain(wrt.indices.iter().flat_map(|index| self.index_vars(*index)))
                 .collect(),
             _ => children_of(node)
                 .flat_map(|child| self.free_vars(child).iter().copied())
@@ -476,13 +484,16 @@ impl Store {
     }
 
     /// `family[indices]`.
-    pub fn reference(&mut self, family: FamilyId, indices: &[IndexVar]) -> ExprId {
-        self.intern(Node::Ref(family, indices.into()))
+    pub fn reference<I: Copy + Into<Index>>(&mut self, family: FamilyId, indices: &[I]) -> ExprId {
+        let indices: Box<[Index]> = indices.iter().map(|i| (*i).into()).collect();
+        self.intern(Node::Ref(family, indices))
     }
 
-    /// The derivative of the objective with respect to `family[indices]`.
-    pub fn adjoint(&mut self, family: FamilyId, indices: &[IndexVar]) -> ExprId {
-        self.intern(Node::Adjoint(family, indices.into()))
+    /// The derivative of the objective with respect to `family[indices]`:
+    /// `δ_j`, `δ_a[t+1, j]`.
+    pub fn adjoint<I: Copy + Into<Index>>(&mut self, family: FamilyId, indices: &[I]) -> ExprId {
+        let indices: Box<[Index]> = indices.iter().map(|i| (*i).into()).collect();
+        self.intern(Node::Adjoint(family, indices))
     }
 
     /// A sum; drops zero terms, and is the term itself when only one is left.
@@ -588,8 +599,18 @@ impl Store {
 
     /// The Kronecker delta; `delta(i, i)` is 1.
     pub fn delta(&mut self, a: IndexVar, b: IndexVar) -> ExprId {
+        self.delta_at(Index::Var(a), Index::Var(b))
+    }
+
+    /// The Kronecker delta of two arguments: 1 when they are equal, 0 when
+    /// they differ by a constant other than 0 (`delta(t, t+1)`).
+    pub fn delta_at(&mut self, a: Index, b: Index) -> ExprId {
         if a == b {
             return self.int(1);
+        }
+        let difference = self.index_difference(a, b);
+        if self.index_vars(difference).next().is_none() {
+            return self.int(0);
         }
         let (a, b) = if a < b { (a, b) } else { (b, a) };
         self.intern(Node::Delta(a, b))
@@ -598,10 +619,18 @@ impl Store {
     /// The product of Kronecker deltas that equates two lists of indices
     /// position by position (1 when both are empty).
     pub fn deltas(&mut self, left: &[IndexVar], right: &[IndexVar]) -> ExprId {
+        let left: Vec<Index> = left.iter().map(|v| Index::Var(*v)).collect();
+        let right: Vec<Index> = right.iter().map(|v| Index::Var(*v)).collect();
+        self.deltas_at(&left, &right)
+    }
+
+    /// The product of Kronecker deltas that equates two lists of arguments
+    /// position by position.
+    pub fn deltas_at(&mut self, left: &[Index], right: &[Index]) -> ExprId {
         let factors: Vec<ExprId> = left
             .iter()
             .zip(right)
-            .map(|(a, b)| self.delta(*a, *b))
+            .map(|(a, b)| self.delta_at(*a, *b))
             .collect();
         self.mul(factors)
     }
@@ -758,7 +787,7 @@ mod tests {
     #[test]
     fn children_come_in_order() {
         let mut store = Store::new();
-        let x = store.reference(FamilyId(0), &[]);
+        let x = store.reference::<IndexVar>(FamilyId(0), &[]);
         let two = store.int(2);
         let power = store.pow(x, two);
         assert_eq!(store.children(power).collect::<Vec<_>>(), vec![x, two]);

@@ -8,7 +8,9 @@
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::{Contents, ExprId, FamilyId, Function, IndexVar, Node, Store, VarMap, Wrt, ZERO};
+use super::{
+    Contents, ExprId, FamilyId, Function, Index, IndexVar, Node, Store, VarMap, Wrt, ZERO,
+};
 
 /// A bottom-up rewrite of an expression, for [`Store::map`].
 pub trait Mapper {
@@ -222,11 +224,11 @@ impl Store {
         &mut self,
         root: ExprId,
         family: FamilyId,
-        build: &mut dyn FnMut(&mut Store, &[IndexVar]) -> ExprId,
+        build: &mut dyn FnMut(&mut Store, &[Index]) -> ExprId,
     ) -> ExprId {
         struct ReplaceReferences<'a> {
             family: FamilyId,
-            build: &'a mut dyn FnMut(&mut Store, &[IndexVar]) -> ExprId,
+            build: &'a mut dyn FnMut(&mut Store, &[Index]) -> ExprId,
         }
         impl Mapper for ReplaceReferences<'_> {
             fn finish(&mut self, store: &mut Store, _: ExprId, rebuilt: ExprId) -> ExprId {
@@ -272,10 +274,19 @@ impl Store {
     /// variable is renamed to a fresh one wherever a binder would otherwise
     /// catch a variable that `map` brings in.
     pub fn substitute_vars(&mut self, root: ExprId, map: &VarMap) -> ExprId {
-        let mut pairs: Vec<(IndexVar, IndexVar)> = map
+        let pairs: Vec<(IndexVar, Index)> = map
             .iter()
-            .filter(|(from, to)| from != to)
-            .map(|(from, to)| (*from, *to))
+            .map(|(from, to)| (*from, Index::Var(*to)))
+            .collect();
+        self.substitute_indices(root, pairs)
+    }
+
+    /// Replaces free index variables by arguments (`i` by `d - p + 1`),
+    /// avoiding capture as [`Store::substitute_vars`] does.
+    pub fn substitute_indices(&mut self, root: ExprId, pairs: Vec<(IndexVar, Index)>) -> ExprId {
+        let mut pairs: Vec<(IndexVar, Index)> = pairs
+            .into_iter()
+            .filter(|(from, to)| Index::Var(*from) != *to)
             .collect();
         pairs.sort_unstable();
         let scope = Scope { pairs, depth: 0 };
@@ -289,7 +300,14 @@ impl Store {
     /// fresh one, so that a copy of a definition shares no binder with
     /// anything else.
     pub fn instantiate(&mut self, root: ExprId, map: &VarMap) -> ExprId {
-        let mut pairs: Vec<(IndexVar, IndexVar)> = map.iter().map(|(f, t)| (*f, *t)).collect();
+        let pairs = map.iter().map(|(f, t)| (*f, Index::Var(*t))).collect();
+        self.instantiate_at(root, pairs)
+    }
+
+    /// Replaces free index variables by arguments and every bound variable
+    /// by a fresh one: a definition instantiated at an element such as
+    /// `h[t-1, j]`.
+    pub fn instantiate_at(&mut self, root: ExprId, mut pairs: Vec<(IndexVar, Index)>) -> ExprId {
         pairs.sort_unstable();
         rename(self, root, Scope { pairs, depth: 0 }, &mut FreshBinders)
     }
@@ -307,19 +325,20 @@ impl Store {
     }
 }
 
-/// A renaming in force at some place of an expression: variables renamed
-/// (sorted by the variable renamed) and how many binders enclose the place.
+/// A renaming in force at some place of an expression: variables replaced
+/// (sorted by the variable replaced) by variables or arguments, and how
+/// many binders enclose the place.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Scope {
-    pairs: Vec<(IndexVar, IndexVar)>,
+    pairs: Vec<(IndexVar, Index)>,
     depth: u32,
 }
 
 impl Scope {
-    fn get(&self, var: IndexVar) -> IndexVar {
+    fn get(&self, var: IndexVar) -> Index {
         match self.pairs.binary_search_by_key(&var, |(from, _)| *from) {
             Ok(at) => self.pairs[at].1,
-            Err(_) => var,
+            Err(_) => Index::Var(var),
         }
     }
 
@@ -332,7 +351,7 @@ impl Scope {
             })
     }
 
-    fn without(&self, var: IndexVar) -> Vec<(IndexVar, IndexVar)> {
+    fn without(&self, var: IndexVar) -> Vec<(IndexVar, Index)> {
         self.pairs
             .iter()
             .copied()
@@ -375,7 +394,9 @@ impl Binders for Substitution {
         // under different binders is renamed once.
         let mut inner = scope.without(bound);
         inner.retain(|(from, _)| store.has_free(body, *from));
-        let captures = inner.iter().any(|(_, to)| *to == bound);
+        let captures = inner
+            .iter()
+            .any(|(_, to)| store.index_vars(*to).any(|v| v == bound));
         if !captures {
             return (
                 bound,
@@ -386,7 +407,7 @@ impl Binders for Substitution {
             );
         }
         let fresh = store.fresh_like(bound);
-        inner.push((bound, fresh));
+        inner.push((bound, Index::Var(fresh)));
         inner.sort_unstable();
         (
             fresh,
@@ -415,7 +436,7 @@ impl Binders for FreshBinders {
     ) -> (IndexVar, Scope) {
         let fresh = store.fresh_like(bound);
         let mut inner = scope.without(bound);
-        inner.push((bound, fresh));
+        inner.push((bound, Index::Var(fresh)));
         inner.sort_unstable();
         (
             fresh,
@@ -461,7 +482,7 @@ impl Binders for CanonicalBinders {
         };
         let mut inner = scope.without(bound);
         inner.retain(|(from, _)| store.has_free(body, *from));
-        inner.push((bound, canonical));
+        inner.push((bound, Index::Var(canonical)));
         inner.sort_unstable();
         (
             canonical,
@@ -518,16 +539,16 @@ fn rename(store: &mut Store, root: ExprId, top: Scope, binders: &mut impl Binder
         }
         let result = match node {
             Node::Ref(family, indices) => {
-                let renamed: Vec<IndexVar> = indices.iter().map(|v| scope.get(*v)).collect();
+                let renamed = rename_indices(store, scope, &indices);
                 store.reference(family, &renamed)
             }
             Node::Adjoint(family, indices) => {
-                let renamed: Vec<IndexVar> = indices.iter().map(|v| scope.get(*v)).collect();
+                let renamed = rename_indices(store, scope, &indices);
                 store.adjoint(family, &renamed)
             }
             Node::Delta(a, b) => {
-                let (a, b) = (scope.get(a), scope.get(b));
-                store.delta(a, b)
+                let renamed = rename_indices(store, scope, &[a, b]);
+                store.delta_at(renamed[0], renamed[1])
             }
             Node::Number(_) => id,
             Node::Sum(_, body) => {
@@ -536,7 +557,7 @@ fn rename(store: &mut Store, root: ExprId, top: Scope, binders: &mut impl Binder
                 store.sum(variable, body)
             }
             Node::Derivative(of, wrt) => {
-                let indices = wrt.indices.iter().map(|v| scope.get(*v)).collect();
+                let indices = rename_indices(store, scope, &wrt.indices).into();
                 let of = done[&(of, scope_id)];
                 store.derivative(of, Wrt { indices, ..*wrt })
             }
@@ -551,6 +572,14 @@ fn rename(store: &mut Store, root: ExprId, top: Scope, binders: &mut impl Binder
         done.insert(key, result);
     }
     done[&(root, 0)]
+}
+
+/// Arguments with every variable replaced as `scope` says.
+fn rename_indices(store: &mut Store, scope: &Scope, indices: &[Index]) -> Vec<Index> {
+    indices
+        .iter()
+        .map(|index| store.substitute_index(*index, |v| scope.get(v)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -573,7 +602,7 @@ mod tests {
         assert_ne!(bound, k);
         assert_eq!(
             store.node(body),
-            &Node::Ref(FamilyId(0), vec![bound, k].into())
+            &Node::Ref(FamilyId(0), Index::of_vars(&[bound, k]))
         );
         assert_eq!(store.free_vars(renamed), &[k]);
     }
@@ -624,15 +653,15 @@ mod tests {
     #[test]
     fn walks_handle_depths_beyond_any_stack() {
         let mut store = Store::new();
-        let mut expr = store.reference(FamilyId(0), &[]);
+        let mut expr = store.reference::<IndexVar>(FamilyId(0), &[]);
         for _ in 0..200_000 {
             let one = store.int(1);
             expr = store.add(vec![expr, one]);
             let two = store.int(2);
             expr = store.mul(vec![expr, two]);
         }
-        let leaf = store.reference(FamilyId(0), &[]);
-        let other = store.reference(FamilyId(1), &[]);
+        let leaf = store.reference::<IndexVar>(FamilyId(0), &[]);
+        let other = store.reference::<IndexVar>(FamilyId(1), &[]);
         let replaced = store.replace(expr, leaf, other);
         assert!(store.mentions(replaced, FamilyId(1)));
         assert!(!store.mentions(replaced, FamilyId(0)));

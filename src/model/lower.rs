@@ -7,9 +7,9 @@ use std::collections::HashSet;
 
 use crate::calculus::local::nth_builtin_derivative;
 use crate::diagnostic::{Diagnostic, Span, closest};
-use crate::expr::{Builtin, ExprId, Extremum, Function, IndexVar, OpaqueId, RangeId, Store};
+use crate::expr::{Builtin, ExprId, Extremum, Function, Index, IndexVar, OpaqueId, RangeId, Store};
 use crate::limits::MAX_NUMBER_BITS;
-use crate::syntax::ast::{self, BinaryOp, Declared, Ident};
+use crate::syntax::ast::{self, BinaryOp, Ident};
 
 use super::{KEYWORDS, Model, PI_NAME, count};
 
@@ -253,28 +253,35 @@ impl Model {
         })
     }
 
+    /// `delta(i, j)` of two names of one range, or `delta(i+1, j)`: with
+    /// arithmetic, a Kronecker delta compares positions, of any ranges.
     fn lower_kronecker(
         &mut self,
-        a: &Ident,
-        b: &Ident,
+        a: &ast::IndexArg,
+        b: &ast::IndexArg,
         scope: &mut Scope,
     ) -> Result<ExprId, Diagnostic> {
-        let first = self.index_in_scope(a, scope)?;
-        let second = self.index_in_scope(b, scope)?;
-        let (range_a, range_b) = (self.store.var(first).range, self.store.var(second).range);
-        if range_a != range_b {
-            return Err(self.source.error(
-                b.span,
-                format!(
-                    "`delta({}, {})` joins indices over different ranges ({} and {})",
-                    a.text,
-                    b.text,
-                    self.ranges[range_a.0 as usize].name,
-                    self.ranges[range_b.0 as usize].name
-                ),
-            ));
+        if let (Some(a), Some(b)) = (a.as_name(), b.as_name()) {
+            let first = self.index_in_scope(a, scope)?;
+            let second = self.index_in_scope(b, scope)?;
+            let (range_a, range_b) = (self.store.var(first).range, self.store.var(second).range);
+            if range_a != range_b {
+                return Err(self.source.error(
+                    b.span,
+                    format!(
+                        "`delta({}, {})` joins indices over different ranges ({} and {})",
+                        a.text,
+                        b.text,
+                        self.ranges[range_a.0 as usize].name,
+                        self.ranges[range_b.0 as usize].name
+                    ),
+                ));
+            }
+            return Ok(self.store.delta(first, second));
         }
-        Ok(self.store.delta(first, second))
+        let first = self.lower_index_arg(a, scope)?;
+        let second = self.lower_index_arg(b, scope)?;
+        Ok(self.store.delta_at(first, second))
     }
 
     /// The variables a sum binds, each name checked.
@@ -363,7 +370,7 @@ impl Model {
 
     fn lower_reference(
         &mut self,
-        declared: &Declared,
+        declared: &ast::Reference,
         scope: &mut Scope,
     ) -> Result<ExprId, Diagnostic> {
         let name = &declared.name;
@@ -416,14 +423,35 @@ impl Model {
                 ),
             ));
         }
-        let mut vars = Vec::new();
-        for (position, index) in declared.indices.iter().enumerate() {
-            let var = self.index_in_scope(index, scope)?;
-            let source = self.source.clone();
-            self.check_range(&source, index, var, family, position)?;
-            vars.push(var);
+        let mut indices = Vec::new();
+        for (position, argument) in declared.indices.iter().enumerate() {
+            // A bare name sits in a position of its own range; an argument
+            // with arithmetic names a position of whatever range it is in.
+            let index = match argument.as_name() {
+                Some(index) => {
+                    let var = self.index_in_scope(index, scope)?;
+                    let source = self.source.clone();
+                    self.check_range(&source, index, var, family, position)?;
+                    Index::Var(var)
+                }
+                None => self.lower_index_arg(argument, scope)?,
+            };
+            indices.push(index);
         }
-        Ok(self.store.reference(family, &vars))
+        Ok(self.store.reference(family, &indices))
+    }
+
+    /// An index argument with arithmetic: `t-1`, `i+p-1`, `2*i+p`, `0`.
+    fn lower_index_arg(
+        &mut self,
+        argument: &ast::IndexArg,
+        scope: &mut Scope,
+    ) -> Result<Index, Diagnostic> {
+        let mut terms = Vec::with_capacity(argument.terms.len());
+        for (name, coefficient) in &argument.terms {
+            terms.push((self.index_in_scope(name, scope)?, *coefficient));
+        }
+        Ok(self.store.index(&terms, argument.constant))
     }
 
     fn index_in_scope(&self, index: &Ident, scope: &mut Scope) -> Result<IndexVar, Diagnostic> {
@@ -454,7 +482,9 @@ impl Model {
                 .indices
                 .iter()
                 .enumerate()
-                .filter(|(position, index)| index.text == name && *position < info.ranges.len())
+                .filter(|(position, index)| {
+                    index.as_name().is_some_and(|n| n.text == name) && *position < info.ranges.len()
+                })
                 .map(|(position, _)| info.ranges[position])
                 .next_back()
         })

@@ -64,15 +64,32 @@ pub fn central_difference(x: f64, center: f64, mut shifted: impl FnMut(f64) -> f
 }
 
 impl Instance<'_> {
+    /// Which families the values of `families` are computed from, they
+    /// included.
+    fn needed_for(&self, families: &[FamilyId]) -> Vec<bool> {
+        let mut needed = vec![false; self.model.families.len()];
+        let mut pending = families.to_vec();
+        while let Some(next) = pending.pop() {
+            if std::mem::replace(&mut needed[next.index()], true) {
+                continue;
+            }
+            if let Some(definition) = self.model.family(next).definition {
+                pending.extend(self.model.store.referenced_families(definition));
+            }
+        }
+        needed
+    }
+
     /// A copy of this instance with one element of `family` moved by `step`
-    /// and every family downstream of it recomputed, except those `held`
-    /// fixed; `None` where the network is not finite.
+    /// and every family downstream of it that `needed` marks recomputed,
+    /// except those `held` fixed; `None` where the network is not finite.
     fn shifted(
         &self,
         family: FamilyId,
         at: &[usize],
         step: f64,
         held: &[FamilyId],
+        needed: &[bool],
     ) -> Option<Instance<'_>> {
         if self.over_budget() {
             return None;
@@ -93,11 +110,26 @@ impl Instance<'_> {
             work: Cell::new(self.work.get()),
             meter: self.meter,
         };
+        // Only what the moved element reaches changes.
+        let store = &self.model.store;
+        let mut changed = vec![false; self.model.families.len()];
+        changed[family.index()] = true;
         let position = self.order.iter().position(|f| *f == family).unwrap_or(0);
-        for next in self.order[position + 1..]
-            .iter()
-            .filter(|f| !held.contains(f))
-        {
+        for next in &self.order[position + 1..] {
+            if held.contains(next) || !needed[next.index()] {
+                continue;
+            }
+            let Some(definition) = self.model.family(*next).definition else {
+                continue;
+            };
+            if !store
+                .referenced_families(definition)
+                .iter()
+                .any(|f| changed[f.index()])
+            {
+                continue;
+            }
+            changed[next.index()] = true;
             if scratch.compute(*next).is_err() {
                 self.work.set(scratch.work.get());
                 return None;
@@ -125,8 +157,9 @@ impl Instance<'_> {
             let tensor = &self.values[family.index()];
             tensor.data[tensor.offset(at)]
         };
+        let needed = self.needed_for(&[numerator]);
         central_difference(x, element(self), |h| {
-            self.shifted(family, at, h, &[])
+            self.shifted(family, at, h, &[], &needed)
                 .map_or(f64::NAN, |scratch| element(&scratch))
         })
     }
@@ -146,8 +179,9 @@ impl Instance<'_> {
             tensor.data[tensor.offset(at)]
         };
         let center = self.eval(of, env);
+        let needed = self.needed_for(&self.model.store.referenced_families(of));
         central_difference(x, center, |h| {
-            self.shifted(family, at, h, held)
+            self.shifted(family, at, h, held, &needed)
                 .map_or(f64::NAN, |scratch| {
                     let value = scratch.eval(of, env);
                     self.work.set(scratch.work.get());

@@ -19,7 +19,7 @@ use num_traits::ToPrimitive;
 use crate::calculus::Equation;
 use crate::diagnostic::Diagnostic;
 use crate::expr::functions::SmoothStandIn;
-use crate::expr::{ExprId, FamilyId, Function, IndexVar, Node, Store};
+use crate::expr::{ExprId, FamilyId, Function, Index, IndexVar, Node, Store};
 use crate::graph::DependencyGraph;
 use crate::limits::MAX_EVALUATION_WORK;
 use crate::model::{FamilyKind, LeafKind, Model};
@@ -387,6 +387,31 @@ impl<'m> Instance<'m> {
         values.pop().expect("the expression's value")
     }
 
+    /// The positions (from 0) that a family's arguments name, given each
+    /// variable's position; `None` when one lies outside its range.
+    fn positions(
+        &self,
+        family: FamilyId,
+        indices: &[Index],
+        env: &HashMap<IndexVar, usize>,
+    ) -> Option<Vec<usize>> {
+        let store = &self.model.store;
+        let ranges = &self.model.family(family).ranges;
+        indices
+            .iter()
+            .zip(ranges)
+            .map(|(index, range)| {
+                let at = match index {
+                    Index::Var(var) => env[var] as i64,
+                    // Arithmetic counts positions from 1, as the language does.
+                    Index::Affine(_) => store.index_value(*index, |v| env[&v] as i64 + 1) - 1,
+                };
+                let size = self.sizes[range.0 as usize] as i64;
+                (0..size).contains(&at).then_some(at as usize)
+            })
+            .collect()
+    }
+
     /// The value of a node without parts to evaluate first.
     fn leaf(&self, store: &Store, id: ExprId, env: &mut HashMap<IndexVar, usize>) -> f64 {
         match store.node(id) {
@@ -394,27 +419,30 @@ impl<'m> Instance<'m> {
             Node::Pi => std::f64::consts::PI,
             Node::Ref(family, indices) => {
                 let tensor = &self.values[family.index()];
-                let at: Vec<usize> = indices.iter().map(|v| env[v]).collect();
-                tensor.data[tensor.offset(&at)]
+                // An element outside its family's ranges is 0.
+                match self.positions(*family, indices, env) {
+                    Some(at) => tensor.data[tensor.offset(&at)],
+                    None => 0.0,
+                }
             }
             Node::Adjoint(family, indices) => match self.adjoints.get(family) {
-                Some(tensor) => {
-                    let at: Vec<usize> = indices.iter().map(|v| env[v]).collect();
-                    tensor.data[tensor.offset(&at)]
-                }
+                Some(tensor) => match self.positions(*family, indices, env) {
+                    Some(at) => tensor.data[tensor.offset(&at)],
+                    None => 0.0,
+                },
                 None => f64::NAN,
             },
             Node::Delta(a, b) => {
-                if env[a] == env[b] {
-                    1.0
-                } else {
-                    0.0
-                }
+                // Positions counted from 1, as index arithmetic counts them.
+                let position = |index: &Index| store.index_value(*index, |v| env[&v] as i64 + 1);
+                if position(a) == position(b) { 1.0 } else { 0.0 }
             }
-            Node::Derivative(of, wrt) => {
-                let at: Vec<usize> = wrt.indices.iter().map(|v| env[v]).collect();
-                self.eval_derivative(*of, wrt.family, &wrt.held, &at, env)
-            }
+            Node::Derivative(of, wrt) => match self.positions(wrt.family, &wrt.indices, env) {
+                Some(at) => self.eval_derivative(*of, wrt.family, &wrt.held, &at, env),
+                // With respect to an element that does not exist: nothing
+                // depends on it.
+                None => 0.0,
+            },
             _ => unreachable!("the evaluator takes compound nodes apart"),
         }
     }
@@ -467,7 +495,10 @@ impl<'m> Instance<'m> {
                 .store
                 .node(reference_of(&self.model.store, assumption.lhs))
             {
-                Node::Ref(_, indices) => indices.iter().map(|v| summed.contains(v)).collect(),
+                Node::Ref(_, indices) => indices
+                    .iter()
+                    .map(|index| index.as_var().is_some_and(|v| summed.contains(&v)))
+                    .collect(),
                 _ => continue,
             };
             // Group the elements by their unsummed positions and scale each group.
@@ -538,7 +569,7 @@ fn summed_leaf(store: &Store, expr: ExprId) -> Option<(FamilyId, Vec<IndexVar>)>
     }
     match store.node(current) {
         Node::Ref(family, indices)
-            if !summed.is_empty() && summed.iter().all(|s| indices.contains(s)) =>
+            if !summed.is_empty() && summed.iter().all(|s| indices.contains(&Index::Var(*s))) =>
         {
             Some((*family, summed))
         }

@@ -17,7 +17,7 @@ use crate::Network;
 use crate::calculus::derivation::{Derivation, Verbosity, collect_adjoints, derive_steps};
 use crate::calculus::{Equation, Form};
 use crate::diagnostic::Diagnostic;
-use crate::expr::{Contents, ExprId, FamilyId, IndexVar, Node};
+use crate::expr::{Contents, ExprId, FamilyId, Index, IndexVar, Node};
 use crate::model::{FamilyKind, LeafKind, Model, Query};
 use crate::rules;
 
@@ -514,8 +514,9 @@ fn delta_figure(
         if let Node::Derivative(of, wrt) = model.store.node(lemma.lhs)
             && wrt.family == unit
             && let Node::Ref(family, indices) = model.store.node(*of)
+            && let Some(indices) = Index::all_vars(indices)
         {
-            labels.insert(*family, (lemma.result(), indices.to_vec()));
+            labels.insert(*family, (lemma.result(), indices));
         }
     }
     let mut printer = Printer::new(model, Format::Latex);

@@ -45,8 +45,35 @@ fn index_list(indices: &[String]) -> String {
     format!("<mrow>{}</mrow>", names.join(separator))
 }
 
-/// One index name: `j`, `j′` for `j'`, `i2`.
+/// One index name: `j`, `j′` for `j'`, `i2`; an argument with
+/// arithmetic (`d-i+1`, `2i+p`) as a row of its terms and signs.
 pub(super) fn index_name(name: &str) -> String {
+    if name.contains(['+', '-']) {
+        let mut row = String::from("<mrow>");
+        let mut term = String::new();
+        for c in name.chars().chain(std::iter::once('+')) {
+            if c == '+' || c == '-' {
+                row.push_str(&index_term(&term));
+                term.clear();
+                if row.len() > "<mrow>".len() || c == '-' {
+                    row.push_str(if c == '-' {
+                        "<mo>−</mo>"
+                    } else {
+                        "<mo>+</mo>"
+                    });
+                }
+            } else {
+                term.push(c);
+            }
+        }
+        // The last sign pushed closes the loop, not a term.
+        let closing = "<mo>+</mo>";
+        if row.ends_with(closing) {
+            row.truncate(row.len() - closing.len());
+        }
+        row.push_str("</mrow>");
+        return row;
+    }
     let stem = name.trim_end_matches('\'');
     let primes = name.len() - stem.len();
     let stem = format!("<mi>{}</mi>", escape(stem));
@@ -54,6 +81,18 @@ pub(super) fn index_name(name: &str) -> String {
         stem
     } else {
         format!("<msup>{stem}<mo>{}</mo></msup>", "′".repeat(primes))
+    }
+}
+
+/// One term of an argument: `1`, `i`, `2i`.
+fn index_term(term: &str) -> String {
+    let digits: String = term.chars().take_while(char::is_ascii_digit).collect();
+    let rest = &term[digits.len()..];
+    match (digits.is_empty(), rest.is_empty()) {
+        (true, true) => String::new(),
+        (false, true) => format!("<mn>{digits}</mn>"),
+        (true, false) => index_name(rest),
+        (false, false) => format!("<mn>{digits}</mn><mo>&#x2062;</mo>{}", index_name(rest)),
     }
 }
 

@@ -21,7 +21,7 @@ use num_traits::{One, Signed};
 use crate::calculus::Form;
 use crate::calculus::deltas::Naming;
 use crate::expr::functions::LatexName;
-use crate::expr::{Builtin, ExprId, Extremum, FamilyId, Function, IndexVar, Node, Store};
+use crate::expr::{Builtin, ExprId, Extremum, FamilyId, Function, Index, IndexVar, Node, Store};
 use crate::model::{FamilyKind, LeafKind, Model, index_base};
 use layout::{Group, Token};
 use symbols::{
@@ -673,7 +673,7 @@ impl<'a> Printer<'a> {
     }
 
     /// `∂a_k/∂a_j`, or `∂/∂a_j (...)` for an expression that is not a name.
-    fn formal_derivative(&mut self, of: ExprId, family: FamilyId, indices: &[IndexVar]) -> Piece {
+    fn formal_derivative(&mut self, of: ExprId, family: FamilyId, indices: &[Index]) -> Piece {
         let bottom = self.reference(family, indices);
         let bottom = self.atom(bottom);
         let named = matches!(self.store().node(of), Node::Ref(..));
@@ -1245,8 +1245,8 @@ impl<'a> Printer<'a> {
         }
     }
 
-    fn kronecker(&mut self, a: IndexVar, b: IndexVar) -> String {
-        let (a, b) = (self.var_name(a), self.var_name(b));
+    fn kronecker(&mut self, a: Index, b: Index) -> String {
+        let (a, b) = (self.index_name(a), self.index_name(b));
         match self.format {
             Format::Dsl => format!("delta({a}, {b})"),
             Format::Latex => latex_with_indices(&self.model.kronecker_latex, &[a, b]),
@@ -1259,9 +1259,55 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// `w^{(2)}_{kj}`, `w⁽²⁾ₖⱼ` or `w2[k,j]`.
-    pub fn reference(&mut self, family: FamilyId, indices: &[IndexVar]) -> String {
-        let names: Vec<String> = indices.iter().map(|v| self.var_name(*v)).collect();
+    /// An index argument as this format writes it: `j`, `t-1`, `t−1`,
+    /// `i+p-1`, `2i+p` (`2*i+p` in the language).
+    fn index_name(&self, index: Index) -> String {
+        if let Index::Var(var) = index {
+            return self.var_name(var);
+        }
+        let (terms, constant) = self.store().index_parts(index);
+        // Terms added before terms taken away, each in the order of their
+        // names, as a reader writes `i+p-1` and `t-p+1`.
+        let mut terms: Vec<(String, i64)> = terms
+            .into_iter()
+            .map(|(var, c)| (self.var_name(var), c))
+            .collect();
+        terms.sort_by(|a, b| (a.1 < 0, &a.0).cmp(&(b.1 < 0, &b.0)));
+        let minus = if self.format == Format::Text {
+            "−"
+        } else {
+            "-"
+        };
+        let times = if self.format == Format::Dsl { "*" } else { "" };
+        let mut out = String::new();
+        for (at, (name, coefficient)) in terms.iter().enumerate() {
+            if *coefficient < 0 {
+                out.push_str(minus);
+            } else if at > 0 {
+                out.push('+');
+            }
+            if coefficient.unsigned_abs() != 1 {
+                out.push_str(&format!("{}{times}", coefficient.unsigned_abs()));
+            }
+            out.push_str(name);
+        }
+        if constant != 0 || terms.is_empty() {
+            if constant < 0 {
+                out.push_str(minus);
+            } else if !terms.is_empty() {
+                out.push('+');
+            }
+            out.push_str(&constant.unsigned_abs().to_string());
+        }
+        out
+    }
+
+    /// `w^{(2)}_{kj}`, `w⁽²⁾ₖⱼ` or `w2[k,j]`; `h[t-1, j]` with arguments.
+    pub fn reference<I: Copy + Into<Index>>(&mut self, family: FamilyId, indices: &[I]) -> String {
+        let names: Vec<String> = indices
+            .iter()
+            .map(|i| self.index_name((*i).into()))
+            .collect();
         let info = self.model.family(family);
         match self.format {
             Format::Dsl => dsl_reference(&info.name, &names),
@@ -1313,8 +1359,11 @@ impl<'a> Printer<'a> {
             .unwrap_or_else(|| format!("\\delta^{{({})}}", latex_escape_name(&info.name)))
     }
 
-    fn delta_symbol(&mut self, family: FamilyId, indices: &[IndexVar]) -> String {
-        let names: Vec<String> = indices.iter().map(|v| self.var_name(*v)).collect();
+    fn delta_symbol<I: Copy + Into<Index>>(&mut self, family: FamilyId, indices: &[I]) -> String {
+        let names: Vec<String> = indices
+            .iter()
+            .map(|i| self.index_name((*i).into()))
+            .collect();
         let info = self.model.family(family);
         let own_symbol = info
             .delta_latex
@@ -1365,10 +1414,12 @@ enum Exponent {
     Expr(ExprId),
 }
 
-/// True when `var` stands in a position of some family inside `expr`.
+/// True when `var` stands alone in a position of some family inside `expr`.
 fn indexes_something(store: &Store, expr: ExprId, var: IndexVar) -> bool {
     store.any_node(expr, |node| {
-        matches!(node, Node::Ref(_, indices) | Node::Adjoint(_, indices) if indices.contains(&var))
+        // Only a bare name tells a reader its range: arithmetic does not.
+        matches!(node, Node::Ref(_, indices) | Node::Adjoint(_, indices)
+            if indices.contains(&Index::Var(var)))
     })
 }
 

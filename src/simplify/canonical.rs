@@ -9,7 +9,7 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive, Zero};
 
 use crate::expr::traverse::Mapper;
-use crate::expr::{Contents, ExprId, Function, IndexVar, Node, Store, VarMap};
+use crate::expr::{Contents, ExprId, Function, Index, IndexVar, Node, Store};
 use crate::limits::{MAX_EXPANDED_TERMS, MAX_NUMBER_BITS};
 
 /// `a + (b + c) = a + b + c` and `a (b c) = a b c`.
@@ -322,16 +322,35 @@ fn sum_rule_applies(store: &Store, bound: IndexVar, body: ExprId) -> bool {
     store
         .factors(body)
         .iter()
-        .any(|f| !store.has_free(*f, bound) || collapses(store, *f, bound).is_some())
+        .any(|f| !store.has_free(*f, bound) || is_delta_on(store, *f, bound))
 }
 
-/// The other index of a Kronecker delta over `bound`.
-fn collapses(store: &Store, factor: ExprId, bound: IndexVar) -> Option<IndexVar> {
-    match *store.node(factor) {
-        Node::Delta(a, b) if a == bound => Some(b),
-        Node::Delta(a, b) if b == bound => Some(a),
-        _ => None,
+/// The value of `bound` that a Kronecker delta holds it to, where its
+/// coefficient is 1 or -1 (a stride, `delta(2*i, d)`, is left alone).
+fn collapses(store: &mut Store, factor: ExprId, bound: IndexVar) -> Option<Index> {
+    let Node::Delta(a, b) = *store.node(factor) else {
+        return None;
+    };
+    // a - b = c bound + rest = 0, so bound = -rest / c.
+    let difference = store.index_difference(a, b);
+    let coefficient = store.index_coefficient(difference, bound);
+    if coefficient.abs() != 1 {
+        return None;
     }
+    let (terms, constant) = store.index_parts(difference);
+    let rest: Vec<(IndexVar, i64)> = terms
+        .into_iter()
+        .filter(|(v, _)| *v != bound)
+        .map(|(v, c)| (v, -c * coefficient))
+        .collect();
+    Some(store.index(&rest, -constant * coefficient))
+}
+
+/// True when `factor` is a Kronecker delta that `bound` stands in with a
+/// coefficient of 1 or -1.
+fn is_delta_on(store: &Store, factor: ExprId, bound: IndexVar) -> bool {
+    matches!(store.node(factor), Node::Delta(a, b)
+        if [*a, *b].iter().any(|i| store.index_coefficient(*i, bound).abs() == 1))
 }
 
 /// `sum(k, c f(k)) = c sum(k, f(k))` for factors `c` without `k`.
@@ -420,20 +439,48 @@ fn flat_factors(store: &Store, expr: ExprId) -> (Option<BigRational>, Vec<ExprId
     (coefficient, rest)
 }
 
-/// `sum(j, f(j) delta(j, p)) = f(p)`, and `sum(j, delta(j, p)) = 1`.
+/// `sum(j, f(j) delta(j, p)) = f(p)`, and `sum(j, delta(j, p)) = 1`;
+/// with index arithmetic, the delta is solved for the summed index:
+/// `sum(i, f(i) delta(i+p-1, d)) = f(d-p+1)`.
 pub fn kronecker_collapse(store: &mut Store, id: ExprId) -> Option<ExprId> {
     let Node::Sum(bound, body) = *store.node(id) else {
         return None;
     };
-    let (at, other) = store
-        .factors(body)
-        .iter()
-        .enumerate()
-        .find_map(|(at, f)| collapses(store, *f, bound).map(|other| (at, other)))?;
-    let mut rest = store.factors(body).to_vec();
+    let factors = store.factors(body).to_vec();
+    let (at, solution) = factors.iter().enumerate().find_map(|(at, f)| {
+        let solution = collapses(store, *f, bound)?;
+        exact_where_solved(store, &factors, at, bound, solution).then_some((at, solution))
+    })?;
+    let mut rest = factors;
     rest.remove(at);
     let rest = store.mul(rest);
-    Some(store.substitute_vars(rest, &VarMap::from_iter([(bound, other)])))
+    Some(store.substitute_indices(rest, vec![(bound, solution)]))
+}
+
+/// True when the sum over `bound` may give way to its one term at
+/// `solution`: the solution is a variable of the summed range, so it names
+/// a term of the sum, or another factor refers to an element at `bound`
+/// itself, which is 0 wherever the solution leaves the summed range (an
+/// element outside its range is 0), as the sum is there.
+fn exact_where_solved(
+    store: &Store,
+    factors: &[ExprId],
+    delta_at: usize,
+    bound: IndexVar,
+    solution: Index,
+) -> bool {
+    let range = store.var(bound).range;
+    if solution
+        .as_var()
+        .is_some_and(|v| store.var(v).range == range)
+    {
+        return true;
+    }
+    factors.iter().enumerate().any(|(at, factor)| {
+        at != delta_at
+            && matches!(store.node(*factor), Node::Ref(_, indices) | Node::Adjoint(_, indices)
+                if indices.contains(&Index::Var(bound)))
+    })
 }
 
 /// `a (b + c) = a b + a c`: a product multiplied out over one of its

@@ -17,7 +17,7 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, Zero};
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::expr::{Contents, ExprId, Function, IndexVar, Node, Store, VarMap};
+use crate::expr::{Contents, ExprId, Function, Index, IndexVar, Node, Store};
 use crate::limits::{MAX_MATCH_STEPS, MAX_PATTERN_DEPTH};
 
 /// A rewrite from a pattern to its replacement.
@@ -90,7 +90,7 @@ impl Facts {
             }
             let mut matcher = Matcher::new();
             if matcher.matches(store, rule.pattern, expr) {
-                return Some(store.substitute_vars(rule.replacement, &matcher.bindings));
+                return Some(store.substitute_indices(rule.replacement, matcher.substitution()));
             }
         }
         None
@@ -160,7 +160,7 @@ fn depth(store: &Store, expr: ExprId) -> usize {
 fn apply_forward(store: &mut Store, rule: &Rewrite, expr: ExprId) -> Option<ExprId> {
     let mut matcher = Matcher::new();
     if matcher.matches(store, rule.pattern, expr) {
-        return Some(store.substitute_vars(rule.replacement, &matcher.bindings));
+        return Some(store.substitute_indices(rule.replacement, matcher.substitution()));
     }
     let (Node::Mul(pattern_factors), Node::Mul(target_factors)) =
         (store.node(rule.pattern), store.node(expr))
@@ -197,7 +197,7 @@ fn apply_forward(store: &mut Store, rule: &Rewrite, expr: ExprId) -> Option<Expr
             return None;
         }
     }
-    let mut factors = vec![store.substitute_vars(rule.replacement, &matcher.bindings)];
+    let mut factors = vec![store.substitute_indices(rule.replacement, matcher.substitution())];
     for (base, exponent) in remaining {
         if !exponent.is_zero() {
             let exponent = store.number(exponent);
@@ -222,8 +222,9 @@ fn base_and_exponent(store: &Store, factor: ExprId) -> (ExprId, BigRational) {
 /// Structural matching up to the order of terms and factors, binding the
 /// pattern's free variables, with a bound on the steps it may take.
 struct Matcher {
-    /// The pattern's free variables, and what they stand for.
-    bindings: VarMap,
+    /// The pattern's free variables, and what they stand for (a variable,
+    /// or an argument such as `t-1`).
+    bindings: HashMap<IndexVar, Index>,
     /// The sums entered so far: each pattern binder with the target's.
     binders: Vec<(IndexVar, IndexVar)>,
     steps: usize,
@@ -232,23 +233,42 @@ struct Matcher {
 impl Matcher {
     fn new() -> Matcher {
         Matcher {
-            bindings: VarMap::default(),
+            bindings: HashMap::default(),
             binders: Vec::new(),
             steps: 0,
         }
     }
 
+    /// What the pattern's free variables stand for, to put in its
+    /// replacement.
+    fn substitution(&self) -> Vec<(IndexVar, Index)> {
+        self.bindings
+            .iter()
+            .map(|(from, to)| (*from, *to))
+            .collect()
+    }
+
     /// True when the pattern's variable `from` may stand where the target
     /// has `to`: a bound one for the target's binder of the same sum, a
-    /// free one for a variable free in the target there, always the same.
-    fn bind(&mut self, store: &Store, from: IndexVar, to: IndexVar) -> bool {
+    /// free one for a variable of its range free in the target there,
+    /// always the same.
+    fn bind(&mut self, store: &Store, from: IndexVar, to: Index) -> bool {
         if let Some((_, target)) = self.binders.iter().rev().find(|(p, _)| *p == from) {
-            return *target == to;
+            return Index::Var(*target) == to;
         }
-        if self.binders.iter().any(|(_, target)| *target == to) {
+        if store
+            .index_vars(to)
+            .any(|v| self.binders.iter().any(|(_, target)| *target == v))
+        {
             return false;
         }
-        if store.var(from).range != store.var(to).range {
+        // A formula stands for its family's element only at a position of
+        // the range: at a shifted one the element may be 0 where the
+        // formula is not, so a pattern's variable stands for variables only.
+        let Index::Var(var) = to else {
+            return false;
+        };
+        if store.var(from).range != store.var(var).range {
             return false;
         }
         match self.bindings.get(&from) {
@@ -258,6 +278,23 @@ impl Matcher {
                 true
             }
         }
+    }
+
+    /// True when the pattern's argument may stand where the target has
+    /// `to`: a variable binds; an argument with arithmetic matches one of
+    /// the same shape, term by term.
+    fn bind_index(&mut self, store: &Store, from: Index, to: Index) -> bool {
+        if let Index::Var(var) = from {
+            return self.bind(store, var, to);
+        }
+        let ((pattern_terms, pattern_constant), (target_terms, target_constant)) =
+            (store.index_parts(from), store.index_parts(to));
+        pattern_constant == target_constant
+            && pattern_terms.len() == target_terms.len()
+            && pattern_terms
+                .iter()
+                .zip(&target_terms)
+                .all(|((pv, pc), (tv, tc))| pc == tc && self.bind(store, *pv, Index::Var(*tv)))
     }
 
     /// True when `pattern` matches `target`; the recursion follows the
@@ -285,16 +322,16 @@ impl Matcher {
                     && ia
                         .iter()
                         .zip(ib.iter())
-                        .all(|(a, b)| self.bind(store, *a, *b))
+                        .all(|(a, b)| self.bind_index(store, *a, *b))
             }
             (Node::Delta(a1, a2), Node::Delta(b1, b2)) => {
                 let saved = self.bindings.clone();
                 let (a1, a2, b1, b2) = (*a1, *a2, *b1, *b2);
-                if self.bind(store, a1, b1) && self.bind(store, a2, b2) {
+                if self.bind_index(store, a1, b1) && self.bind_index(store, a2, b2) {
                     return true;
                 }
                 self.bindings = saved;
-                self.bind(store, a1, b2) && self.bind(store, a2, b1)
+                self.bind_index(store, a1, b2) && self.bind_index(store, a2, b1)
             }
             (Node::Pow(pb, pe), Node::Pow(tb, te)) => {
                 let (pb, pe, tb, te) = (*pb, *pe, *tb, *te);

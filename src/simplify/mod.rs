@@ -756,6 +756,29 @@ mod tests {
     }
 
     #[test]
+    fn kronecker_deltas_of_index_arithmetic_are_solved_for_the_summed_index() {
+        let net = "index i in N\nindex d in D\nindex p in P\ninput w[p], g[i]\n";
+        // The kernel comes out flipped: i = d - p + 1.
+        assert_eq!(
+            simplified(net, "sum(i, g[i] * delta(i+p-1, d))"),
+            "g[d-p+1]"
+        );
+        // Without a factor that vanishes where d - p + 1 leaves N, the sum
+        // is not its one term: it stays.
+        assert_eq!(
+            simplified(net, "sum(i, delta(i+p-1, d))"),
+            "sum(i, delta(d, i+p-1))"
+        );
+        // A stride is left alone; positions that differ by a number never
+        // meet.
+        assert_eq!(
+            simplified(net, "sum(i, g[i] * delta(2*i, d))"),
+            "sum(i, g[i]*delta(d, 2*i))"
+        );
+        assert_eq!(simplified(net, "g[i] * delta(i, i+1)"), "0");
+    }
+
+    #[test]
     fn sums_stay_whole_unless_splitting_helps() {
         let net = "index k, l in K\ninput y[k], t[k]\n";
         assert_eq!(

@@ -42,6 +42,36 @@ pub struct Declared {
     pub indices: Vec<Ident>,
 }
 
+/// A reference as written: a family's name and its index arguments.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    /// The family's name.
+    pub name: Ident,
+    /// The index arguments, in order.
+    pub indices: Vec<IndexArg>,
+}
+
+/// An index argument as written: `j`, `t-1`, `i+p-1`, `2*i+p`, `0`.
+#[derive(Clone, Debug)]
+pub struct IndexArg {
+    /// The names with their coefficients, in the order written.
+    pub terms: Vec<(Ident, i64)>,
+    /// The numbers written alone, added up.
+    pub constant: i64,
+    /// Where it stands.
+    pub span: Span,
+}
+
+impl IndexArg {
+    /// The name, when the argument is a name alone.
+    pub fn as_name(&self) -> Option<&Ident> {
+        match (self.terms.as_slice(), self.constant) {
+            ([(name, 1)], 0) => Some(name),
+            _ => None,
+        }
+    }
+}
+
 /// One statement.
 #[derive(Clone, Debug)]
 pub enum Statement {
@@ -148,8 +178,8 @@ pub enum BinaryOp {
 pub enum Expr {
     /// A number, held exactly.
     Number(BigRational, Span),
-    /// `x`, `x[i]`.
-    Reference(Declared),
+    /// `x`, `x[i]`, `h[t-1, j]`.
+    Reference(Reference),
     /// `h(x)`, `tanh'(x)`, `max(a, b)`.
     Call {
         /// The function's name.
@@ -171,7 +201,7 @@ pub enum Expr {
         span: Span,
     },
     /// `delta(i, j)`.
-    Kronecker(Ident, Ident, Span),
+    Kronecker(IndexArg, IndexArg, Span),
     /// `-x`.
     Negate(Box<Expr>, Span),
     /// `a + b - c`, `a * b / c`, `a ^ b`: an operand followed by operators
@@ -198,10 +228,10 @@ impl Expr {
             | Expr::Kronecker(_, _, span)
             | Expr::Negate(_, span)
             | Expr::Operation { span, .. } => *span,
-            Expr::Reference(declared) => declared
+            Expr::Reference(reference) => reference
                 .indices
                 .iter()
-                .fold(declared.name.span, |span, index| span.join(index.span)),
+                .fold(reference.name.span, |span, index| span.join(index.span)),
         }
     }
 }

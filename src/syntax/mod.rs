@@ -13,7 +13,7 @@ use pest::Parser as _;
 use pest::iterators::Pair;
 
 use crate::diagnostic::{Diagnostic, Source, Span};
-use ast::{BinaryOp, Declared, Expr, File, Ident, LeafKind, Query, Statement};
+use ast::{BinaryOp, Declared, Expr, File, Ident, IndexArg, LeafKind, Query, Reference, Statement};
 
 /// The pest parser generated from `grammar/network.pest`.
 mod generated {
@@ -24,6 +24,7 @@ mod generated {
 }
 use generated::{NetworkGrammar, Rule};
 
+use crate::expr::index::MAX_INDEX_LITERAL;
 use crate::limits::{
     MAX_BRACKET_DEPTH, MAX_EXPRESSION_DEPTH, MAX_LITERAL_DIGITS, MAX_LITERAL_EXPONENT,
 };
@@ -119,7 +120,7 @@ pub fn parse_query(source: &Source) -> Result<Query, Diagnostic> {
         .next()
         .and_then(|whole| whole.into_inner().next())
         .expect("query_only holds a query");
-    Ok(at.query(query_pair))
+    at.query(query_pair)
 }
 
 /// Parses one expression on its own, as `chainrule diff` and answers need.
@@ -253,6 +254,8 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::expr | Rule::primary | Rule::parenthesized => "an expression",
         Rule::number | Rule::integer => "a number",
         Rule::name | Rule::reference | Rule::declared | Rule::call => "a name",
+        Rule::index_arg | Rule::index_term => "an index",
+        Rule::index_sign => "`+` or `-`",
         Rule::sum_call | Rule::sum_binder => "`sum(...)`",
         Rule::kronecker => "`delta(i, j)`",
         Rule::infix => "an operator",
@@ -313,16 +316,92 @@ impl<'s> Place<'s> {
         }
     }
 
-    fn query(self, pair: Pair<Rule>) -> Query {
+    fn query(self, pair: Pair<Rule>) -> Result<Query, Diagnostic> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let numerator = self.declared(inner.next().expect("a query has a numerator"));
-        let denominator = self.declared(inner.next().expect("a query has a denominator"));
-        Query {
-            numerator,
-            denominator,
+        let numerator = self.reference(inner.next().expect("a query has a numerator"))?;
+        let denominator = self.reference(inner.next().expect("a query has a denominator"))?;
+        Ok(Query {
+            numerator: self.named(numerator, "a query")?,
+            denominator: self.named(denominator, "a query")?,
             span,
+        })
+    }
+
+    /// A reference with its index arguments read.
+    fn reference(self, pair: Pair<Rule>) -> Result<Reference, Diagnostic> {
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("a reference has a name"));
+        let indices = inner
+            .map(|argument| self.index_arg(argument))
+            .collect::<Result<_, _>>()?;
+        Ok(Reference { name, indices })
+    }
+
+    /// `t-1`, `i+p-1`, `2*i+p`: terms added up, each whole number within
+    /// [`MAX_INDEX_LITERAL`].
+    fn index_arg(self, pair: Pair<Rule>) -> Result<IndexArg, Diagnostic> {
+        let span = self.span(&pair);
+        let mut terms = Vec::new();
+        let mut constant: i64 = 0;
+        let mut sign = 1;
+        for part in pair.into_inner() {
+            if part.as_rule() == Rule::index_sign {
+                sign = if part.as_str() == "-" { -1 } else { 1 };
+                continue;
+            }
+            let mut pieces = part.into_inner();
+            let first = pieces.next().expect("a term has a part");
+            let (number, name) = match first.as_rule() {
+                Rule::integer => {
+                    let number = first.as_str();
+                    let value = number
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|v| *v <= MAX_INDEX_LITERAL)
+                        .ok_or_else(|| {
+                            self.source
+                                .error(self.span(&first), format!("`{number}` is too large for an index"))
+                                .with_help(format!("an index is written with whole numbers of at most {MAX_INDEX_LITERAL}"))
+                        })?;
+                    (value, pieces.next().map(|name| self.ident(name)))
+                }
+                _ => (1, Some(self.ident(first))),
+            };
+            match name {
+                Some(name) => terms.push((name, sign * number)),
+                None => constant += sign * number,
+            }
+            sign = 1;
         }
+        Ok(IndexArg {
+            terms,
+            constant,
+            span,
+        })
+    }
+
+    /// A reference whose arguments are names alone, as `what` takes them.
+    fn named(self, reference: Reference, what: &str) -> Result<Declared, Diagnostic> {
+        let mut indices = Vec::with_capacity(reference.indices.len());
+        for argument in &reference.indices {
+            match argument.as_name() {
+                Some(name) => indices.push(name.clone()),
+                None => {
+                    return Err(self
+                        .source
+                        .error(argument.span, format!("{what} names its indices: this is an expression"))
+                        .with_help(format!(
+                            "write `{}` with an index name here; arithmetic on indices belongs in the definitions that use it",
+                            reference.name.text
+                        )));
+                }
+            }
+        }
+        Ok(Declared {
+            name: reference.name,
+            indices,
+        })
     }
 }
 
@@ -396,10 +475,11 @@ fn statement(at: Place, pair: Pair<Rule>) -> Result<Statement, Diagnostic> {
         }
         Rule::derive_stmt => {
             inner.next();
-            Statement::Derive(at.query(inner.next().expect("derive has a query")))
+            Statement::Derive(at.query(inner.next().expect("derive has a query"))?)
         }
         Rule::definition => {
-            let target = at.declared(inner.next().expect("a definition has a target"));
+            let target = at.reference(inner.next().expect("a definition has a target"))?;
+            let target = at.named(target, "a definition's left side")?;
             let body = expression(at, inner.next().expect("a definition has a body"))?;
             Statement::Definition { target, body }
         }
@@ -698,14 +778,14 @@ fn primary(at: Place, pair: Pair<Rule>) -> Result<Operand, Diagnostic> {
             depth: 1,
         },
         Rule::reference => Operand {
-            expr: Expr::Reference(at.declared(pair)),
+            expr: Expr::Reference(at.reference(pair)?),
             depth: 1,
         },
         Rule::kronecker => {
             let mut inner = pair.into_inner();
             inner.next();
-            let first = at.ident(inner.next().expect("delta has two indices"));
-            let second = at.ident(inner.next().expect("delta has two indices"));
+            let first = at.index_arg(inner.next().expect("delta has two indices"))?;
+            let second = at.index_arg(inner.next().expect("delta has two indices"))?;
             Operand {
                 expr: Expr::Kronecker(first, second, span),
                 depth: 1,
@@ -769,6 +849,19 @@ mod tests {
         parse_expression(&Source::new("e", text)).unwrap()
     }
 
+    /// An index argument as its terms: `i+p-1`.
+    fn index_shape(argument: &ast::IndexArg) -> String {
+        let mut out: String = argument
+            .terms
+            .iter()
+            .map(|(name, c)| format!("{c:+}{}", name.text))
+            .collect();
+        if argument.constant != 0 {
+            out.push_str(&format!("{:+}", argument.constant));
+        }
+        out
+    }
+
     /// Shows structure with full parentheses.
     fn shape(expr: &Expr) -> String {
         match expr {
@@ -789,7 +882,7 @@ mod tests {
                 let names: Vec<_> = indices.iter().map(|i| i.name.text.as_str()).collect();
                 format!("sum({}; {})", names.join(","), shape(body))
             }
-            Expr::Kronecker(a, b, _) => format!("delta({},{})", a.text, b.text),
+            Expr::Kronecker(a, b, _) => format!("delta({},{})", index_shape(a), index_shape(b)),
             Expr::Negate(inner, _) => format!("(-{})", shape(inner)),
             Expr::Operation { first, rest, .. } => {
                 rest.iter().fold(shape(first), |left, (op, right)| {

@@ -213,7 +213,22 @@ impl Generator {
                 .collect();
             if !usable.is_empty() && self.chance(0.75) {
                 let pick = self.below(usable.len());
-                indices.push(usable[pick].clone());
+                let name = usable[pick].clone();
+                // Sometimes a shifted element (zero outside the range), or
+                // a window that a declared index of any range slides over.
+                let window = Generator::index_names(self.below(self.ranges))
+                    .into_iter()
+                    .find(|n| !taken.contains(n));
+                match (self.below(10), window) {
+                    (0, _) => indices.push(format!("{name}+1")),
+                    (1, _) => indices.push(format!("{name}-1")),
+                    (2, Some(window)) => {
+                        taken.push(window.clone());
+                        indices.push(format!("{name}+{window}-1"));
+                        sums.push(window);
+                    }
+                    _ => indices.push(name),
+                }
             } else {
                 let declared = Generator::index_names(*range);
                 let name = declared
