@@ -80,16 +80,43 @@ impl Instance<'_> {
         needed
     }
 
+    /// The families to recompute, in order, when an element of `family`
+    /// moves: those it reaches that `needed` marks, except those `held`
+    /// fixed.
+    fn reached(&self, family: FamilyId, held: &[FamilyId], needed: &[bool]) -> Vec<FamilyId> {
+        let store = &self.model.store;
+        let mut changed = vec![false; self.model.families.len()];
+        changed[family.index()] = true;
+        let position = self.order.iter().position(|f| *f == family).unwrap_or(0);
+        let mut reached = Vec::new();
+        for next in &self.order[position + 1..] {
+            if held.contains(next) || !needed[next.index()] {
+                continue;
+            }
+            let Some(definition) = self.model.family(*next).definition else {
+                continue;
+            };
+            if store
+                .referenced_families(definition)
+                .iter()
+                .any(|f| changed[f.index()])
+            {
+                changed[next.index()] = true;
+                reached.push(*next);
+            }
+        }
+        reached
+    }
+
     /// A copy of this instance with one element of `family` moved by `step`
-    /// and every family downstream of it that `needed` marks recomputed,
-    /// except those `held` fixed; `None` where the network is not finite.
+    /// and the families `reached` recomputed; `None` where the network is
+    /// not finite.
     fn shifted(
         &self,
         family: FamilyId,
         at: &[usize],
         step: f64,
-        held: &[FamilyId],
-        needed: &[bool],
+        reached: &[FamilyId],
     ) -> Option<Instance<'_>> {
         if self.over_budget() {
             return None;
@@ -110,26 +137,7 @@ impl Instance<'_> {
             work: Cell::new(self.work.get()),
             meter: self.meter,
         };
-        // Only what the moved element reaches changes.
-        let store = &self.model.store;
-        let mut changed = vec![false; self.model.families.len()];
-        changed[family.index()] = true;
-        let position = self.order.iter().position(|f| *f == family).unwrap_or(0);
-        for next in &self.order[position + 1..] {
-            if held.contains(next) || !needed[next.index()] {
-                continue;
-            }
-            let Some(definition) = self.model.family(*next).definition else {
-                continue;
-            };
-            if !store
-                .referenced_families(definition)
-                .iter()
-                .any(|f| changed[f.index()])
-            {
-                continue;
-            }
-            changed[next.index()] = true;
+        for next in reached {
             if scratch.compute(*next).is_err() {
                 self.work.set(scratch.work.get());
                 return None;
@@ -157,9 +165,9 @@ impl Instance<'_> {
             let tensor = &self.values[family.index()];
             tensor.data[tensor.offset(at)]
         };
-        let needed = self.needed_for(&[numerator]);
+        let reached = self.reached(family, &[], &self.needed_for(&[numerator]));
         central_difference(x, element(self), |h| {
-            self.shifted(family, at, h, &[], &needed)
+            self.shifted(family, at, h, &reached)
                 .map_or(f64::NAN, |scratch| element(&scratch))
         })
     }
@@ -180,8 +188,9 @@ impl Instance<'_> {
         };
         let center = self.eval(of, env);
         let needed = self.needed_for(&self.model.store.referenced_families(of));
+        let reached = self.reached(family, held, &needed);
         central_difference(x, center, |h| {
-            self.shifted(family, at, h, held, &needed)
+            self.shifted(family, at, h, &reached)
                 .map_or(f64::NAN, |scratch| {
                     let value = scratch.eval(of, env);
                     self.work.set(scratch.work.get());
